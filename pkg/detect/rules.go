@@ -1,0 +1,311 @@
+package detect
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/iam-watchdog/iam-watchdog/pkg/cloudtrail"
+)
+
+// Event sources the rules watch.
+const (
+	sourceIAM        = "iam.amazonaws.com"
+	sourceSignin     = "signin.amazonaws.com"
+	sourceCloudTrail = "cloudtrail.amazonaws.com"
+)
+
+// Rules returns the built-in rule table.
+func Rules() []Rule {
+	return []Rule{
+		{
+			ID: "root-console-signin", Category: "root_signin", Title: "Root user signed in to the console",
+			Source: sourceSignin, Events: []string{"ConsoleLogin"}, CIS: []string{"4.3"},
+			match: rootSignin,
+		},
+		{
+			ID: "access-key-created", Category: "access_key_created", Title: "Access key created",
+			Source: sourceIAM, Events: []string{"CreateAccessKey"}, Action: DeactivateAccessKey,
+			match: accessKeyCreated,
+		},
+		{
+			ID: "user-managed-policy-attached", Category: "user_policy_attached", Title: "Managed policy attached directly to a user",
+			Source: sourceIAM, Events: []string{"AttachUserPolicy"}, CIS: []string{"4.4"}, Action: DetachUserPolicy,
+			match: managedPolicyAttached,
+		},
+		{
+			ID: "user-inline-policy-put", Category: "user_policy_attached", Title: "Inline policy put directly on a user",
+			Source: sourceIAM, Events: []string{"PutUserPolicy"}, CIS: []string{"4.4"}, Action: DeleteUserPolicy,
+			match: inlinePolicyPut,
+		},
+		{
+			ID: "mfa-deactivated", Category: "mfa_deactivated", Title: "MFA device deactivated",
+			Source: sourceIAM, Events: []string{"DeactivateMFADevice"}, Action: QuarantineUser,
+			match: mfaDeactivated,
+		},
+		{
+			ID: "virtual-mfa-deleted", Category: "mfa_deactivated", Title: "Virtual MFA device deleted",
+			Source: sourceIAM, Events: []string{"DeleteVirtualMFADevice"},
+			match: virtualMFADeleted,
+		},
+		{
+			ID: "cloudtrail-logging-stopped", Category: "cloudtrail_tampering", Title: "CloudTrail logging stopped",
+			Source: sourceCloudTrail, Events: []string{"StopLogging"}, CIS: []string{"4.5"}, Action: RestartLogging,
+			match: loggingStopped,
+		},
+	}
+}
+
+// grade applies the severity principles every rule shares to a rule's base severity: root
+// above everyone; a change an AWS service made on someone's behalf one step lower; a call
+// that failed one step lower and never above medium.
+func grade(base Severity, rec *cloudtrail.Record) Severity {
+	s := base
+	if rec.IsRoot() {
+		s = Critical
+	}
+	if rec.UserIdentity.InvokedBy != "" {
+		s--
+	}
+	if rec.Failed() {
+		s = min(s-1, Medium)
+	}
+	return clamp(s)
+}
+
+// byService is the clause added to a finding's sentence when an AWS service made the call.
+func byService(rec *cloudtrail.Record) string {
+	if svc := rec.UserIdentity.InvokedBy; svc != "" {
+		return fmt.Sprintf(" (made by %s on the actor's behalf: change its template or configuration, since a revert would fight it)", svc)
+	}
+	return ""
+}
+
+// failedClause is the clause added when the call failed.
+func failedClause(rec *cloudtrail.Record) string {
+	if rec.Failed() {
+		return fmt.Sprintf(" — the call failed (%s), so nothing changed, but someone tried", rec.ErrorCode)
+	}
+	return ""
+}
+
+const rootManual = "No API can undo what the root user does. If this was not you: sign in as root, change the password, " +
+	"replace the root MFA device, delete any root access keys, and review the root user's recent activity in CloudTrail. " +
+	"Then lock the root user away again: daily work belongs to individual IAM users or roles."
+
+func rootSignin(rec *cloudtrail.Record, f *Finding) bool {
+	if !rec.IsRoot() {
+		return false
+	}
+	var resp struct {
+		ConsoleLogin string `json:"ConsoleLogin"`
+	}
+	var add struct {
+		MFAUsed string `json:"MFAUsed"`
+	}
+	_ = rec.Response(&resp)
+	_ = rec.Additional(&add)
+	f.Target = "arn:" + rec.Partition() + ":iam::" + rec.Account() + ":root"
+	f.Manual = rootManual
+	from := ""
+	if rec.SourceIPAddress != "" {
+		from = " from " + rec.SourceIPAddress
+	}
+	// A failed sign-in says so in responseElements and errorMessage, usually without errorCode.
+	// Reference: https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-aws-console-sign-in-events.html
+	if resp.ConsoleLogin == "Failure" || rec.Failed() {
+		f.Severity = Medium
+		f.Title = "Failed root user sign-in"
+		f.Why = fmt.Sprintf("Someone tried and failed to sign in as the root user%s; the root user should be locked away, so any attempt deserves a look.", from)
+		return true
+	}
+	mfa := "with MFA"
+	f.Severity = High
+	if add.MFAUsed != "Yes" {
+		f.Severity, mfa = Critical, "without MFA"
+	}
+	f.Why = fmt.Sprintf("The root user signed in to the console %s%s; lock the root user away and use individual IAM users or roles for daily work.", mfa, from)
+	return true
+}
+
+func accessKeyCreated(rec *cloudtrail.Record, f *Finding) bool {
+	var req struct {
+		UserName string `json:"userName"`
+	}
+	var resp struct {
+		AccessKey struct {
+			UserName    string `json:"userName"`
+			AccessKeyID string `json:"accessKeyId"`
+		} `json:"accessKey"`
+	}
+	_ = rec.Param(&req)
+	_ = rec.Response(&resp)
+	target := req.UserName
+	if target == "" {
+		target = resp.AccessKey.UserName
+	}
+	key := resp.AccessKey.AccessKeyID
+	keyText := "an access key"
+	if key != "" {
+		keyText = "access key " + key
+	}
+
+	// Without a userName, the key belongs to whoever made the call: for the root user, a root
+	// access key, which IAM cannot deactivate on anyone else's behalf.
+	if rec.IsRoot() && req.UserName == "" {
+		f.Target = "arn:" + rec.Partition() + ":iam::" + rec.Account() + ":root"
+		f.Severity = grade(Critical, rec)
+		f.Title = "Root access key created"
+		f.Why = fmt.Sprintf("The root user created %s for itself%s; root keys give unrestricted, unrecoverable access and cannot be removed through IAM, so the root user must never have one.", keyText, failedClause(rec))
+		f.Manual = "Sign in as the root user, open Security credentials, and deactivate then delete the key. " + rootManual
+		return true
+	}
+
+	self := rec.UserIdentity.Type == "IAMUser" && (target == "" || target == rec.UserIdentity.UserName)
+	if target == "" {
+		target = rec.UserIdentity.UserName
+	}
+	f.Target = userARN(rec, target)
+	if self {
+		f.Severity = grade(Medium, rec)
+		f.Why = fmt.Sprintf("%s created %s for themselves%s%s; long-term keys leak, so prefer temporary credentials and keep at most one active key per person.", f.Actor.Name, keyText, failedClause(rec), byService(rec))
+	} else {
+		f.Severity = grade(High, rec)
+		f.Title = "Access key created for another user"
+		f.Why = fmt.Sprintf("%s created %s for user %s%s%s; a key made by someone else is a shared credential, and every person should create and hold their own.", f.Actor.Name, keyText, target, failedClause(rec), byService(rec))
+	}
+	if rec.IsRoot() {
+		f.Manual = rootManual
+	}
+	if !rec.Failed() && key != "" {
+		f.Action = Action{Kind: DeactivateAccessKey, UserName: target, AccessKeyID: key, Account: rec.Account()}
+	}
+	return true
+}
+
+func managedPolicyAttached(rec *cloudtrail.Record, f *Finding) bool {
+	var req struct {
+		UserName  string `json:"userName"`
+		PolicyARN string `json:"policyArn"`
+	}
+	if err := rec.Param(&req); err != nil || req.UserName == "" {
+		return false
+	}
+	f.Target = userARN(rec, req.UserName)
+	policy := req.PolicyARN[strings.LastIndexByte(req.PolicyARN, '/')+1:]
+	scope := "narrow"
+	if adminManagedPolicy(req.PolicyARN) {
+		f.Severity, scope = grade(High, rec), "admin-equivalent"
+	} else {
+		f.Severity = grade(Medium, rec)
+	}
+	f.Why = fmt.Sprintf("%s attached the %s policy %s directly to user %s%s%s; permissions belong on groups, never straight on users.", f.Actor.Name, scope, policy, req.UserName, failedClause(rec), byService(rec))
+	if rec.IsRoot() {
+		f.Manual = rootManual
+	}
+	if !rec.Failed() && req.PolicyARN != "" {
+		f.Action = Action{Kind: DetachUserPolicy, UserName: req.UserName, PolicyARN: req.PolicyARN, Account: rec.Account()}
+	}
+	return true
+}
+
+func inlinePolicyPut(rec *cloudtrail.Record, f *Finding) bool {
+	var req struct {
+		UserName       string `json:"userName"`
+		PolicyName     string `json:"policyName"`
+		PolicyDocument string `json:"policyDocument"`
+	}
+	if err := rec.Param(&req); err != nil || req.UserName == "" {
+		return false
+	}
+	f.Target = userARN(rec, req.UserName)
+	scope := "narrow"
+	if adminDocument(req.PolicyDocument) {
+		f.Severity, scope = grade(High, rec), "admin-equivalent"
+	} else {
+		f.Severity = grade(Medium, rec)
+	}
+	f.Why = fmt.Sprintf("%s put the %s inline policy %s directly on user %s%s%s; permissions belong on groups, never straight on users.", f.Actor.Name, scope, req.PolicyName, req.UserName, failedClause(rec), byService(rec))
+	if rec.IsRoot() {
+		f.Manual = rootManual
+	}
+	if !rec.Failed() && req.PolicyName != "" {
+		f.Action = Action{Kind: DeleteUserPolicy, UserName: req.UserName, PolicyName: req.PolicyName, Account: rec.Account()}
+	}
+	return true
+}
+
+func mfaDeactivated(rec *cloudtrail.Record, f *Finding) bool {
+	var req struct {
+		UserName     string `json:"userName"`
+		SerialNumber string `json:"serialNumber"`
+	}
+	_ = rec.Param(&req)
+	if req.UserName == "" && rec.IsRoot() {
+		f.Target = "arn:" + rec.Partition() + ":iam::" + rec.Account() + ":root"
+		f.Severity = grade(Critical, rec)
+		f.Title = "Root user MFA deactivated"
+		f.Why = fmt.Sprintf("The root user deactivated its own MFA device%s; the root user must always sign in with MFA.", failedClause(rec))
+		f.Manual = "Sign in as the root user and assign a new MFA device at once. " + rootManual
+		return true
+	}
+	user := req.UserName
+	if user == "" {
+		user = rec.UserIdentity.UserName
+	}
+	f.Target = userARN(rec, user)
+	whose := "their own"
+	if rec.UserIdentity.Type == "IAMUser" && user == rec.UserIdentity.UserName {
+		f.Severity = grade(Medium, rec)
+	} else {
+		f.Severity, whose = grade(High, rec), "user "+user+"'s"
+	}
+	f.Why = fmt.Sprintf("%s deactivated %s MFA device%s%s; every person signing in must use MFA.", f.Actor.Name, whose, failedClause(rec), byService(rec))
+	if rec.IsRoot() {
+		f.Manual = rootManual
+	}
+	if !rec.Failed() && user != "" {
+		f.Action = Action{Kind: QuarantineUser, UserName: user, Account: rec.Account()}
+	}
+	return true
+}
+
+func virtualMFADeleted(rec *cloudtrail.Record, f *Finding) bool {
+	var req struct {
+		SerialNumber string `json:"serialNumber"`
+	}
+	_ = rec.Param(&req)
+	f.Target = req.SerialNumber
+	base := Medium
+	if strings.HasSuffix(req.SerialNumber, ":mfa/root-account-mfa-device") {
+		base = Critical
+	}
+	f.Severity = grade(base, rec)
+	f.Why = fmt.Sprintf("%s deleted the virtual MFA device %s%s%s; whoever used it can no longer prove a second factor until a new device is enrolled.", f.Actor.Name, req.SerialNumber, failedClause(rec), byService(rec))
+	if rec.IsRoot() {
+		f.Manual = rootManual
+	}
+	return true
+}
+
+func loggingStopped(rec *cloudtrail.Record, f *Finding) bool {
+	var req struct {
+		Name string `json:"name"`
+	}
+	_ = rec.Param(&req)
+	f.Target = req.Name
+	f.Severity = grade(High, rec)
+	f.Why = fmt.Sprintf("%s stopped logging on trail %s%s%s; without CloudTrail nobody can see what happens in the account, which is the first step of covering tracks.", f.Actor.Name, req.Name, failedClause(rec), byService(rec))
+	if rec.IsRoot() {
+		f.Manual = rootManual
+	}
+	if !rec.Failed() && req.Name != "" {
+		f.Action = Action{Kind: RestartLogging, Trail: req.Name, Region: rec.AWSRegion, Account: rec.Account()}
+	}
+	return true
+}
+
+// userARN builds the ARN of an IAM user from its name. CloudTrail does not record the user's
+// path, so the ARN is path-less; allowlists match this form.
+func userARN(rec *cloudtrail.Record, name string) string {
+	return "arn:" + rec.Partition() + ":iam::" + rec.Account() + ":user/" + name
+}
