@@ -67,6 +67,7 @@ func (d *Detector) Detect(rec *cloudtrail.Record) []Finding {
 		f := base(rec, r)
 		if r.match(rec, &f) {
 			f.Severity = clamp(f.Severity)
+			f.Why = upperFirst(f.Why)
 			out = append(out, f)
 		}
 	}
@@ -118,4 +119,11 @@ func actorOf(rec *cloudtrail.Record) Actor {
 		a.Name = "principal " + id.PrincipalID
 	}
 	return a
+}
+
+func upperFirst(s string) string {
+	if s == "" || s[0] < 'a' || s[0] > 'z' {
+		return s
+	}
+	return string(s[0]-'a'+'A') + s[1:]
 }

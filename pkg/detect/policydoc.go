@@ -21,7 +21,18 @@ func adminManagedPolicy(arn string) bool {
 	return adminManagedPolicies[arn[strings.LastIndexByte(arn, '/')+1:]]
 }
 
-// adminDocument reports whether a policy document allows everything, all of IAM, or
+// escalationActions let whoever holds them on every resource grant themselves anything: an
+// Allow of any of them on "*" is as good as administrator access.
+var escalationActions = map[string]bool{
+	"iam:attachuserpolicy": true, "iam:putuserpolicy": true, "iam:attachgrouppolicy": true,
+	"iam:putgrouppolicy": true, "iam:attachrolepolicy": true, "iam:putrolepolicy": true,
+	"iam:createpolicyversion": true, "iam:setdefaultpolicyversion": true, "iam:addusertogroup": true,
+	"iam:createaccesskey": true, "iam:createloginprofile": true, "iam:updateloginprofile": true,
+	"iam:updateassumerolepolicy": true,
+}
+
+// adminDocument reports whether a policy document is admin-equivalent: it allows everything,
+// all of IAM, or an action that escalates privilege, on every resource; or it allows
 // everything but a list (Allow with NotAction). CloudTrail may record the document
 // URL-encoded, as IAM receives it.
 func adminDocument(doc string) bool {
@@ -39,8 +50,10 @@ func adminDocument(doc string) bool {
 	}
 	type statement struct {
 		Effect    string          `json:"Effect"`
-		Action    json.RawMessage `json:"Action"`
-		NotAction json.RawMessage `json:"NotAction"`
+		Action      json.RawMessage `json:"Action"`
+		NotAction   json.RawMessage `json:"NotAction"`
+		Resource    json.RawMessage `json:"Resource"`
+		NotResource json.RawMessage `json:"NotResource"`
 	}
 	var stmts []statement
 	if json.Unmarshal(pd.Statement, &stmts) != nil {
@@ -57,8 +70,16 @@ func adminDocument(doc string) bool {
 		if len(s.NotAction) > 0 {
 			return true
 		}
+		everywhere := len(s.NotResource) > 0
+		for _, r := range stringOrList(s.Resource) {
+			everywhere = everywhere || r == "*"
+		}
+		if !everywhere {
+			continue
+		}
 		for _, a := range stringOrList(s.Action) {
-			if a == "*" || strings.EqualFold(a, "iam:*") {
+			a = strings.ToLower(a)
+			if a == "*" || a == "iam:*" || escalationActions[a] {
 				return true
 			}
 		}

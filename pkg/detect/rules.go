@@ -160,9 +160,18 @@ func accessKeyCreated(rec *cloudtrail.Record, f *Finding) bool {
 		return true
 	}
 
-	self := rec.UserIdentity.Type == "IAMUser" && (target == "" || target == rec.UserIdentity.UserName)
+	// IAM user names are not distinguished by case.
+	// Reference: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html
+	self := rec.UserIdentity.Type == "IAMUser" && (target == "" || strings.EqualFold(target, rec.UserIdentity.UserName))
 	if target == "" {
 		target = rec.UserIdentity.UserName
+	}
+	if target == "" {
+		// A role has no keys of its own: such a call fails, and names no user.
+		f.Target = f.Actor.ARN
+		f.Severity = grade(Medium, rec)
+		f.Why = fmt.Sprintf("%s tried to create an access key for itself%s; long-term keys belong to no one but a named person.", f.Actor.Name, failedClause(rec))
+		return true
 	}
 	f.Target = userARN(rec, target)
 	if self {
@@ -248,13 +257,22 @@ func mfaDeactivated(rec *cloudtrail.Record, f *Finding) bool {
 		f.Manual = "Sign in as the root user and assign a new MFA device at once. " + rootManual
 		return true
 	}
+	// userName defaults to the caller; a role has no MFA device of its own, so such a call
+	// fails and names no user.
+	// Reference: https://docs.aws.amazon.com/IAM/latest/APIReference/API_DeactivateMFADevice.html
 	user := req.UserName
 	if user == "" {
 		user = rec.UserIdentity.UserName
 	}
+	if user == "" {
+		f.Target = f.Actor.ARN
+		f.Severity = grade(Medium, rec)
+		f.Why = fmt.Sprintf("%s tried to deactivate MFA device %s%s; every person signing in must use MFA.", f.Actor.Name, req.SerialNumber, failedClause(rec))
+		return true
+	}
 	f.Target = userARN(rec, user)
 	whose := "their own"
-	if rec.UserIdentity.Type == "IAMUser" && user == rec.UserIdentity.UserName {
+	if rec.UserIdentity.Type == "IAMUser" && strings.EqualFold(user, rec.UserIdentity.UserName) {
 		f.Severity = grade(Medium, rec)
 	} else {
 		f.Severity, whose = grade(High, rec), "user "+user+"'s"

@@ -151,11 +151,15 @@ func (c *Config) ModeFor(rule string) Mode {
 	return c.Mode
 }
 
-// IsSelf reports whether a finding's actor is the watchdog itself: one of its roles (or a
-// session of one) or a caller sending its SDK app ID.
+// IsSelf reports whether a finding's actor is the watchdog itself: one of its roles, or a
+// session of one. Only these are trusted, because a role ARN cannot be forged in CloudTrail.
 func (c *Config) IsSelf(a detect.Actor) bool {
-	if slices.Contains(c.SelfRoleARNs, a.ARN) || (a.IssuerARN != "" && slices.Contains(c.SelfRoleARNs, a.IssuerARN)) {
-		return true
-	}
+	return slices.Contains(c.SelfRoleARNs, a.ARN) || (a.IssuerARN != "" && slices.Contains(c.SelfRoleARNs, a.IssuerARN))
+}
+
+// SentByWatchdog reports whether the call carried the watchdog's SDK app ID in its user agent,
+// as `watchdog undo` run with a person's credentials does. Anyone can send any user agent, so
+// this only stops remediation (an undo must not be reverted) and never hides the alert.
+func SentByWatchdog(a detect.Actor) bool {
 	return strings.Contains(a.UserAgent, "app/"+AppID)
 }

@@ -44,6 +44,8 @@ func (c *Config) Decide(f *detect.Finding) Decision {
 		d.Reason = "no API can undo this change"
 	case f.Record != nil && f.Record.Failed():
 		d.Reason = "the call failed, so there is nothing to revert"
+	case SentByWatchdog(f.Actor):
+		d.Reason = "the call carries the watchdog's app ID (an undo or the watchdog's own action); it is reported, not reverted"
 	case f.Actor.InvokedBy != "":
 		d.Reason = fmt.Sprintf("%s made this change on someone's behalf; a revert would fight it, so fix the source instead", f.Actor.InvokedBy)
 	case f.Action.Kind == detect.QuarantineUser && c.QuarantinePolicyARN == "":

@@ -1,0 +1,27 @@
+package templatecheck
+
+import (
+	"context"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestCfnLint runs cfn-lint over template.yaml, which also runs the SAM transform, and
+// accepts no errors and no warnings. A missing cfn-lint fails the test rather than
+// skipping it, so that a CI image without it cannot pass silently.
+func TestCfnLint(t *testing.T) {
+	bin, err := exec.LookPath("cfn-lint")
+	if err != nil {
+		t.Fatal("cfn-lint is not on PATH; install it with `pip install cfn-lint`")
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "template.yaml")
+	cmd.Dir = repoRoot(t)
+	out, err := cmd.CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "" {
+		t.Fatalf("cfn-lint template.yaml (%v):\n%s", err, out)
+	}
+}

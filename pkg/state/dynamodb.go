@@ -1,0 +1,171 @@
+package state
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// DynamoDBAPI is the part of the DynamoDB client the store uses.
+type DynamoDBAPI interface {
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+}
+
+var _ DynamoDBAPI = (*dynamodb.Client)(nil)
+
+// DynamoDB is a Store in a DynamoDB table with a string partition key "pk" and TTL on
+// "expires_at" (template.yaml creates it). Every claim is a conditional write, so two
+// invocations racing on one event cannot both win.
+type DynamoDB struct {
+	API   DynamoDBAPI
+	Table string
+	Now   func() time.Time
+}
+
+func (d *DynamoDB) now() time.Time {
+	if d.Now != nil {
+		return d.Now()
+	}
+	return time.Now()
+}
+
+func (d *DynamoDB) item(e Entry) (map[string]types.AttributeValue, error) {
+	data, err := json.Marshal(e)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]types.AttributeValue{
+		"pk":          &types.AttributeValueMemberS{Value: e.Key},
+		"stage":       &types.AttributeValueMemberS{Value: string(e.Stage)},
+		"owner":       &types.AttributeValueMemberS{Value: e.Owner},
+		"lease_until": num(e.LeaseUntil.UnixMilli()),
+		"expires_at":  num(e.ExpiresAt.Unix()),
+		"data":        &types.AttributeValueMemberS{Value: string(data)},
+	}, nil
+}
+
+func num(n int64) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
+}
+
+func isConditionFailed(err error) bool {
+	var cf *types.ConditionalCheckFailedException
+	return errors.As(err, &cf)
+}
+
+// Claim implements Store.
+func (d *DynamoDB) Claim(ctx context.Context, e Entry, lease time.Duration) (Entry, error) {
+	now := d.now()
+	e.Stage, e.UpdatedAt, e.LeaseUntil, e.ExpiresAt = Claimed, now, now.Add(lease), now.Add(Retention)
+	item, err := d.item(e)
+	if err != nil {
+		return Entry{}, err
+	}
+	_, err = d.API.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:           &d.Table,
+		Item:                item,
+		ConditionExpression: aws.String("attribute_not_exists(pk)"),
+	})
+	if err == nil {
+		return e, nil
+	}
+	if !isConditionFailed(err) {
+		return Entry{}, fmt.Errorf("claim %s in %s: %w", e.Key, d.Table, err)
+	}
+	old, err := d.Get(ctx, e.Key)
+	if err != nil {
+		return Entry{}, err
+	}
+	if old.Stage == Alerted {
+		return old, ErrDone
+	}
+	if old.Owner != e.Owner && now.Before(old.LeaseUntil) {
+		return old, ErrBusy
+	}
+	// Take the expired claim over, on condition that nobody else did meanwhile.
+	taken := old
+	taken.Owner, taken.LeaseUntil, taken.UpdatedAt = e.Owner, e.LeaseUntil, now
+	data, err := json.Marshal(taken)
+	if err != nil {
+		return Entry{}, err
+	}
+	_, err = d.API.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:           &d.Table,
+		Key:                 map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: e.Key}},
+		UpdateExpression:    aws.String("SET #owner = :me, lease_until = :until, #data = :data"),
+		ConditionExpression: aws.String("#owner = :old AND lease_until = :oldUntil"),
+		ExpressionAttributeNames: map[string]string{
+			"#owner": "owner", "#data": "data",
+		},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":me":       &types.AttributeValueMemberS{Value: e.Owner},
+			":until":    num(e.LeaseUntil.UnixMilli()),
+			":data":     &types.AttributeValueMemberS{Value: string(data)},
+			":old":      &types.AttributeValueMemberS{Value: old.Owner},
+			":oldUntil": num(old.LeaseUntil.UnixMilli()),
+		},
+	})
+	if isConditionFailed(err) {
+		return old, ErrBusy
+	}
+	if err != nil {
+		return Entry{}, fmt.Errorf("take over %s in %s: %w", e.Key, d.Table, err)
+	}
+	return taken, nil
+}
+
+// Save implements Store.
+func (d *DynamoDB) Save(ctx context.Context, e Entry) error {
+	e.UpdatedAt = d.now()
+	item, err := d.item(e)
+	if err != nil {
+		return err
+	}
+	_, err = d.API.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                 &d.Table,
+		Item:                      item,
+		ConditionExpression:       aws.String("attribute_not_exists(pk) OR #owner = :me"),
+		ExpressionAttributeNames:  map[string]string{"#owner": "owner"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":me": &types.AttributeValueMemberS{Value: e.Owner}},
+	})
+	if isConditionFailed(err) {
+		return ErrLost
+	}
+	if err != nil {
+		return fmt.Errorf("save %s in %s: %w", e.Key, d.Table, err)
+	}
+	return nil
+}
+
+// Get implements Store.
+func (d *DynamoDB) Get(ctx context.Context, key string) (Entry, error) {
+	out, err := d.API.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      &d.Table,
+		Key:            map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: key}},
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return Entry{}, fmt.Errorf("read %s from %s: %w", key, d.Table, err)
+	}
+	if out.Item == nil {
+		return Entry{}, ErrNotFound
+	}
+	s, ok := out.Item["data"].(*types.AttributeValueMemberS)
+	if !ok {
+		return Entry{}, fmt.Errorf("read %s from %s: item has no data attribute", key, d.Table)
+	}
+	var e Entry
+	if err := json.Unmarshal([]byte(s.Value), &e); err != nil {
+		return Entry{}, fmt.Errorf("read %s from %s: %w", key, d.Table, err)
+	}
+	return e, nil
+}

@@ -1,0 +1,77 @@
+// Package state remembers what the watchdog did about each finding, so that a redelivered event
+// neither acts nor alerts twice and every action can be undone later. An entry is claimed with
+// a lease before anything is done; a claim left by a crashed invocation is taken over once its
+// lease has run out.
+//
+// Two stores implement it: a local JSON file for the CLI and a DynamoDB table for the Lambda.
+package state
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+)
+
+// Stage is how far the handling of a finding got.
+type Stage string
+
+// Stages, in order.
+const (
+	Claimed Stage = "claimed" // work started; nothing done yet
+	Acted   Stage = "acted"   // remediation ran (or was decided against); the outcome is stored
+	Alerted Stage = "alerted" // the alert was delivered: the finding is finished
+)
+
+// Entry is the record of one finding: the key is the CloudTrail eventID and the rule ID.
+type Entry struct {
+	Key     string `json:"key"`
+	EventID string `json:"event_id"`
+	Rule    string `json:"rule"`
+	Stage   Stage  `json:"stage"`
+	// Owner is the invocation holding the lease, and LeaseUntil when the lease runs out.
+	Owner      string    `json:"owner"`
+	LeaseUntil time.Time `json:"lease_until"`
+	// Outcome is the remediation outcome, stored once acted (JSON of remediate.Outcome).
+	Outcome json.RawMessage `json:"outcome,omitempty"`
+	// Undo is what is needed to reverse a done action (JSON of remediate.Undo).
+	Undo json.RawMessage `json:"undo,omitempty"`
+	// Channel and TS identify the Slack message, for threads and updates.
+	Channel string `json:"channel,omitempty"`
+	TS      string `json:"ts,omitempty"`
+	// UndoneAt is when the action was undone, zero while it stands.
+	UndoneAt  time.Time `json:"undone_at,omitzero"`
+	UpdatedAt time.Time `json:"updated_at"`
+	// ExpiresAt is when the store may forget the entry (DynamoDB TTL).
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// Key is the store key of a finding.
+func Key(eventID, rule string) string { return eventID + "#" + rule }
+
+var (
+	// ErrDone means the finding was already handled to the end: do nothing again.
+	ErrDone = errors.New("already handled")
+	// ErrBusy means another invocation holds a live lease on the finding; retry later.
+	ErrBusy = errors.New("being handled by another invocation")
+	// ErrNotFound means the store has no entry for the key.
+	ErrNotFound = errors.New("no such entry")
+	// ErrLost means the caller's lease was taken over before it saved; its work must stop.
+	ErrLost = errors.New("lease lost to another invocation")
+)
+
+// Store keeps entries. Implementations are safe for concurrent use.
+type Store interface {
+	// Claim takes the entry for key for owner until now+lease: it creates it, or takes over
+	// an unfinished one whose lease has run out (returning it, so the caller sees how far it
+	// got). It returns the entry and ErrDone when the entry is finished, and ErrBusy when
+	// another owner's lease is live.
+	Claim(ctx context.Context, e Entry, lease time.Duration) (Entry, error)
+	// Save writes the entry if e.Owner still holds it, else returns ErrLost.
+	Save(ctx context.Context, e Entry) error
+	// Get reads an entry, or returns ErrNotFound.
+	Get(ctx context.Context, key string) (Entry, error)
+}
+
+// Retention is how long entries are kept: long enough to undo last quarter's reverts.
+const Retention = 90 * 24 * time.Hour
