@@ -1,0 +1,95 @@
+// Command watchdog runs the iam-watchdog pipeline on a laptop: over files, directories, standard
+// input and archived CloudTrail logs (replay), over the bundled example events (demo), and to
+// undo an action the watchdog took (undo).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+)
+
+const usage = `usage: watchdog <command> [flags] [args]
+
+commands:
+  replay [--config FILE] [--mode off|dry-run|auto|approve] [--dry-run] [--state PATH|dynamodb://TABLE]
+         [--output text|jsonl] PATH...     run CloudTrail input through the pipeline (PATH: file, dir, -)
+  demo   [--output text|jsonl]             replay the bundled example events, alerts rendered here
+  undo   [--config FILE] [--state PATH|dynamodb://TABLE] EVENT_ID
+                                           reverse what the watchdog did about an event
+  rules  [--output text|json]              list the rules
+`
+
+// exit codes: 0 all input read; 1 some input could not be read (or an action failed); 2 usage.
+type usageError struct{ error }
+
+var errSomeInputs = errors.New("some input could not be read")
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	err := Run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	var ue usageError
+	switch {
+	case err == nil:
+	case errors.As(err, &ue):
+		fmt.Fprintf(os.Stderr, "watchdog: %v\n\n%s", err, usage)
+		os.Exit(2)
+	case errors.Is(err, errSomeInputs):
+		os.Exit(1)
+	default:
+		fmt.Fprintf(os.Stderr, "watchdog: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+// Run executes one command.
+func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return usageError{errors.New("no command")}
+	}
+	io := ios{in: stdin, out: stdout, err: stderr}
+	switch args[0] {
+	case "replay":
+		return replay(ctx, args[1:], io)
+	case "demo":
+		return demo(ctx, args[1:], io)
+	case "undo":
+		return undo(ctx, args[1:], io)
+	case "rules":
+		return rules(args[1:], io)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	return usageError{fmt.Errorf("unknown command %q", args[0])}
+}
+
+type ios struct {
+	in       io.Reader
+	out, err io.Writer
+}
+
+// parse parses flags that may come before, between or after positional arguments.
+func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	fs.SetOutput(io.Discard)
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, usageError{err}
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		if args[0] == "--" {
+			return append(pos, args[1:]...), nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}

@@ -1,0 +1,125 @@
+package watchdog
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
+	"github.com/iam-watchdog/iam-watchdog/pkg/notify"
+	"github.com/iam-watchdog/iam-watchdog/pkg/policy"
+	"github.com/iam-watchdog/iam-watchdog/pkg/remediate"
+	"github.com/iam-watchdog/iam-watchdog/pkg/state"
+)
+
+// LambdaEnv is the Lambda's configuration. The variable names are a contract with
+// template.yaml and the README; secrets are referenced by ARN, never held in the environment.
+type LambdaEnv struct {
+	SlackSecretARN      string // SLACK_SECRET_ARN: Secrets Manager secret with token and/or webhook_url
+	SlackChannel        string // SLACK_CHANNEL: channel for bot-token delivery
+	SlackAPIURL         string // SLACK_API_URL: optional Slack Web API base URL override
+	RemediationMode     string // REMEDIATION_MODE: off, dry-run, auto or approve; overrides the config file
+	StateTable          string // STATE_TABLE: DynamoDB table for idempotency and undo records
+	QuarantinePolicyARN string // QUARANTINE_POLICY_ARN: the stack's deny-unless-MFA policy
+	RoleARN             string // WATCHDOG_ROLE_ARN: the function's own role, never acted on
+	ConfigPath          string // WATCHDOG_CONFIG: optional YAML config file bundled with the function
+}
+
+// LambdaEnvFrom reads the environment through getenv.
+func LambdaEnvFrom(getenv func(string) string) LambdaEnv {
+	return LambdaEnv{
+		SlackSecretARN:      getenv("SLACK_SECRET_ARN"),
+		SlackChannel:        getenv("SLACK_CHANNEL"),
+		SlackAPIURL:         getenv("SLACK_API_URL"),
+		RemediationMode:     getenv("REMEDIATION_MODE"),
+		StateTable:          getenv("STATE_TABLE"),
+		QuarantinePolicyARN: getenv("QUARANTINE_POLICY_ARN"),
+		RoleARN:             getenv("WATCHDOG_ROLE_ARN"),
+		ConfigPath:          getenv("WATCHDOG_CONFIG"),
+	}
+}
+
+// Config builds the policy configuration: the config file if any, then the environment's
+// overrides.
+func (e LambdaEnv) Config() (policy.Config, error) {
+	cfg := policy.Default()
+	if e.ConfigPath != "" {
+		c, err := policy.Load(e.ConfigPath)
+		if err != nil {
+			return cfg, fmt.Errorf("WATCHDOG_CONFIG: %w", err)
+		}
+		cfg = c
+	}
+	if e.RemediationMode != "" {
+		m, err := policy.ParseMode(e.RemediationMode)
+		if err != nil {
+			return cfg, fmt.Errorf("REMEDIATION_MODE: %w", err)
+		}
+		cfg.Mode = m
+	}
+	if e.QuarantinePolicyARN != "" {
+		cfg.QuarantinePolicyARN = e.QuarantinePolicyARN
+	}
+	if e.RoleARN != "" {
+		cfg.SelfRoleARNs = append(cfg.SelfRoleARNs, e.RoleARN)
+	}
+	if err := cfg.Validate(detect.Rules()); err != nil {
+		return cfg, fmt.Errorf("configuration: %w", err)
+	}
+	if cfg.Mode == policy.Auto && e.StateTable == "" {
+		return cfg, fmt.Errorf("REMEDIATION_MODE auto needs STATE_TABLE: every action is recorded so it can be undone")
+	}
+	return cfg, nil
+}
+
+// account is the function's own account, from its role ARN.
+func (e LambdaEnv) account() string {
+	if parts := strings.Split(e.RoleARN, ":"); len(parts) >= 5 {
+		return parts[4]
+	}
+	return ""
+}
+
+// NewLambdaHandler builds the handler once per cold start. awsCfg must carry the watchdog's app
+// ID so that its own calls are recognisable in CloudTrail.
+func NewLambdaHandler(env LambdaEnv, awsCfg aws.Config, log *slog.Logger) (*Handler, error) {
+	cfg, err := env.Config()
+	if err != nil {
+		return nil, err
+	}
+	p := &Pipeline{
+		Detector:   detect.Default(),
+		Config:     cfg,
+		Remediator: &remediate.Remediator{Clients: remediate.NewStatic(awsCfg, env.account()), QuarantinePolicyARN: cfg.QuarantinePolicyARN},
+		Owner:      "lambda",
+		Lease:      2 * time.Minute,
+	}
+	if env.StateTable != "" {
+		p.Store = &state.DynamoDB{API: dynamodb.NewFromConfig(awsCfg), Table: env.StateTable}
+	} else {
+		log.Warn("STATE_TABLE is not set: redelivered events will be handled again")
+	}
+	h := &Handler{Pipeline: p, Log: log}
+	httpClient := &http.Client{Timeout: 10 * time.Second}
+	sm := secretsmanager.NewFromConfig(awsCfg)
+	h.Sink = func(ctx context.Context) (notify.Sink, error) {
+		if env.SlackSecretARN == "" {
+			log.Warn("SLACK_SECRET_ARN is not set: alerts go to the function's log only")
+			return notify.NewConsole(os.Stdout), nil
+		}
+		secret, err := notify.LoadSecret(ctx, sm, env.SlackSecretARN)
+		if err != nil {
+			return nil, fmt.Errorf("SLACK_SECRET_ARN: %w", err)
+		}
+		return notify.FromSecret(secret, env.SlackChannel, env.SlackAPIURL, httpClient)
+	}
+	return h, nil
+}

@@ -1,0 +1,84 @@
+package watchdog
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/iam-watchdog/iam-watchdog/pkg/cloudtrail"
+	"github.com/iam-watchdog/iam-watchdog/pkg/notify"
+)
+
+// Handler serves one EventBridge event per invocation to the pipeline.
+type Handler struct {
+	Pipeline *Pipeline
+	Log      *slog.Logger
+	// Sink builds the alert sink on first use (reading the Slack secret once per cold start).
+	// A failure is returned to Lambda, which retries the event; the next invocation tries again.
+	Sink func(ctx context.Context) (notify.Sink, error)
+
+	mu   sync.Mutex
+	sink notify.Sink
+}
+
+func (h *Handler) alertSink(ctx context.Context) (notify.Sink, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.sink == nil && h.Sink != nil {
+		s, err := h.Sink(ctx)
+		if err != nil {
+			return nil, err
+		}
+		h.sink = s
+	}
+	return h.sink, nil
+}
+
+// Invoke handles one event. It returns an error only when a retry can help: an unreadable event
+// is logged at error level with the reason and not retried, since a retry would read the same
+// bytes; a failure to reach the state table or Slack is returned so that Lambda retries, and
+// after its retries the event lands in the dead-letter queue.
+func (h *Handler) Invoke(ctx context.Context, event json.RawMessage) error {
+	log := h.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	recs, errs := cloudtrail.Decode("event", event)
+	for _, err := range errs {
+		log.ErrorContext(ctx, "unreadable event: not retried", "error", err.Error())
+	}
+	if len(recs) == 0 {
+		return nil
+	}
+	sink, err := h.alertSink(ctx)
+	if err != nil {
+		return fmt.Errorf("alert sink: %w", err)
+	}
+	p := *h.Pipeline
+	p.Sink = sink
+	p.Log = log
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		p.Owner = lc.AwsRequestID
+	}
+	var failed []error
+	for _, rec := range recs {
+		if !p.Detector.Watches(rec.EventSource, rec.EventName) {
+			log.InfoContext(ctx, "event not watched", keyEventID, rec.EventID, "event_name", rec.EventName)
+			continue
+		}
+		if _, err := p.Handle(ctx, rec); err != nil {
+			failed = append(failed, err)
+		}
+	}
+	if len(failed) > 0 {
+		err := errors.Join(failed...)
+		log.ErrorContext(ctx, "invocation failed: Lambda will retry", "error", err.Error())
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,226 @@
+// Package watchdog wires the pipeline's stages — parse, detect, decide, act, notify — and is the
+// only package that knows all of them. The Lambda and the CLI build its dependencies and call
+// Handle; nothing here depends on how a record arrived.
+package watchdog
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/iam-watchdog/iam-watchdog/pkg/cloudtrail"
+	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
+	"github.com/iam-watchdog/iam-watchdog/pkg/notify"
+	"github.com/iam-watchdog/iam-watchdog/pkg/policy"
+	"github.com/iam-watchdog/iam-watchdog/pkg/remediate"
+	"github.com/iam-watchdog/iam-watchdog/pkg/state"
+)
+
+// Log keys, so that every line about a finding can be found the same way.
+const (
+	keyEventID = "event_id"
+	keyRule    = "rule"
+	keyActor   = "actor"
+	keyStatus  = "status"
+	keyReason  = "reason"
+	keySource  = "source"
+)
+
+// Remediator performs and describes remediation actions (remediate.Remediator).
+type Remediator interface {
+	Describe(a detect.Action) string
+	Apply(ctx context.Context, a detect.Action) (remediate.Undo, error)
+}
+
+var _ Remediator = (*remediate.Remediator)(nil)
+
+// Pipeline handles records. Fields left nil switch their stage off: no Store means no
+// idempotency (each record is handled as new), no Remediator means auto mode cannot act
+// (reported as failed), no Sink means results are only returned.
+type Pipeline struct {
+	Detector   *detect.Detector
+	Config     policy.Config
+	Remediator Remediator
+	Store      state.Store
+	Sink       notify.Sink
+	Log        *slog.Logger
+	// Owner names this process or invocation in claims.
+	Owner string
+	// Lease is how long a claim is held before another invocation may take it over; it must
+	// outlast one invocation.
+	Lease time.Duration
+}
+
+// Result is what became of one finding.
+type Result struct {
+	notify.Alert
+	Decision policy.Decision
+	// Alerted is true when the alert was delivered to the Sink (or would be, with none).
+	Alerted bool
+	// Duplicate is true when the store says the finding was handled before.
+	Duplicate bool
+	Delivery  notify.Delivery
+}
+
+func (p *Pipeline) log() *slog.Logger {
+	if p.Log != nil {
+		return p.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// Handle runs one record through detection, decision, remediation and notification. It
+// returns an error only when retrying the record can help (the store or the Sink failed, or
+// another invocation holds the finding); results gathered so far are returned with it.
+func (p *Pipeline) Handle(ctx context.Context, rec *cloudtrail.Record) ([]Result, error) {
+	var results []Result
+	var errs []error
+	for _, f := range p.Detector.Detect(rec) {
+		r, err := p.handleFinding(ctx, f)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("event %s rule %s: %w", f.EventID, f.Rule, err))
+		}
+		if r != nil {
+			results = append(results, *r)
+		}
+	}
+	return results, errors.Join(errs...)
+}
+
+func (p *Pipeline) handleFinding(ctx context.Context, f detect.Finding) (*Result, error) {
+	log := p.log().With(keyEventID, f.EventID, keyRule, f.Rule, keyActor, f.Actor.ARN)
+	d := p.Config.Decide(&f)
+	if !d.Alert {
+		log.InfoContext(ctx, "finding dropped", keyReason, d.Reason)
+		return &Result{Alert: notify.Alert{Finding: f}, Decision: d}, nil
+	}
+	r := &Result{Alert: notify.Alert{Finding: f}, Decision: d}
+
+	var entry state.Entry
+	if p.Store != nil && f.EventID != "" {
+		e, err := p.Store.Claim(ctx, state.Entry{Key: state.Key(f.EventID, f.Rule), EventID: f.EventID, Rule: f.Rule, Owner: p.Owner}, p.lease())
+		switch {
+		case errors.Is(err, state.ErrDone):
+			r.Duplicate = true
+			r.Remediation = &remediate.Outcome{Action: f.Action.Kind, Status: remediate.Skipped,
+				Reason: "already handled: this event was delivered before, so it is neither acted on nor alerted again"}
+			if f.Action.Kind == "" {
+				r.Remediation.Action = "none"
+			}
+			log.InfoContext(ctx, "duplicate delivery skipped")
+			return r, nil
+		case err != nil:
+			return nil, fmt.Errorf("claim: %w", err)
+		}
+		entry = e
+	}
+
+	if entry.Stage == state.Acted && len(entry.Outcome) > 0 {
+		// A previous invocation acted and then failed to alert: alert with its outcome.
+		var o remediate.Outcome
+		if err := json.Unmarshal(entry.Outcome, &o); err != nil {
+			return nil, fmt.Errorf("stored outcome: %w", err)
+		}
+		r.Remediation = &o
+	} else {
+		var undo *remediate.Undo
+		r.Remediation, undo = p.act(ctx, f, d)
+		if p.Store != nil && entry.Key != "" {
+			entry.Stage = state.Acted
+			if r.Remediation != nil {
+				entry.Outcome, _ = json.Marshal(r.Remediation)
+			}
+			if undo != nil {
+				entry.Undo, _ = json.Marshal(undo)
+			}
+			if err := p.saveUndo(ctx, &entry, r); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if r.Remediation != nil {
+		log.InfoContext(ctx, "remediation", "action", r.Remediation.Action, keyStatus, r.Remediation.Status, keyReason, r.Remediation.Reason)
+	}
+
+	if p.Sink != nil {
+		del, err := p.Sink.Notify(ctx, r.Alert)
+		if err != nil {
+			// The remediation is recorded; a retry alerts without acting again.
+			return r, fmt.Errorf("notify: %w", err)
+		}
+		r.Delivery = del
+	}
+	r.Alerted = true
+	log.InfoContext(ctx, "alerted", "severity", f.Severity.String(), keySource, f.Record.Pos.String())
+	if p.Store != nil && entry.Key != "" {
+		entry.Stage, entry.Channel, entry.TS = state.Alerted, r.Delivery.Channel, r.Delivery.TS
+		if err := p.Store.Save(ctx, entry); err != nil {
+			return r, fmt.Errorf("record alert: %w", err)
+		}
+	}
+	return r, nil
+}
+
+// saveUndo stores the outcome and, for a done action, its undo record, before the alert goes
+// out: the alert promises an undo command, so the record must exist first.
+func (p *Pipeline) saveUndo(ctx context.Context, entry *state.Entry, r *Result) error {
+	if err := p.Store.Save(ctx, *entry); err != nil {
+		if r.Remediation != nil && r.Remediation.Status == remediate.Done {
+			return fmt.Errorf("record undo for a done action (%s): %w", r.Remediation.Action, err)
+		}
+		return fmt.Errorf("record outcome: %w", err)
+	}
+	return nil
+}
+
+func (p *Pipeline) lease() time.Duration {
+	if p.Lease > 0 {
+		return p.Lease
+	}
+	return 2 * time.Minute
+}
+
+// act turns a decision into a remediation outcome, acting for real only in auto mode.
+func (p *Pipeline) act(ctx context.Context, f detect.Finding, d policy.Decision) (*remediate.Outcome, *remediate.Undo) {
+	if f.Action.Kind == "" {
+		return nil, nil
+	}
+	o := &remediate.Outcome{Action: f.Action.Kind}
+	if !d.Act {
+		o.Status, o.Reason = remediate.Skipped, d.Reason
+		return o, nil
+	}
+	what := f.Action.Kind
+	if p.Remediator != nil {
+		what = p.Remediator.Describe(f.Action)
+	}
+	switch d.Mode {
+	case policy.DryRun:
+		o.Status, o.Reason = remediate.Planned, "dry run: would "+what
+		return o, nil
+	case policy.Approve:
+		o.Status, o.Reason = remediate.Pending, "waiting for approval to "+what
+		return o, nil
+	}
+	if p.Remediator == nil {
+		o.Status, o.Reason = remediate.Failed, "no AWS clients are configured to act with"
+		return o, nil
+	}
+	undo, err := p.Remediator.Apply(ctx, f.Action)
+	switch {
+	case errors.Is(err, remediate.ErrAlreadyReverted):
+		o.Status, o.Reason = remediate.Skipped, "already reverted: "+err.Error()
+	case remediate.IsAccessDenied(err):
+		o.Status, o.Reason = remediate.Failed, "access denied: "+err.Error()
+	case err != nil:
+		o.Status, o.Reason = remediate.Failed, err.Error()
+	default:
+		o.Status, o.Reason = remediate.Done, what
+		o.Undo = remediate.UndoCommand(f.EventID)
+		return o, &undo
+	}
+	return o, nil
+}
