@@ -1,0 +1,187 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io/fs"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	eventstestdata "github.com/iam-watchdog/iam-watchdog/events-testdata"
+	"github.com/iam-watchdog/iam-watchdog/internal/lambdatest"
+	"github.com/iam-watchdog/iam-watchdog/internal/motoserver"
+	"github.com/iam-watchdog/iam-watchdog/internal/slackserver"
+)
+
+const slackToken = "xoxb-0000-test-token-never-logged"
+
+// deployment is the AWS side of a deployed watchdog in moto: the Slack secret and the state
+// table the template would create.
+type deployment struct {
+	moto      *motoserver.Server
+	cfg       aws.Config
+	secretARN string
+	table     string
+}
+
+func deploy(t *testing.T) deployment {
+	t.Helper()
+	ctx := context.Background()
+	srv := motoserver.Start(t)
+	cfg := srv.Config(t)
+	sec, err := secretsmanager.NewFromConfig(cfg).CreateSecret(ctx, &secretsmanager.CreateSecretInput{
+		Name:         aws.String("iam-watchdog/slack"),
+		SecretString: aws.String(`{"token":"` + slackToken + `"}`),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	table := "iam-watchdog-state"
+	_, err = dynamodb.NewFromConfig(cfg).CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:            aws.String(table),
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS}},
+		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash}},
+		BillingMode:          types.BillingModePayPerRequest,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return deployment{moto: srv, cfg: cfg, secretARN: aws.ToString(sec.ARN), table: table}
+}
+
+func (d deployment) start(t *testing.T, bootstrap string, slack *slackserver.Server, mode string) *lambdatest.Function {
+	return lambdatest.Start(t, bootstrap,
+		"AWS_ENDPOINT_URL="+d.moto.Endpoint,
+		"SLACK_SECRET_ARN="+d.secretARN,
+		"SLACK_CHANNEL=C0SECURITY",
+		"SLACK_API_URL="+slack.APIURL(),
+		"STATE_TABLE="+d.table,
+		"REMEDIATION_MODE="+mode,
+		"WATCHDOG_ROLE_ARN="+eventstestdata.WatchdogRoleARN,
+		"QUARANTINE_POLICY_ARN="+eventstestdata.QuarantinePolicyARN,
+	)
+}
+
+// TestBootstrapUnderRIE invokes the real bootstrap under aws-lambda-rie with every example
+// event: one Slack message per alert- event, none for quiet- events, none for a redelivery.
+func TestBootstrapUnderRIE(t *testing.T) {
+	bootstrap := lambdatest.Build(t, "./functions/watchdog")
+	d := deploy(t)
+	slack := slackserver.Start(t)
+	fn := d.start(t, bootstrap, slack, "dry-run")
+
+	names, err := fs.Glob(eventstestdata.FS, "*/*.json")
+	if err != nil || len(names) == 0 {
+		t.Fatalf("no example events: %v", err)
+	}
+	for _, name := range names {
+		event, err := fs.ReadFile(eventstestdata.FS, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := len(slack.Messages())
+		if body := fn.Invoke(t, event); lambdatest.FunctionError(body) {
+			t.Fatalf("%s: function error: %s", name, body)
+		}
+		got := slack.Messages()[before:]
+		alert := strings.HasPrefix(name[strings.IndexByte(name, '/')+1:], "alert-")
+		switch {
+		case alert && len(got) != 1:
+			t.Errorf("%s: %d Slack messages, want 1", name, len(got))
+		case !alert && len(got) != 0:
+			t.Errorf("%s: %d Slack messages for a near-miss, want none: %q", name, len(got), got[0].Text)
+		}
+		for _, m := range got {
+			if m.Channel != "C0SECURITY" || m.Token != slackToken || len(m.Blocks) == 0 || m.Text == "" {
+				t.Errorf("%s: message %+v lacks channel, token, blocks or text fallback", name, m)
+			}
+		}
+	}
+
+	// EventBridge delivers at least once: a redelivered event neither acts nor alerts again.
+	event, _ := fs.ReadFile(eventstestdata.FS, "access_key_created/alert-other-user.json")
+	before := len(slack.Messages())
+	if body := fn.Invoke(t, event); lambdatest.FunctionError(body) {
+		t.Fatalf("redelivery: function error: %s", body)
+	}
+	if n := len(slack.Messages()) - before; n != 0 {
+		t.Errorf("redelivered event alerted %d times, want 0", n)
+	}
+
+	// Bad input is logged and not retried: a retry would read the same bytes.
+	if body := fn.Invoke(t, []byte(`{"detail-type":"AWS API Call via CloudTrail","source":"aws.iam","detail":{"eventName":7}}`)); lambdatest.FunctionError(body) {
+		t.Errorf("unreadable event returned a function error (Lambda would retry it): %s", body)
+	}
+	if !strings.Contains(fn.Logs(), "unreadable event") {
+		t.Error("unreadable event was not logged")
+	}
+	if strings.Contains(fn.Logs(), slackToken) {
+		t.Error("the Slack token appears in the function's logs")
+	}
+}
+
+// TestBootstrapRevertsInAutoMode runs one remediation through the real bootstrap: a key created
+// for another user is deactivated in moto's IAM, and the alert says how to undo it.
+func TestBootstrapRevertsInAutoMode(t *testing.T) {
+	ctx := context.Background()
+	bootstrap := lambdatest.Build(t, "./functions/watchdog")
+	d := deploy(t)
+	slack := slackserver.Start(t)
+	iamc := iam.NewFromConfig(d.cfg)
+	if _, err := iamc.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("carol")}); err != nil {
+		t.Fatal(err)
+	}
+	key, err := iamc.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("carol")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyID := aws.ToString(key.AccessKey.AccessKeyId)
+	event := eventWithKey(t, "access_key_created/alert-other-user.json", "carol", keyID)
+
+	fn := d.start(t, bootstrap, slack, "auto")
+	if body := fn.Invoke(t, event); lambdatest.FunctionError(body) {
+		t.Fatalf("function error: %s", body)
+	}
+	keys, err := iamc.ListAccessKeys(ctx, &iam.ListAccessKeysInput{UserName: aws.String("carol")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys.AccessKeyMetadata) != 1 || keys.AccessKeyMetadata[0].Status != iamtypes.StatusTypeInactive {
+		t.Fatalf("key after remediation: %+v, want one Inactive key (never deleted)", keys.AccessKeyMetadata)
+	}
+	msgs := slack.Messages()
+	if len(msgs) != 1 || !strings.Contains(string(msgs[0].Blocks), "watchdog undo") {
+		t.Fatalf("want one alert naming the undo command, got %+v", msgs)
+	}
+}
+
+// eventWithKey is an example event rewritten to name a user and key that exist in moto.
+func eventWithKey(t *testing.T, name, user, keyID string) []byte {
+	t.Helper()
+	raw, err := fs.ReadFile(eventstestdata.FS, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev map[string]any
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		t.Fatal(err)
+	}
+	detail := ev["detail"].(map[string]any)
+	detail["requestParameters"] = map[string]any{"userName": user}
+	detail["responseElements"] = map[string]any{"accessKey": map[string]any{
+		"userName": user, "accessKeyId": keyID, "status": "Active", "createDate": "May 2, 2024 9:00:00 AM",
+	}}
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(ev); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}

@@ -1,0 +1,175 @@
+// Package slackserver is a local Slack for tests: an httptest server that speaks the parts of
+// the Slack Web API (chat.postMessage, chat.update) and the incoming-webhook format the
+// watchdog uses, records every message, and can be told to fail the next requests.
+package slackserver
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// Message is one message the server accepted.
+type Message struct {
+	Method   string // chat.postMessage, chat.update or webhook
+	Channel  string
+	Text     string
+	Blocks   json.RawMessage
+	ThreadTS string
+	TS       string
+	Token    string
+}
+
+// Server is a running local Slack.
+type Server struct {
+	*httptest.Server
+	mu       sync.Mutex
+	messages []Message
+	failures []Failure
+	requests int
+	seq      int
+}
+
+// Failure is how the server answers one upcoming request instead of accepting it.
+type Failure struct {
+	Status     int    // HTTP status, e.g. 429 or 500
+	RetryAfter string // Retry-After header for 429
+}
+
+// Start runs the server until the test ends.
+func Start(t testing.TB) *Server {
+	s := &Server{}
+	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	t.Cleanup(s.Close)
+	return s
+}
+
+// APIURL is the Web API base URL to give the client (SLACK_API_URL), with a trailing slash.
+func (s *Server) APIURL() string { return s.URL + "/api/" }
+
+// WebhookURL is an incoming-webhook URL served by this server.
+func (s *Server) WebhookURL() string { return s.URL + "/services/T000/B000/XXXX" }
+
+// FailNext makes the next len(f) requests fail as described, in order.
+func (s *Server) FailNext(f ...Failure) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failures = append(s.failures, f...)
+}
+
+// Messages returns the accepted messages so far.
+func (s *Server) Messages() []Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Message(nil), s.messages...)
+}
+
+// Requests counts every request, failed or not.
+func (s *Server) Requests() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.requests
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	s.mu.Lock()
+	s.requests++
+	if len(s.failures) > 0 {
+		f := s.failures[0]
+		s.failures = s.failures[1:]
+		s.mu.Unlock()
+		if f.RetryAfter != "" {
+			w.Header().Set("Retry-After", f.RetryAfter)
+		}
+		http.Error(w, http.StatusText(f.Status), f.Status)
+		return
+	}
+	s.mu.Unlock()
+
+	if strings.HasPrefix(r.URL.Path, "/services/") {
+		var m struct {
+			Text   string          `json:"text"`
+			Blocks json.RawMessage `json:"blocks"`
+		}
+		if err := json.Unmarshal(body, &m); err != nil || m.Text == "" {
+			http.Error(w, "invalid_payload", http.StatusBadRequest)
+			return
+		}
+		s.record(Message{Method: "webhook", Text: m.Text, Blocks: m.Blocks})
+		fmt.Fprint(w, "ok")
+		return
+	}
+
+	method := strings.TrimPrefix(r.URL.Path, "/api/")
+	if method != "chat.postMessage" && method != "chat.update" {
+		writeJSON(w, map[string]any{"ok": false, "error": "unknown_method"})
+		return
+	}
+	v, err := form(r, body)
+	if err != nil {
+		writeJSON(w, map[string]any{"ok": false, "error": "invalid_form_data"})
+		return
+	}
+	token := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if token == "" {
+		token = v.Get("token")
+	}
+	if token == "" {
+		writeJSON(w, map[string]any{"ok": false, "error": "not_authed"})
+		return
+	}
+	if v.Get("channel") == "" {
+		writeJSON(w, map[string]any{"ok": false, "error": "channel_not_found"})
+		return
+	}
+	m := Message{Method: method, Channel: v.Get("channel"), Text: v.Get("text"), ThreadTS: v.Get("thread_ts"), TS: v.Get("ts"), Token: token}
+	if b := v.Get("blocks"); b != "" {
+		m.Blocks = json.RawMessage(b)
+	}
+	m = s.record(m)
+	writeJSON(w, map[string]any{"ok": true, "channel": m.Channel, "ts": m.TS})
+}
+
+func (s *Server) record(m Message) Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if m.TS == "" {
+		s.seq++
+		m.TS = fmt.Sprintf("1700000000.%06d", s.seq)
+	}
+	s.messages = append(s.messages, m)
+	return m
+}
+
+// form reads a Web API request body: form-encoded, or JSON.
+func form(r *http.Request, body []byte) (url.Values, error) {
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+		var m map[string]any
+		if err := json.Unmarshal(body, &m); err != nil {
+			return nil, err
+		}
+		v := url.Values{}
+		for k, val := range m {
+			if s, ok := val.(string); ok {
+				v.Set(k, s)
+			} else {
+				b, _ := json.Marshal(val)
+				v.Set(k, string(b))
+			}
+		}
+		return v, nil
+	}
+	return url.ParseQuery(string(body))
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}

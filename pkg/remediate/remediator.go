@@ -1,0 +1,287 @@
+package remediate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/iam/types"
+
+	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
+)
+
+// Remediator applies the reversible actions a finding proposes and reverts them from their
+// Undo records. It makes one API call per action (two for delete_user_policy) and adds no
+// retries of its own: throttling is retried by the SDK's standard retryer.
+//
+// Every Apply is safe to repeat. Repeating one either succeeds without changing anything
+// (deactivate_access_key on an inactive key, quarantine_user on a quarantined user,
+// restart_logging on a logging trail) or fails with ErrAlreadyReverted because IAM answers
+// NoSuchEntity (detach_user_policy of a policy no longer attached, delete_user_policy of a
+// deleted inline policy, anything on a deleted user or key). Revert behaves the same way.
+// An Undo does not record whether Apply found the state already in place, so reverting a
+// repeated Apply still reverses it: it re-activates a key that was already inactive and
+// detaches a quarantine policy an earlier finding attached. Idempotence per event belongs to
+// the caller's store (one Apply per eventID).
+type Remediator struct {
+	Clients Clients
+	// QuarantinePolicyARN is the managed policy quarantine_user attaches (the stack's
+	// deny-unless-MFA policy). Empty means quarantine_user fails.
+	QuarantinePolicyARN string
+	// Now stamps Undo.At; nil means time.Now.
+	Now func() time.Time
+}
+
+// UndoCommand is the command a person runs to reverse the remediation of eventID.
+func UndoCommand(eventID string) string { return "watchdog undo " + eventID }
+
+// Describe says in one sentence what Apply would do for a, which API call it makes and how it
+// is undone. It calls nothing.
+func (r *Remediator) Describe(a detect.Action) string {
+	switch a.Kind {
+	case detect.DeactivateAccessKey:
+		return fmt.Sprintf("deactivate access key %s of user %s%s (UpdateAccessKey → Inactive; never deleted; re-activated on undo)", a.AccessKeyID, a.UserName, inAccount(a.Account))
+	case detect.DetachUserPolicy:
+		return fmt.Sprintf("detach managed policy %s from user %s%s (DetachUserPolicy; re-attached on undo)", a.PolicyARN, a.UserName, inAccount(a.Account))
+	case detect.DeleteUserPolicy:
+		return fmt.Sprintf("delete inline policy %s of user %s%s (GetUserPolicy saves the document first, then DeleteUserPolicy; put back unchanged on undo)", a.PolicyName, a.UserName, inAccount(a.Account))
+	case detect.QuarantineUser:
+		if r.QuarantinePolicyARN == "" {
+			return fmt.Sprintf("quarantine user %s%s — not possible: no quarantine policy is configured", a.UserName, inAccount(a.Account))
+		}
+		return fmt.Sprintf("quarantine user %s%s by attaching the deny-unless-MFA policy %s (AttachUserPolicy; detached on undo)", a.UserName, inAccount(a.Account), r.QuarantinePolicyARN)
+	case detect.RestartLogging:
+		return fmt.Sprintf("restart logging on trail %s in %s%s (StartLogging; not undone: the watchdog never stops a trail)", a.Trail, regionOr(a.Region), inAccount(a.Account))
+	case "":
+		return "no API can undo this change; a person must act"
+	default:
+		return fmt.Sprintf("unknown remediation action %q: nothing will be done", a.Kind)
+	}
+}
+
+// Apply performs a and returns what Revert needs to reverse it. On error nothing was changed,
+// except that a delete_user_policy whose DeleteUserPolicy fails has only read the document.
+// An error wraps ErrAlreadyReverted when IAM answers NoSuchEntity; IsAccessDenied tells a
+// missing permission apart.
+func (r *Remediator) Apply(ctx context.Context, a detect.Action) (Undo, error) {
+	u := Undo{Action: a.Kind, Account: a.Account, Region: a.Region, At: r.now()}
+	switch a.Kind {
+	case detect.DeactivateAccessKey:
+		if err := need(a.Kind, "user name", a.UserName, "access key ID", a.AccessKeyID); err != nil {
+			return Undo{}, err
+		}
+		u.UserName, u.AccessKeyID = a.UserName, a.AccessKeyID
+		return u, r.setKeyStatus(ctx, a.Account, a.UserName, a.AccessKeyID, types.StatusTypeInactive)
+
+	case detect.DetachUserPolicy:
+		if err := need(a.Kind, "user name", a.UserName, "policy ARN", a.PolicyARN); err != nil {
+			return Undo{}, err
+		}
+		u.UserName, u.PolicyARN = a.UserName, a.PolicyARN
+		return u, r.detach(ctx, a.Account, a.UserName, a.PolicyARN)
+
+	case detect.DeleteUserPolicy:
+		if err := need(a.Kind, "user name", a.UserName, "policy name", a.PolicyName); err != nil {
+			return Undo{}, err
+		}
+		doc, err := r.deleteInline(ctx, a.Account, a.UserName, a.PolicyName)
+		if err != nil {
+			return Undo{}, err
+		}
+		u.UserName, u.PolicyName, u.PolicyDocument = a.UserName, a.PolicyName, doc
+		return u, nil
+
+	case detect.QuarantineUser:
+		if err := need(a.Kind, "user name", a.UserName); err != nil {
+			return Undo{}, err
+		}
+		if r.QuarantinePolicyARN == "" {
+			return Undo{}, fmt.Errorf("quarantine user %s: no quarantine policy ARN is configured", a.UserName)
+		}
+		u.UserName, u.PolicyARN = a.UserName, r.QuarantinePolicyARN
+		return u, r.attach(ctx, a.Account, a.UserName, r.QuarantinePolicyARN)
+
+	case detect.RestartLogging:
+		if err := need(a.Kind, "trail", a.Trail); err != nil {
+			return Undo{}, err
+		}
+		ct, err := r.trail(ctx, a.Account, a.Region)
+		if err != nil {
+			return Undo{}, err
+		}
+		if _, err := ct.StartLogging(ctx, &cloudtrail.StartLoggingInput{Name: aws.String(a.Trail)}); err != nil {
+			return Undo{}, wrap(err, "start logging on trail %s in %s", a.Trail, regionOr(a.Region))
+		}
+		u.Trail = a.Trail
+		return u, nil
+
+	case "":
+		return Undo{}, errors.New("no remediation action: no API can undo this change")
+	default:
+		return Undo{}, fmt.Errorf("unknown remediation action %q", a.Kind)
+	}
+}
+
+// Revert reverses what Apply did, from u alone: it re-activates the key, re-attaches the
+// detached policy, puts the saved inline document back byte for byte, or detaches the
+// quarantine policy. restart_logging is never reverted: Revert returns an error wrapping
+// ErrIrreversible. NoSuchEntity (say, the quarantine policy was already detached, or the user
+// is gone) wraps ErrAlreadyReverted.
+func (r *Remediator) Revert(ctx context.Context, u Undo) error {
+	switch u.Action {
+	case detect.DeactivateAccessKey:
+		if err := need(u.Action, "user name", u.UserName, "access key ID", u.AccessKeyID); err != nil {
+			return err
+		}
+		return r.setKeyStatus(ctx, u.Account, u.UserName, u.AccessKeyID, types.StatusTypeActive)
+	case detect.DetachUserPolicy:
+		if err := need(u.Action, "user name", u.UserName, "policy ARN", u.PolicyARN); err != nil {
+			return err
+		}
+		return r.attach(ctx, u.Account, u.UserName, u.PolicyARN)
+	case detect.DeleteUserPolicy:
+		if err := need(u.Action, "user name", u.UserName, "policy name", u.PolicyName, "policy document", u.PolicyDocument); err != nil {
+			return err
+		}
+		c, err := r.iam(ctx, u.Account)
+		if err != nil {
+			return err
+		}
+		_, err = c.PutUserPolicy(ctx, &iam.PutUserPolicyInput{
+			UserName: aws.String(u.UserName), PolicyName: aws.String(u.PolicyName), PolicyDocument: aws.String(u.PolicyDocument),
+		})
+		if err != nil {
+			return wrap(err, "put inline policy %s back on user %s", u.PolicyName, u.UserName)
+		}
+		return nil
+	case detect.QuarantineUser:
+		if err := need(u.Action, "user name", u.UserName, "policy ARN", u.PolicyARN); err != nil {
+			return err
+		}
+		return r.detach(ctx, u.Account, u.UserName, u.PolicyARN)
+	case detect.RestartLogging:
+		return fmt.Errorf("restarting logging on trail %s is not undone: the watchdog never stops a trail on anyone's behalf (stop it yourself if you must): %w", u.Trail, ErrIrreversible)
+	default:
+		return fmt.Errorf("cannot revert unknown remediation action %q", u.Action)
+	}
+}
+
+func (r *Remediator) setKeyStatus(ctx context.Context, account, user, key string, status types.StatusType) error {
+	c, err := r.iam(ctx, account)
+	if err != nil {
+		return err
+	}
+	_, err = c.UpdateAccessKey(ctx, &iam.UpdateAccessKeyInput{
+		UserName: aws.String(user), AccessKeyId: aws.String(key), Status: status,
+	})
+	if err != nil {
+		return wrap(err, "set access key %s of user %s to %s", key, user, status)
+	}
+	return nil
+}
+
+func (r *Remediator) attach(ctx context.Context, account, user, policyARN string) error {
+	c, err := r.iam(ctx, account)
+	if err != nil {
+		return err
+	}
+	if _, err := c.AttachUserPolicy(ctx, &iam.AttachUserPolicyInput{UserName: aws.String(user), PolicyArn: aws.String(policyARN)}); err != nil {
+		return wrap(err, "attach %s to %s", policyARN, user)
+	}
+	return nil
+}
+
+func (r *Remediator) detach(ctx context.Context, account, user, policyARN string) error {
+	c, err := r.iam(ctx, account)
+	if err != nil {
+		return err
+	}
+	if _, err := c.DetachUserPolicy(ctx, &iam.DetachUserPolicyInput{UserName: aws.String(user), PolicyArn: aws.String(policyARN)}); err != nil {
+		return wrap(err, "detach %s from %s", policyARN, user)
+	}
+	return nil
+}
+
+// deleteInline saves the inline policy's document, then deletes the policy, and returns the
+// document. GetUserPolicy returns it URL-encoded (RFC 3986); it is decoded with
+// url.PathUnescape, which, unlike QueryUnescape, leaves a literal '+' alone, as RFC 3986 and
+// the AWS SDKs' own decoders do.
+func (r *Remediator) deleteInline(ctx context.Context, account, user, name string) (string, error) {
+	c, err := r.iam(ctx, account)
+	if err != nil {
+		return "", err
+	}
+	out, err := c.GetUserPolicy(ctx, &iam.GetUserPolicyInput{UserName: aws.String(user), PolicyName: aws.String(name)})
+	if err != nil {
+		return "", wrap(err, "save inline policy %s of user %s", name, user)
+	}
+	doc, err := url.PathUnescape(aws.ToString(out.PolicyDocument))
+	if err != nil {
+		return "", fmt.Errorf("save inline policy %s of user %s: decode document: %w", name, user, err)
+	}
+	if doc == "" {
+		return "", fmt.Errorf("save inline policy %s of user %s: IAM returned an empty document; not deleting what could not be saved", name, user)
+	}
+	if _, err := c.DeleteUserPolicy(ctx, &iam.DeleteUserPolicyInput{UserName: aws.String(user), PolicyName: aws.String(name)}); err != nil {
+		return "", wrap(err, "delete inline policy %s of user %s", name, user)
+	}
+	return doc, nil
+}
+
+func (r *Remediator) iam(ctx context.Context, account string) (IAMAPI, error) {
+	if r.Clients == nil {
+		return nil, errors.New("remediator has no clients")
+	}
+	c, err := r.Clients.IAM(ctx, account)
+	if err != nil {
+		return nil, fmt.Errorf("IAM client: %w", err)
+	}
+	return c, nil
+}
+
+func (r *Remediator) trail(ctx context.Context, account, region string) (TrailAPI, error) {
+	if r.Clients == nil {
+		return nil, errors.New("remediator has no clients")
+	}
+	c, err := r.Clients.CloudTrail(ctx, account, region)
+	if err != nil {
+		return nil, fmt.Errorf("CloudTrail client for %s: %w", regionOr(region), err)
+	}
+	return c, nil
+}
+
+func (r *Remediator) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+// need fails when any of the named values (name, value, name, value, …) is empty.
+func need(kind string, pairs ...string) error {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if pairs[i+1] == "" {
+			return fmt.Errorf("%s: action has no %s", kind, pairs[i])
+		}
+	}
+	return nil
+}
+
+func inAccount(account string) string {
+	if account == "" {
+		return ""
+	}
+	return " in account " + account
+}
+
+func regionOr(region string) string {
+	if region == "" {
+		return "the default region"
+	}
+	return region
+}
