@@ -1,0 +1,118 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/slack-go/slack"
+)
+
+// BotConfig configures a Bot.
+type BotConfig struct {
+	// Token is a bot token (xoxb-…) with the chat:write scope.
+	Token string
+	// Channel is a channel ID (C0123…) or name the bot is a member of.
+	Channel string
+	// APIURL is the Web API's base URL; empty means Slack's own. Tests point it elsewhere.
+	APIURL string
+	// HTTPClient sends the requests; nil means a client with DefaultTimeout.
+	HTTPClient *http.Client
+	// MaxAttempts bounds the attempts at one message; 0 means DefaultMaxAttempts.
+	MaxAttempts int
+	// MessageOptions change how alerts are rendered.
+	MessageOptions []MessageOption
+}
+
+// Validate reports what is missing. It never repeats the token.
+func (c BotConfig) Validate() error {
+	var errs []error
+	if c.Token == "" {
+		errs = append(errs, errors.New("bot token is empty"))
+	}
+	if c.Channel == "" {
+		errs = append(errs, errors.New("channel is empty"))
+	}
+	if c.MaxAttempts < 0 {
+		errs = append(errs, fmt.Errorf("max attempts is %d, want 0 (the default) or more", c.MaxAttempts))
+	}
+	return errors.Join(errs...)
+}
+
+// String redacts the token, so that printing a config with %v or %+v cannot leak it.
+func (c BotConfig) String() string {
+	return fmt.Sprintf("BotConfig{Token:%s Channel:%q APIURL:%q MaxAttempts:%d}",
+		redact(c.Token), c.Channel, c.APIURL, c.MaxAttempts)
+}
+
+// GoString redacts the token from %#v as well.
+func (c BotConfig) GoString() string { return c.String() }
+
+// LogValue redacts the token when a config is logged with slog.
+func (c BotConfig) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("token", redact(c.Token)),
+		slog.String("channel", c.Channel),
+		slog.String("api_url", c.APIURL),
+		slog.Int("max_attempts", c.MaxAttempts),
+	)
+}
+
+// Bot posts alerts to a channel with a bot token through chat.postMessage. Unlike a webhook it
+// learns each message's timestamp, so later updates can go to the alert's thread.
+type Bot struct {
+	client  *slack.Client
+	channel string
+	retry   retrier
+	opts    []MessageOption
+}
+
+var _ Sink = (*Bot)(nil)
+
+// NewBot checks cfg and builds a Bot. The client it builds is meant to live as long as the
+// process, so that warm Lambda invocations reuse its connections.
+func NewBot(cfg BotConfig) (*Bot, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("slack bot config: %w", err)
+	}
+	hc := httpClientOrDefault(cfg.HTTPClient)
+	options := []slack.Option{slack.OptionHTTPClient(hc)}
+	if cfg.APIURL != "" {
+		// slack-go appends method names straight to the base URL.
+		options = append(options, slack.OptionAPIURL(strings.TrimSuffix(cfg.APIURL, "/")+"/"))
+	}
+	return &Bot{
+		client:  slack.New(cfg.Token, options...),
+		channel: cfg.Channel,
+		retry:   newRetrier(cfg.MaxAttempts),
+		opts:    cfg.MessageOptions,
+	}, nil
+}
+
+// Notify posts one alert and returns the channel ID and message timestamp Slack assigned.
+func (b *Bot) Notify(ctx context.Context, a Alert) (Delivery, error) {
+	msg := NewMessage(a, b.opts...)
+	var d Delivery
+	err := b.retry.do(ctx, func(ctx context.Context) error {
+		channel, ts, err := b.client.PostMessageContext(ctx, b.channel,
+			slack.MsgOptionBlocks(msg.Blocks...),
+			slack.MsgOptionText(msg.Text, false))
+		d = Delivery{Channel: channel, TS: ts}
+		return err
+	})
+	if err != nil {
+		return Delivery{}, fmt.Errorf("post alert for event %s to Slack channel %s: %w", a.Finding.EventID, b.channel, err)
+	}
+	return d, nil
+}
+
+// redact says whether a secret is set without showing any of it.
+func redact(secret string) string {
+	if secret == "" {
+		return "unset"
+	}
+	return "REDACTED"
+}
