@@ -157,15 +157,17 @@ func TestMessageWithinSlackLimits(t *testing.T) {
 
 func TestMessageRemediation(t *testing.T) {
 	tests := []struct {
-		name  string
-		alert Alert
-		want  []string
+		name   string
+		alert  Alert
+		want   []string
+		absent []string
 	}{
-		{"planned", plannedAlert(), []string{"*Dry run:* would deactivate access key `AKIAEXAMPLEKEY000001` of user `bob` — mode is dry-run"}},
-		{"done", doneAlert(), []string{"*Reverted:* detached policy `arn:aws:iam::aws:policy/AdministratorAccess` from user `carol`", "Undo: `watchdog undo 0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d`"}},
-		{"failed", failedAlert(), []string{"*Failed:* could not quarantine user `dave`", "AccessDenied"}},
-		{"nil", rootAlert(), []string{"*No automatic action:*", "*Manual steps:* No API can undo"}},
-		{"skipped", maliciousAlert(), []string{"*Skipped:* did not deactivate access key `AKIA'EVIL'`"}},
+		// A planned action's reason restates the action; showing both reads twice.
+		{"planned", plannedAlert(), []string{"*Dry run:* would deactivate access key `AKIAEXAMPLEKEY000001` of user `bob`"}, []string{"mode is dry-run"}},
+		{"done", doneAlert(), []string{"*Reverted:* detached policy `arn:aws:iam::aws:policy/AdministratorAccess` from user `carol`", "Undo: `watchdog undo 0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d`"}, nil},
+		{"failed", failedAlert(), []string{"*Failed:* could not quarantine user `dave`", "AccessDenied"}, nil},
+		{"nil", rootAlert(), []string{"*No automatic action:*", "*Manual steps:* No API can undo"}, nil},
+		{"skipped", maliciousAlert(), []string{"*Skipped:* did not deactivate access key `AKIA'EVIL'`"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -176,6 +178,11 @@ func TestMessageRemediation(t *testing.T) {
 			for _, w := range tt.want {
 				if !strings.Contains(all, w) {
 					t.Errorf("missing %q in\n%s", w, all)
+				}
+			}
+			for _, w := range tt.absent {
+				if strings.Contains(all, w) {
+					t.Errorf("unwanted %q in\n%s", w, all)
 				}
 			}
 		})

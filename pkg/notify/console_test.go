@@ -18,7 +18,7 @@ func TestConsoleShowsKeyFacts(t *testing.T) {
 		{"planned", plannedAlert(), []string{
 			"HIGH", "Access key created for another user", "arn:aws:iam::123456789012:user/alice",
 			"203.0.113.7", "aws-cli/2.15.0", "2024-05-01T12:30:45Z", "alice created access key",
-			"Dry run: would deactivate access key AKIAEXAMPLEKEY000001 of user bob — mode is dry-run",
+			"Dry run: would deactivate access key AKIAEXAMPLEKEY000001 of user bob",
 			"https://us-east-1.console.aws.amazon.com/cloudtrailv2/home?region=us-east-1#/events/6f1c4a2e-8d3b-4c5e-9a7f-0b1d2e3f4a5b",
 			"events-testdata/create-access-key.json",
 		}},

@@ -54,17 +54,25 @@ func describeRemedy(a Alert, st style) remedy {
 		}
 		return s
 	}
+	// For planned, pending and done actions the reason only restates the action, so the
+	// phrase alone is shown; for the others the reason is the news.
+	alone := func(prefix string) string {
+		if present == "" {
+			return st.text(out.Reason)
+		}
+		return prefix + present
+	}
 	switch out.Status {
 	case remediate.Planned:
-		return remedy{label: "Dry run", body: withReason("would ")}
+		return remedy{label: "Dry run", body: alone("would ")}
 	case remediate.Done:
 		body := actionPhrase(kind, a.Finding.Action, true, st.quote)
-		if out.Reason != "" {
-			body += " — " + st.text(out.Reason)
+		if body == "" {
+			body = st.text(out.Reason)
 		}
 		return remedy{label: "Reverted", body: body, undo: out.Undo}
 	case remediate.Pending:
-		return remedy{label: "Awaiting approval", body: withReason("would ")}
+		return remedy{label: "Awaiting approval", body: alone("would ")}
 	case remediate.Skipped:
 		return remedy{label: "Skipped", body: withReason("did not ")}
 	case remediate.Failed:
