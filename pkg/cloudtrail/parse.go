@@ -8,8 +8,8 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"reflect"
 	"strconv"
-	"time"
 	"unicode/utf8"
 
 	"github.com/klauspost/compress/gzip"
@@ -37,7 +37,9 @@ var cloudTrailDetailTypes = map[string]bool{
 // Position says where a record or an error was found.
 type Position struct {
 	Name string // the file name, URL or "-" for standard input
-	Line int    // 1-based line of JSON Lines input; 0 when the input is a single document
+	// Line is the 1-based line on which the record begins or the problem was found. It is 0
+	// from Decode, which reads no lines, and for a problem with the input as a whole.
+	Line int
 	// Index is the 0-based index in a {"Records":[…]} array, or -1 when the value was not in one.
 	Index int
 }
@@ -90,7 +92,7 @@ func Decode(name string, data []byte) ([]*Record, []error) {
 		}
 		return true
 	}}
-	p.value(bytes.TrimSpace(data), Position{Name: name, Index: -1})
+	p.value(trimBlanks(data), Position{Name: name, Index: -1})
 	return recs, errs
 }
 
@@ -114,128 +116,215 @@ func (p *parser) fail(pos Position, format string, args ...any) bool {
 	return p.emit(nil, &Error{Pos: pos, Err: fmt.Errorf(format, args...)})
 }
 
-var errLineTooLong = fmt.Errorf("line longer than %d bytes", MaxDocumentBytes)
+var errLineTooLong = errors.New("line too long")
 
+// run reads r a line at a time, so that JSON Lines and one-line log files of any length take
+// memory for one line only. A value that spans lines sends the rest of the input, up to
+// MaxDocumentBytes, into memory as one document.
 func (p *parser) run(r io.Reader) {
-	at := Position{Name: p.name, Index: -1}
 	br := bufio.NewReaderSize(r, 64<<10)
+	gzipped := false
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
-			p.fail(at, "gzip: %w", err)
+			p.fail(Position{Name: p.name, Index: -1}, "gzip header: %w", err)
 			return
 		}
 		defer zr.Close()
 		br = bufio.NewReaderSize(zr, 64<<10)
+		gzipped = true
 	}
-
-	var buf []byte
-	lineNo, seen := 0, false
+	lr := &lineReader{br: br, max: MaxDocumentBytes}
+	seen := false
 	for !p.stopped {
-		line, err := readLine(br, buf, MaxDocumentBytes)
-		buf = line[:0]
-		if len(line) > 0 || err == errLineTooLong {
-			lineNo++
-		}
-		at := Position{Name: p.name, Line: lineNo, Index: -1}
-		switch {
-		case err == errLineTooLong:
-			seen = true
-			p.fail(at, "%w", err)
-			continue
-		case err != nil && err != io.EOF:
-			p.fail(at, "read: %w", err)
-			return
-		}
-		trimmed := bytes.TrimSpace(line)
-		if len(trimmed) > 0 {
-			if !seen && !json.Valid(trimmed) {
-				// The first line is not a whole JSON value: either a multi-line document or
-				// not JSON at all. Either way the rest is read as one document.
-				p.document(br, trimmed, lineNo)
-				return
-			}
-			seen = true
-			p.value(trimmed, at)
-		}
-		if err == io.EOF {
+		l, ok := lr.next()
+		if !ok {
 			break
 		}
+		at := Position{Name: p.name, Line: l.no, Index: -1}
+		switch {
+		case l.tooLong:
+			seen = true
+			p.fail(at, "line longer than the %d byte limit", MaxDocumentBytes)
+		case len(l.text) == 0:
+		case json.Valid(l.text):
+			seen = true
+			p.value(l.text, at)
+		default:
+			seen = true
+			p.badLine(lr, l)
+		}
 	}
-	if !seen && !p.stopped {
+	at := Position{Name: p.name, Line: lr.errLine, Index: -1}
+	switch {
+	case p.stopped:
+	case lr.err != io.EOF && !gzipped:
+		p.fail(at, "read: %w", lr.err)
+	case lr.err != io.EOF && errors.Is(lr.err, io.ErrUnexpectedEOF):
+		p.fail(at, "gzip stream truncated: %w", lr.err)
+	case lr.err != io.EOF:
+		p.fail(at, "gzip stream corrupt: %w", lr.err)
+	case !seen:
 		p.fail(Position{Name: p.name, Index: -1}, "empty input: no JSON found")
 	}
 }
 
-// readLine reads one line, without its newline, into buf. A line over max bytes is consumed and
-// reported as errLineTooLong.
-func readLine(br *bufio.Reader, buf []byte, max int) ([]byte, error) {
-	tooLong := false
-	for {
-		chunk, err := br.ReadSlice('\n')
-		if !tooLong && len(buf)+len(chunk) <= max {
-			buf = append(buf, chunk...)
-		} else {
-			tooLong, buf = true, buf[:0]
+// badLine handles a line that is not one JSON value: a broken line of JSON Lines, several values
+// on one line, or the first line of a value that spans lines. The next non-blank line tells
+// which: if there is none, or it looks like a line of JSON Lines, this line is read on its own.
+func (p *parser) badLine(lr *lineReader, first line) {
+	var blanks []byte // the blank lines after first, kept in case a value spans them
+	next, ok := lr.next()
+	for ok && len(next.text) == 0 && !next.tooLong {
+		if len(blanks) <= MaxDocumentBytes {
+			blanks = append(append(blanks, next.raw...), '\n')
 		}
-		if err == bufio.ErrBufferFull {
+		next, ok = lr.next()
+	}
+	if !ok || next.tooLong || jsonLine(next.text, next.indented) {
+		p.document(first.text, first.no)
+		if ok {
+			lr.pending = &next
+		}
+		return
+	}
+
+	// A value spans lines: read the rest of the input as one document, byte for byte.
+	if len(first.raw)+len(blanks)+len(next.raw)+2 > MaxDocumentBytes {
+		p.fail(Position{Name: p.name, Line: first.no, Index: -1}, "document larger than the %d byte limit", MaxDocumentBytes)
+		if lr.err == nil {
+			lr.err = io.EOF // the rest is not read
+		}
+		return
+	}
+	doc := make([]byte, 0, 64<<10)
+	doc = append(append(doc, first.raw...), '\n')
+	doc = append(doc, blanks...)
+	doc = append(append(doc, next.raw...), '\n')
+	if lr.err == nil {
+		var err error
+		doc, err = readAtMost(lr.br, doc, MaxDocumentBytes)
+		lr.err = io.EOF
+		if err != nil {
+			// What was read before the stream broke is parsed; the read error comes last.
+			lr.err, lr.errLine = err, first.no+bytes.Count(doc, newline)
+		}
+	}
+	if len(doc) > MaxDocumentBytes {
+		p.fail(Position{Name: p.name, Line: first.no, Index: -1}, "document larger than the %d byte limit", MaxDocumentBytes)
+		return
+	}
+	p.document(doc, first.no)
+}
+
+// readAtMost appends r to buf until the end of r or until buf holds more than max bytes.
+// A clean end of input is not an error.
+func readAtMost(r io.Reader, buf []byte, max int) ([]byte, error) {
+	for len(buf) <= max {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)] // let append choose the growth
+		}
+		n, err := r.Read(buf[len(buf):min(cap(buf), max+1)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+	return buf, nil
+}
+
+// document reads doc, which began on line firstLine, as a run of JSON values: pretty-printed
+// events, records and log files, several values on one line, or lines of JSON Lines. A broken
+// value is reported and reading picks up again at the next line that looks like the beginning
+// of a value, so that one broken value does not hide the ones after it. No byte is scanned more
+// than a few times, so hostile input cannot make the reading quadratic.
+func (p *parser) document(doc []byte, firstLine int) {
+	lines := lineCounter{doc: doc, first: firstLine, line: firstLine}
+	lastEOL, oneLine := -1, false // whether values on the line ending at lastEOL end on it
+	for off := 0; !p.stopped; {
+		if off = skipBlanks(doc, off); off == len(doc) {
+			return
+		}
+		at := Position{Name: p.name, Line: lines.at(off), Index: -1}
+		eol := lineEnd(doc, off)
+		if c := doc[off]; c != '{' && c != '[' {
+			p.fail(at, "not JSON: line starts with %q", clip(doc[off:eol], 16))
+			off = resync(doc, eol)
 			continue
 		}
-		if tooLong && (err == nil || err == io.EOF) {
-			return buf, errLineTooLong
+		// A value may run on past this line only if the next line does not look like a line
+		// of JSON Lines. Deciding before scanning keeps a broken line from being scanned
+		// together with all the lines after it, and then each of those again.
+		if eol != lastEOL {
+			next := skipBlanks(doc, eol)
+			lastEOL = eol
+			oneLine = next == len(doc) || jsonLine(trimBlanks(doc[next:lineEnd(doc, next)]), next != lineStart(doc, next))
 		}
-		return bytes.TrimSuffix(buf, []byte{'\n'}), err
-	}
-}
-
-// document reads the rest of the input after first (which began on line firstLine) as one
-// multi-line JSON text: a pretty-printed event or log file, or several of them concatenated.
-func (p *parser) document(br *bufio.Reader, first []byte, firstLine int) {
-	at := Position{Name: p.name, Index: -1}
-	if c := first[0]; c != '{' && c != '[' {
-		p.fail(at, "not JSON: input starts with %q", clip(first, 16))
-		return
-	}
-	rest, err := io.ReadAll(io.LimitReader(br, MaxDocumentBytes+1))
-	if err != nil {
-		p.fail(at, "read: %w", err)
-		return
-	}
-	if len(first)+len(rest) > MaxDocumentBytes {
-		p.fail(at, "document larger than %d bytes", MaxDocumentBytes)
-		return
-	}
-	doc := append(append(append([]byte{}, first...), '\n'), rest...)
-	dec := json.NewDecoder(bytes.NewReader(doc))
-	for !p.stopped {
-		start := dec.InputOffset()
-		var raw json.RawMessage
-		err := dec.Decode(&raw)
-		if err == io.EOF {
-			return
+		end := len(doc)
+		if oneLine {
+			end = eol
 		}
-		line := firstLine + bytes.Count(doc[:start], []byte{'\n'})
-		if err != nil {
+		dec := json.NewDecoder(bytes.NewReader(doc[off:end]))
+		err := dec.Decode(new(skipValue))
+		switch {
+		case err == nil:
+			n := off + int(dec.InputOffset())
+			p.value(doc[off:n], at)
+			off = n
+		case end == eol:
+			// A broken line of JSON Lines.
+			p.value(trimBlanks(doc[off:eol]), at)
+			off = eol
+		default:
+			// A value that spans lines is broken. Yield what can be read of it, and go on at
+			// the first line after the break that looks like the beginning of a value.
+			good := p.value(doc[off:], at)
+			broke := len(doc)
 			var se *json.SyntaxError
-			if errors.As(err, &se) {
-				off := int(se.Offset)
-				line = firstLine + bytes.Count(doc[:min(off, len(doc))], []byte{'\n'})
-				// Salvage the records before the break in a log file.
-				p.value(bytes.TrimSpace(doc[start:]), Position{Name: p.name, Line: line, Index: -1})
-				return
+			if errors.As(err, &se) && se.Offset > 0 {
+				broke = min(off+int(se.Offset)-1, len(doc))
 			}
-			p.fail(Position{Name: p.name, Line: line, Index: -1}, "%w", err)
-			return
+			off = resync(doc, max(lineStart(doc, broke), off+good, off+1))
 		}
-		p.value(raw, Position{Name: p.name, Index: -1})
 	}
 }
 
-// value classifies one top-level JSON value and yields the records in it.
-func (p *parser) value(data []byte, at Position) {
+// jsonLine reports whether a line (without the blanks around it) looks like a line of JSON
+// Lines rather than the inside of a value that spans lines: an object that is whole, or that
+// begins in the first column and is not an element of an enclosing array (ending in a comma).
+func jsonLine(text []byte, indented bool) bool {
+	if len(text) == 0 || text[0] != '{' {
+		return false
+	}
+	return !indented && text[len(text)-1] != ',' || json.Valid(text)
+}
+
+// resync returns the offset of the first line at or after from that looks like a line of JSON
+// Lines, or len(doc).
+func resync(doc []byte, from int) int {
+	i := from
+	if i > 0 && i < len(doc) && doc[i-1] != '\n' {
+		i = lineEnd(doc, i) // from is inside a line: start at the next one
+	}
+	for i < len(doc) {
+		eol := lineEnd(doc, i)
+		if start := skipBlanks(doc[:eol], i); jsonLine(trimBlanks(doc[start:eol]), start != i) {
+			return start
+		}
+		i = eol + 1
+	}
+	return len(doc)
+}
+
+// value classifies one top-level JSON value and yields the records in it. For a log file it
+// returns how many leading bytes of data it read before an error; otherwise 0.
+func (p *parser) value(data []byte, at Position) int {
 	if len(data) == 0 {
 		p.fail(at, "empty input: no JSON found")
-		return
+		return 0
 	}
 	if data[0] != '{' {
 		if !json.Valid(data) {
@@ -243,15 +332,10 @@ func (p *parser) value(data []byte, at Position) {
 		} else {
 			p.fail(at, "expected a JSON object (event, record or log file), found %s", kind(data[0]))
 		}
-		return
-	}
-	if !utf8.Valid(data) {
-		p.fail(at, "invalid UTF-8 in JSON text")
-		return
+		return 0
 	}
 	if firstKey(data) == "Records" {
-		p.logFile(data, at)
-		return
+		return p.logFile(data, at)
 	}
 	var head struct {
 		Records    json.RawMessage `json:"Records"`
@@ -261,26 +345,27 @@ func (p *parser) value(data []byte, at Position) {
 		EventName  json.RawMessage `json:"eventName"`
 	}
 	if err := json.Unmarshal(data, &head); err != nil {
-		p.fail(at, "%s", describe(err, "JSON"))
-		return
+		err = truncation(data, err)
+		p.fail(errAt(at, data, err), "%s", describe(err, "JSON"))
+		return 0
 	}
 	switch {
 	case head.Records != nil:
-		p.logFile(data, at)
+		return p.logFile(data, at)
 	case head.DetailType != nil:
 		if !cloudTrailDetailTypes[*head.DetailType] {
 			p.fail(at, "EventBridge event with detail-type %q is not a CloudTrail event", *head.DetailType)
-			return
+			return 0
 		}
 		if len(head.Source) < 5 || head.Source[:4] != "aws." {
 			// Only AWS services can put events with an aws.* source on a bus; anything else
 			// claiming to be CloudTrail is forged or misrouted.
 			p.fail(at, "EventBridge event source %q is not an AWS service (aws.*)", head.Source)
-			return
+			return 0
 		}
 		if len(head.Detail) == 0 || head.Detail[0] != '{' {
 			p.fail(at, "EventBridge event has no detail object")
-			return
+			return 0
 		}
 		p.record(head.Detail, at, *head.DetailType)
 	case head.EventName != nil:
@@ -288,49 +373,70 @@ func (p *parser) value(data []byte, at Position) {
 	default:
 		p.fail(at, "not a CloudTrail record, EventBridge event or log file: no eventName, detail-type or Records")
 	}
+	return 0
 }
 
 // logFile streams the Records array of a CloudTrail log file, so that records before a syntax
-// error are still yielded.
-func (p *parser) logFile(data []byte, at Position) {
+// error are still yielded. It returns the offset in data just after the last record it read.
+func (p *parser) logFile(data []byte, at Position) (good int) {
+	lines := lineCounter{doc: data, first: at.Line, line: at.Line}
+	lineAt := func(off int) int {
+		if at.Line == 0 {
+			return 0
+		}
+		return lines.at(off)
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if _, err := dec.Token(); err != nil { // '{'
 		p.fail(at, "%s", describe(err, "log file"))
-		return
+		return 0
 	}
 	for dec.More() && !p.stopped {
 		tok, err := dec.Token()
 		if err != nil {
 			p.fail(at, "%s", describe(err, "log file"))
-			return
+			return good
 		}
 		if key, _ := tok.(string); key != "Records" {
-			var skip json.RawMessage
-			if err := dec.Decode(&skip); err != nil {
+			if err := dec.Decode(new(skipValue)); err != nil {
 				p.fail(at, "%s", describe(err, "log file"))
-				return
+				return good
 			}
 			continue
 		}
-		if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
+		if tok, err := dec.Token(); err != nil {
+			p.fail(at, "%s", describe(err, "log file"))
+			return good
+		} else if tok != json.Delim('[') {
 			p.fail(at, "Records is not an array")
-			return
+			return good
 		}
 		for i := 0; dec.More() && !p.stopped; i++ {
+			start, comma := elementStart(data, int(dec.InputOffset()))
 			rat := at
-			rat.Index = i
-			var raw json.RawMessage
-			if err := dec.Decode(&raw); err != nil {
+			rat.Index, rat.Line = i, lineAt(start)
+			if err := dec.Decode(new(skipValue)); err != nil {
+				var se *json.SyntaxError
+				if errors.As(err, &se) && (comma || i == 0) {
+					// The decoder's offsets leave out what Token read: find the break again,
+					// counting from the record.
+					if uerr := json.Unmarshal(data[start:], new(skipValue)); errors.As(uerr, &se) {
+						err = truncation(data[start:], se)
+						rat.Line = lineAt(start + int(se.Offset) - 1)
+					}
+				}
 				p.fail(rat, "%s; records after it are unreadable", describe(err, "record"))
-				return
+				return good
 			}
-			p.record(raw, rat, "")
+			good = int(dec.InputOffset())
+			p.record(data[start:good], rat, "")
 		}
 		if _, err := dec.Token(); err != nil { // ']'
 			p.fail(at, "%s", describe(err, "log file"))
-			return
+			return good
 		}
 	}
+	return good
 }
 
 // record decodes and checks one CloudTrail record.
@@ -343,11 +449,25 @@ func (p *parser) record(raw []byte, at Position, detailType string) {
 		p.fail(at, "record is not a JSON object")
 		return
 	}
+	if !utf8.Valid(raw) {
+		// encoding/json would quietly turn the bad bytes into U+FFFD, and Raw would no longer
+		// be evidence of what the decoded fields said.
+		p.fail(at, "record holds invalid UTF-8")
+		return
+	}
 	rec := &Record{}
-	if err := json.Unmarshal(raw, rec); err != nil {
+	// eventTime is decoded apart, to say what is wrong with it: time.Time's own errors do not
+	// name the field.
+	type plain Record
+	var fields = struct {
+		*plain
+		EventTime json.RawMessage `json:"eventTime"`
+	}{plain: (*plain)(rec)}
+	if err := json.Unmarshal(raw, &fields); err != nil {
 		p.fail(at, "%s", describe(err, "record"))
 		return
 	}
+	var eventTime string
 	switch {
 	case rec.EventName == "":
 		p.fail(at, "record has no eventName")
@@ -355,8 +475,17 @@ func (p *parser) record(raw []byte, at Position, detailType string) {
 	case rec.EventSource == "":
 		p.fail(at, "record %s has no eventSource", rec.EventName)
 		return
-	case rec.EventTime.IsZero():
+	case len(fields.EventTime) == 0 || string(fields.EventTime) == "null":
 		p.fail(at, "record %s has no eventTime", rec.EventName)
+		return
+	case json.Unmarshal(fields.EventTime, &eventTime) != nil:
+		p.fail(at, "record %s eventTime %s is not a string", rec.EventName, clip(fields.EventTime, 40))
+		return
+	case rec.EventTime.UnmarshalText([]byte(eventTime)) != nil:
+		p.fail(at, "record %s eventTime %q is not an RFC 3339 time", rec.EventName, clip([]byte(eventTime), 40))
+		return
+	case rec.EventTime.IsZero():
+		p.fail(at, "record %s has no eventTime (it is the zero time)", rec.EventName)
 		return
 	}
 	rec.Raw = append(json.RawMessage(nil), raw...)
@@ -365,11 +494,36 @@ func (p *parser) record(raw []byte, at Position, detailType string) {
 	p.emit(rec, nil)
 }
 
+// skipValue is decoded into to find where a value ends, without copying it.
+type skipValue struct{}
+
+func (*skipValue) UnmarshalJSON([]byte) error { return nil }
+
+// truncation returns io.ErrUnexpectedEOF if err, from reading data, is data ending early;
+// otherwise err. (A syntax error in data's last byte has the same offset.)
+func truncation(data []byte, err error) error {
+	var se *json.SyntaxError
+	if errors.As(err, &se) && se.Offset >= int64(len(data)) {
+		if derr := json.NewDecoder(bytes.NewReader(data)).Decode(new(skipValue)); errors.Is(derr, io.ErrUnexpectedEOF) {
+			return derr
+		}
+	}
+	return err
+}
+
+// errAt moves at to the line of a syntax error in data, which began on at's line.
+func errAt(at Position, data []byte, err error) Position {
+	var se *json.SyntaxError
+	if at.Line > 0 && errors.As(err, &se) && se.Offset > 0 && se.Offset <= int64(len(data)) {
+		at.Line += bytes.Count(data[:se.Offset-1], newline)
+	}
+	return at
+}
+
 // describe turns an encoding/json error into a sentence that names the field or offset.
 func describe(err error, what string) string {
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
-	var pe *time.ParseError
 	switch {
 	case errors.As(err, &se):
 		return fmt.Sprintf("invalid %s at byte %d: %v", what, se.Offset, se)
@@ -378,21 +532,177 @@ func describe(err error, what string) string {
 		if field == "" {
 			field = "(top level)"
 		}
-		return fmt.Sprintf("%s field %s: expected %s, found JSON %s", what, field, te.Type, te.Value)
-	case errors.As(err, &pe):
-		return fmt.Sprintf("%s eventTime %q is not an RFC 3339 time", what, pe.Value)
-	case errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Sprintf("%s field %s: expected %s, found JSON %s", what, field, kindOf(te.Type), te.Value)
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		return fmt.Sprintf("truncated %s: unexpected end of input", what)
 	}
 	return fmt.Sprintf("%s: %v", what, err)
 }
 
-// firstKey returns the first key of a JSON object cheaply, or "" if it cannot tell.
-func firstKey(data []byte) string {
-	i := 1
-	for i < len(data) && (data[i] == ' ' || data[i] == '\n' || data[i] == '\r' || data[i] == '\t') {
+// kindOf names the JSON a Go type is decoded from.
+func kindOf(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Pointer:
+		return kindOf(t.Elem())
+	}
+	return "a number"
+}
+
+// lineReader reads lines with one line of look-ahead (pending). The text of a line stays valid
+// until the second non-blank line after it has been read.
+type lineReader struct {
+	br      *bufio.Reader
+	max     int
+	bufs    [2][]byte
+	cur     int // which of bufs holds the last non-blank line
+	no      int // number of the last line read
+	pending *line
+	err     error // what ended the input: io.EOF or a read error
+	errLine int   // the line being read when a read error happened
+}
+
+type line struct {
+	raw      []byte // the line as read, without its newline (and without a run of blanks over maxIndent)
+	text     []byte // raw without the blanks around it
+	no       int
+	indented bool // began with blanks
+	tooLong  bool
+}
+
+func (lr *lineReader) next() (line, bool) {
+	if l := lr.pending; l != nil {
+		lr.pending = nil
+		return *l, true
+	}
+	if lr.err != nil {
+		return line{}, false
+	}
+	i := 1 - lr.cur
+	raw, dropped, n, err := readLine(lr.br, lr.bufs[i][:0], lr.max)
+	lr.bufs[i] = raw
+	if n == 0 {
+		lr.err, lr.errLine = err, lr.no+1
+		return line{}, false
+	}
+	lr.no++
+	text := trimBlanks(raw)
+	l := line{raw: raw, text: text, no: lr.no, tooLong: err == errLineTooLong,
+		indented: dropped > 0 || len(text) > 0 && raw[0] != text[0]}
+	if err != nil && err != errLineTooLong {
+		// A read error ends the input, but what was read of the line is still parsed: a
+		// truncated log file keeps the records before the cut.
+		lr.err, lr.errLine = err, lr.no
+	}
+	if len(l.text) > 0 {
+		lr.cur = i
+	}
+	return l, true
+}
+
+// maxIndent is the longest run of blanks at the start of a line that readLine keeps. Longer runs
+// are dropped as they are read, so that whitespace takes no memory however much of it there is.
+const maxIndent = 4 << 10
+
+// readLine reads one line into buf and returns it without its newline. If the line begins with
+// more than maxIndent blanks, they are left out and dropped counts them. n is the number of
+// bytes consumed, 0 only at the end of input. A line over max bytes is consumed and reported as
+// errLineTooLong.
+func readLine(br *bufio.Reader, buf []byte, max int) (text []byte, dropped, n int, err error) {
+	tooLong, blank := false, true // blank: no more than blanks read so far
+	for {
+		chunk, err := br.ReadSlice('\n')
+		n += len(chunk)
+		if err == nil {
+			chunk = chunk[:len(chunk)-1]
+		}
+		if blank && !tooLong {
+			k := 0
+			for k < len(chunk) && (chunk[k] == ' ' || chunk[k] == '\t' || chunk[k] == '\r') {
+				k++
+			}
+			blank = k == len(chunk)
+			if dropped > 0 || len(buf)+k > maxIndent {
+				dropped += len(buf) + k
+				buf, chunk = buf[:0], chunk[k:]
+			}
+		}
+		if !tooLong && len(buf)+len(chunk) > max {
+			tooLong, buf = true, buf[:0]
+		}
+		if !tooLong {
+			buf = append(buf, chunk...)
+		}
+		switch {
+		case err == bufio.ErrBufferFull:
+			continue
+		case tooLong && (err == nil || err == io.EOF):
+			return buf, dropped, n, errLineTooLong
+		}
+		return buf, dropped, n, err
+	}
+}
+
+// lineCounter gives the line of offsets in doc, which begins on line first. It is quick when
+// asked about offsets in increasing order.
+type lineCounter struct {
+	doc              []byte
+	first, off, line int
+}
+
+func (c *lineCounter) at(off int) int {
+	if off < c.off {
+		c.off, c.line = 0, c.first
+	}
+	c.line += bytes.Count(c.doc[c.off:off], newline)
+	c.off = off
+	return c.line
+}
+
+var newline = []byte{'\n'}
+
+func skipBlanks(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n') {
 		i++
 	}
+	return i
+}
+
+func trimBlanks(b []byte) []byte { return bytes.Trim(b, " \t\r\n") }
+
+// lineEnd returns the offset of the newline ending the line that holds i, or len(b).
+func lineEnd(b []byte, i int) int {
+	if j := bytes.IndexByte(b[i:], '\n'); j >= 0 {
+		return i + j
+	}
+	return len(b)
+}
+
+// lineStart returns the offset of the beginning of the line that holds i.
+func lineStart(b []byte, i int) int {
+	return bytes.LastIndexByte(b[:i], '\n') + 1
+}
+
+// elementStart returns where the array element after off begins, past blanks and a comma, and
+// whether there was a comma.
+func elementStart(data []byte, off int) (int, bool) {
+	off = skipBlanks(data, off)
+	if off < len(data) && data[off] == ',' {
+		return skipBlanks(data, off+1), true
+	}
+	return off, false
+}
+
+// firstKey returns the first key of a JSON object cheaply, or "" if it cannot tell.
+func firstKey(data []byte) string {
+	i := skipBlanks(data, 1)
 	if i >= len(data) || data[i] != '"' {
 		return ""
 	}
