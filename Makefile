@@ -9,7 +9,7 @@ FUZZTIME  ?= 30s
 
 export AWS_LAMBDA_RIE := $(RIE)
 
-.PHONY: all build test demo lint deploy tools bench fuzz clean
+.PHONY: all build test demo lint deploy tools bench fuzz clean peers
 
 all: build
 
@@ -43,6 +43,10 @@ $(RIE):
 test: tools
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
+
+## peers: agreement with other projects' test events per category (a report, not a gate)
+peers:
+	$(GO) run ./cmd/peers ../shared/testdata/peers
 
 ## lint: go vet and cfn-lint on every template
 lint: tools

@@ -10,7 +10,9 @@ import (
 	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
 )
 
-// rules lists the rule table: id, category, title, watched events, remediation and CIS controls.
+// rules lists the rule table: id, category, CIS controls, remediation and watched events, and
+// in JSON the title too. Rules that look at every event (root activity, denied calls) show
+// source and events "*"; in JSON, any_event and scope say which events they report.
 func rules(args []string, io ios) error {
 	fs := flag.NewFlagSet("rules", flag.ContinueOnError)
 	output := fs.String("output", "text", "text or json")
@@ -32,8 +34,11 @@ func rules(args []string, io ios) error {
 		tw := tabwriter.NewWriter(io.out, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tCATEGORY\tCIS\tREMEDIATION\tEVENTS")
 		for _, r := range table {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.Category, orDash(strings.Join(r.CIS, ",")), orDash(r.Action),
-				strings.TrimSuffix(r.Source, ".amazonaws.com")+":"+strings.Join(r.Events, ","))
+			events := strings.TrimSuffix(r.Source, ".amazonaws.com") + ":" + strings.Join(r.Events, ",")
+			if r.AnyEvent {
+				events = r.Source // every event: the JSON output's scope says which are reported
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.Category, orDash(strings.Join(r.CIS, ",")), orDash(r.Action), events)
 		}
 		return tw.Flush()
 	}

@@ -33,37 +33,9 @@ var escalationActions = map[string]bool{
 
 // adminDocument reports whether a policy document is admin-equivalent: it allows everything,
 // all of IAM, or an action that escalates privilege, on every resource; or it allows
-// everything but a list (Allow with NotAction). CloudTrail may record the document
-// URL-encoded, as IAM receives it.
+// everything but a list (Allow with NotAction).
 func adminDocument(doc string) bool {
-	doc = strings.TrimSpace(doc)
-	if !strings.HasPrefix(doc, "{") {
-		if dec, err := url.QueryUnescape(doc); err == nil {
-			doc = dec
-		}
-	}
-	var pd struct {
-		Statement json.RawMessage `json:"Statement"`
-	}
-	if json.Unmarshal([]byte(doc), &pd) != nil {
-		return false
-	}
-	type statement struct {
-		Effect    string          `json:"Effect"`
-		Action      json.RawMessage `json:"Action"`
-		NotAction   json.RawMessage `json:"NotAction"`
-		Resource    json.RawMessage `json:"Resource"`
-		NotResource json.RawMessage `json:"NotResource"`
-	}
-	var stmts []statement
-	if json.Unmarshal(pd.Statement, &stmts) != nil {
-		var one statement
-		if json.Unmarshal(pd.Statement, &one) != nil {
-			return false
-		}
-		stmts = []statement{one}
-	}
-	for _, s := range stmts {
+	for _, s := range statements(doc) {
 		if s.Effect != "Allow" {
 			continue
 		}
@@ -85,6 +57,49 @@ func adminDocument(doc string) bool {
 		}
 	}
 	return false
+}
+
+// statement is one statement of a policy document, its elements left raw.
+type statement struct {
+	Effect      string          `json:"Effect"`
+	Principal   json.RawMessage `json:"Principal"`
+	Action      json.RawMessage `json:"Action"`
+	NotAction   json.RawMessage `json:"NotAction"`
+	Resource    json.RawMessage `json:"Resource"`
+	NotResource json.RawMessage `json:"NotResource"`
+	Condition   json.RawMessage `json:"Condition"`
+}
+
+// statements parses a policy document given as JSON text, URL-encoded or not (CloudTrail may
+// record it as IAM receives it), whose Statement is a list or a single object. A document that
+// cannot be read has no statements.
+func statements(doc string) []statement {
+	doc = strings.TrimSpace(doc)
+	if !strings.HasPrefix(doc, "{") {
+		if dec, err := url.QueryUnescape(doc); err == nil {
+			doc = dec
+		}
+	}
+	return documentStatements([]byte(doc))
+}
+
+// documentStatements parses a policy document held as JSON.
+func documentStatements(doc []byte) []statement {
+	var pd struct {
+		Statement json.RawMessage `json:"Statement"`
+	}
+	if json.Unmarshal(doc, &pd) != nil {
+		return nil
+	}
+	var stmts []statement
+	if json.Unmarshal(pd.Statement, &stmts) != nil {
+		var one statement
+		if json.Unmarshal(pd.Statement, &one) != nil {
+			return nil
+		}
+		stmts = []statement{one}
+	}
+	return stmts
 }
 
 // stringOrList reads a policy element that may be one string or a list of strings.

@@ -9,18 +9,46 @@ import (
 
 // Event sources the rules watch.
 const (
-	sourceIAM        = "iam.amazonaws.com"
-	sourceSignin     = "signin.amazonaws.com"
-	sourceCloudTrail = "cloudtrail.amazonaws.com"
+	sourceIAM           = "iam.amazonaws.com"
+	sourceSignin        = "signin.amazonaws.com"
+	sourceCloudTrail    = "cloudtrail.amazonaws.com"
+	sourceSTS           = "sts.amazonaws.com"
+	sourceKMS           = "kms.amazonaws.com"
+	sourceS3            = "s3.amazonaws.com"
+	sourceConfig        = "config.amazonaws.com"
+	sourceEC2           = "ec2.amazonaws.com"
+	sourceOrganizations = "organizations.amazonaws.com"
 )
 
-// Rules returns the built-in rule table.
-func Rules() []Rule {
+// Rules returns the built-in rule table with default settings.
+func Rules() []Rule { return RulesWith(Settings{}) }
+
+// RulesWith returns the built-in rule table. The CIS column names the CIS AWS Foundations
+// Benchmark v3.0 monitoring controls (section 4) whose CloudTrail condition the rule implements;
+// the events are each control's list, split where findings need different wording or grading.
+func RulesWith(s Settings) []Rule {
 	return []Rule{
 		{
 			ID: "root-console-signin", Category: "root_signin", Title: "Root user signed in to the console",
+			// Root's failed sign-ins are reported here, higher, rather than by console-auth-failure:
+			// with it, this rule covers CIS 4.6 for the root user.
 			Source: sourceSignin, Events: []string{"ConsoleLogin"}, CIS: []string{"4.3"},
 			match: rootSignin,
+		},
+		{
+			ID: "console-login-no-mfa", Category: "console_login_no_mfa", Title: "Console sign-in without MFA",
+			Source: sourceSignin, Events: []string{"ConsoleLogin"}, CIS: []string{"4.2"},
+			match: consoleLoginNoMFA,
+		},
+		{
+			ID: "console-auth-failure", Category: "console_auth_failure", Title: "Failed console sign-in",
+			Source: sourceSignin, Events: []string{"ConsoleLogin"}, CIS: []string{"4.6"},
+			match: consoleAuthFailure,
+		},
+		{
+			ID: "root-session-assumed", Category: "root_activity", Title: "Root session started in a member account",
+			Source: sourceSTS, Events: []string{"AssumeRoot"},
+			match: rootSessionAssumed,
 		},
 		{
 			ID: "access-key-created", Category: "access_key_created", Title: "Access key created",
@@ -38,6 +66,11 @@ func Rules() []Rule {
 			match: inlinePolicyPut,
 		},
 		{
+			ID: "iam-policy-changed", Category: "iam_policy_changed", Title: "IAM policy changed",
+			Source: sourceIAM, Events: iamPolicyEvents, CIS: []string{"4.4"},
+			match: iamPolicyChanged,
+		},
+		{
 			ID: "mfa-deactivated", Category: "mfa_deactivated", Title: "MFA device deactivated",
 			Source: sourceIAM, Events: []string{"DeactivateMFADevice"}, Action: QuarantineUser,
 			match: mfaDeactivated,
@@ -48,9 +81,104 @@ func Rules() []Rule {
 			match: virtualMFADeleted,
 		},
 		{
+			ID: "password-policy-changed", Category: "password_policy_changed", Title: "Account password policy weakened",
+			Source: sourceIAM, Events: []string{"UpdateAccountPasswordPolicy", "DeleteAccountPasswordPolicy"},
+			match: passwordPolicyChanged,
+		},
+		{
+			ID: "login-profile-created", Category: "login_profile_created", Title: "Console password set for another user",
+			Source: sourceIAM, Events: []string{"CreateLoginProfile", "UpdateLoginProfile"},
+			match: loginProfileCreated,
+		},
+		{
+			ID: "admin-group-membership", Category: "admin_group_membership", Title: "User added to an administrators' group",
+			Source: sourceIAM, Events: []string{"AddUserToGroup"},
+			match: adminGroupMembership(s.AdminGroups),
+		},
+		{
 			ID: "cloudtrail-logging-stopped", Category: "cloudtrail_tampering", Title: "CloudTrail logging stopped",
 			Source: sourceCloudTrail, Events: []string{"StopLogging"}, CIS: []string{"4.5"}, Action: RestartLogging,
 			match: loggingStopped,
+		},
+		{
+			ID: "cloudtrail-trail-deleted", Category: "cloudtrail_tampering", Title: "CloudTrail trail deleted",
+			Source: sourceCloudTrail, Events: []string{"DeleteTrail"}, CIS: []string{"4.5"},
+			match: trailDeleted,
+		},
+		{
+			ID: "cloudtrail-trail-updated", Category: "cloudtrail_tampering", Title: "CloudTrail trail changed",
+			Source: sourceCloudTrail, Events: []string{"UpdateTrail"}, CIS: []string{"4.5"},
+			match: trailUpdated,
+		},
+		{
+			ID: "cloudtrail-selectors-changed", Category: "cloudtrail_tampering", Title: "CloudTrail stopped logging management events",
+			Source: sourceCloudTrail, Events: []string{"PutEventSelectors"},
+			match: eventSelectorsChanged,
+		},
+		{
+			ID: "kms-key-disabled", Category: "kms_key_disabled", Title: "KMS key disabled or scheduled for deletion",
+			Source: sourceKMS, Events: []string{"DisableKey", "ScheduleKeyDeletion"}, CIS: []string{"4.7"},
+			match: kmsKeyDisabled,
+		},
+		{
+			ID: "s3-bucket-policy-changed", Category: "s3_bucket_policy_changed", Title: "S3 bucket policy or configuration changed",
+			Source: sourceS3, Events: s3BucketEvents, CIS: []string{"4.8"},
+			match: s3BucketChanged,
+		},
+		{
+			ID: "config-changed", Category: "config_changed", Title: "AWS Config recording changed",
+			Source: sourceConfig, Events: []string{"StopConfigurationRecorder", "DeleteDeliveryChannel", "PutDeliveryChannel", "PutConfigurationRecorder"},
+			CIS: []string{"4.9"}, match: configChanged,
+		},
+		{
+			ID: "security-group-changed", Category: "security_group_changed", Title: "Security group changed",
+			Source: sourceEC2, Events: []string{"AuthorizeSecurityGroupIngress", "AuthorizeSecurityGroupEgress", "RevokeSecurityGroupIngress",
+				"RevokeSecurityGroupEgress", "CreateSecurityGroup", "DeleteSecurityGroup"},
+			CIS: []string{"4.10"}, match: securityGroupChanged,
+		},
+		{
+			ID: "nacl-changed", Category: "nacl_changed", Title: "Network ACL changed",
+			Source: sourceEC2, Events: []string{"CreateNetworkAcl", "CreateNetworkAclEntry", "DeleteNetworkAcl", "DeleteNetworkAclEntry",
+				"ReplaceNetworkAclEntry", "ReplaceNetworkAclAssociation"},
+			CIS: []string{"4.11"}, match: naclChanged,
+		},
+		{
+			ID: "network-gateway-changed", Category: "network_gateway_changed", Title: "Network gateway changed",
+			Source: sourceEC2, Events: []string{"CreateCustomerGateway", "DeleteCustomerGateway", "AttachInternetGateway",
+				"CreateInternetGateway", "DeleteInternetGateway", "DetachInternetGateway"},
+			CIS: []string{"4.12"}, match: gatewayChanged,
+		},
+		{
+			ID: "route-table-changed", Category: "route_table_changed", Title: "Route table changed",
+			Source: sourceEC2, Events: []string{"CreateRoute", "CreateRouteTable", "ReplaceRoute", "ReplaceRouteTableAssociation",
+				"DeleteRouteTable", "DeleteRoute", "DisassociateRouteTable"},
+			CIS: []string{"4.13"}, match: routeTableChanged,
+		},
+		{
+			ID: "vpc-changed", Category: "vpc_changed", Title: "VPC changed",
+			Source: sourceEC2, Events: []string{"CreateVpc", "DeleteVpc", "ModifyVpcAttribute", "AcceptVpcPeeringConnection",
+				"CreateVpcPeeringConnection", "DeleteVpcPeeringConnection", "RejectVpcPeeringConnection", "AttachClassicLinkVpc",
+				"DetachClassicLinkVpc", "DisableVpcClassicLink", "EnableVpcClassicLink"},
+			CIS: []string{"4.14"}, match: vpcChanged,
+		},
+		{
+			ID: "organizations-changed", Category: "organizations_changed", Title: "AWS Organizations changed",
+			Source: sourceOrganizations, Events: organizationsEvents, CIS: []string{"4.15"},
+			match: organizationsChanged,
+		},
+		// The AnyEvent rules come last: Detect asks them only about records no rule above
+		// reported, and the first of them that matches wins.
+		{
+			ID: "root-activity", Category: "root_activity", Title: "Root user activity",
+			Source: AnyEventSource, Events: []string{AnyEventSource}, AnyEvent: true,
+			Scope: "any call by the root user, except those an AWS service makes for it", CIS: []string{"4.3"},
+			wants: rootCall, match: rootActivity,
+		},
+		{
+			ID: "unauthorized-api-calls", Category: "unauthorized_api_calls", Title: "API call denied",
+			Source: AnyEventSource, Events: []string{AnyEventSource}, AnyEvent: true,
+			Scope: `any call whose errorCode ends in "UnauthorizedOperation" or starts with "AccessDenied"`, CIS: []string{"4.1"},
+			wants: deniedCall, match: unauthorizedCall,
 		},
 	}
 }
@@ -326,4 +454,45 @@ func loggingStopped(rec *cloudtrail.Record, f *Finding) bool {
 // path, so the ARN is path-less; allowlists match this form.
 func userARN(rec *cloudtrail.Record, name string) string {
 	return "arn:" + rec.Partition() + ":iam::" + rec.Account() + ":user/" + name
+}
+
+// rootARN is the ARN of the account's root user.
+func rootARN(rec *cloudtrail.Record) string {
+	return "arn:" + rec.Partition() + ":iam::" + rec.Account() + ":root"
+}
+
+// readOnlyCall reports whether the call only read. CloudTrail says so in readOnly; a record
+// without it (older or hand-made) is judged by the verbs AWS uses for reads.
+func readOnlyCall(rec *cloudtrail.Record) bool {
+	if rec.ReadOnly != nil {
+		return *rec.ReadOnly
+	}
+	for _, verb := range []string{"Get", "List", "Describe", "Head", "Lookup"} {
+		if strings.HasPrefix(rec.EventName, verb) {
+			return true
+		}
+	}
+	return false
+}
+
+// fromClause names where a call came from, for sentences.
+func fromClause(rec *cloudtrail.Record) string {
+	if rec.SourceIPAddress == "" || rec.SourceIPAddress == "AWS Internal" {
+		return ""
+	}
+	return " from " + rec.SourceIPAddress
+}
+
+// serviceName is the short name of an event source: iam for iam.amazonaws.com.
+func serviceName(source string) string {
+	name, _, _ := strings.Cut(source, ".")
+	return name
+}
+
+// lastSegment is what follows the last '/' (or ':' when there is none) of an ARN.
+func lastSegment(arn string) string {
+	if i := strings.LastIndexAny(arn, "/:"); i >= 0 {
+		return arn[i+1:]
+	}
+	return arn
 }

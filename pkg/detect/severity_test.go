@@ -117,7 +117,80 @@ func apiCases() []apiCase {
 			return synthetic("cloudtrail.amazonaws.com", "StopLogging", iamUser("alice"),
 				`{"name":"arn:aws:cloudtrail:us-east-1:123456789012:trail/management-events"}`, "")
 		}},
+		// The rules graded medium or above; those that start low cannot show a service call and
+		// a failure both one step lower, since nothing is below info.
+		{"trail deleted", "cloudtrail-trail-deleted", func() *cloudtrail.Record {
+			return synthetic("cloudtrail.amazonaws.com", "DeleteTrail", iamUser("alice"), `{"name":"management-events"}`, "")
+		}},
+		{"trail limited to one Region", "cloudtrail-trail-updated", func() *cloudtrail.Record {
+			return synthetic("cloudtrail.amazonaws.com", "UpdateTrail", iamUser("alice"), `{"name":"management-events","isMultiRegionTrail":false}`, "")
+		}},
+		{"management events off", "cloudtrail-selectors-changed", func() *cloudtrail.Record {
+			return synthetic("cloudtrail.amazonaws.com", "PutEventSelectors", iamUser("alice"),
+				`{"trailName":"management-events","eventSelectors":[{"readWriteType":"All","includeManagementEvents":false}]}`, "")
+		}},
+		{"admin policy on a role", "iam-policy-changed", func() *cloudtrail.Record {
+			return synthetic(iam, "AttachRolePolicy", iamUser("alice"), `{"roleName":"app","policyArn":"arn:aws:iam::aws:policy/AdministratorAccess"}`, "")
+		}},
+		{"role trusts another account", "iam-policy-changed", func() *cloudtrail.Record {
+			return synthetic(iam, "UpdateAssumeRolePolicy", iamUser("alice"),
+				`{"roleName":"app","policyDocument":"{\"Statement\":{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"444455556666\"},\"Action\":\"sts:AssumeRole\"}}"}`, "")
+		}},
+		{"weak password policy", "password-policy-changed", func() *cloudtrail.Record {
+			return synthetic(iam, "UpdateAccountPasswordPolicy", iamUser("alice"), `{"minimumPasswordLength":6,"passwordReusePrevention":24}`, "")
+		}},
+		{"password policy deleted", "password-policy-changed", func() *cloudtrail.Record {
+			return synthetic(iam, "DeleteAccountPasswordPolicy", iamUser("alice"), "", "")
+		}},
+		{"console password for another user", "login-profile-created", func() *cloudtrail.Record {
+			return synthetic(iam, "CreateLoginProfile", iamUser("alice"), `{"userName":"bob","passwordResetRequired":false}`, "")
+		}},
+		{"user added to admins", "admin-group-membership", func() *cloudtrail.Record {
+			return synthetic(iam, "AddUserToGroup", iamUser("alice"), `{"groupName":"Admins","userName":"bob"}`, "")
+		}},
+		{"key deletion scheduled", "kms-key-disabled", func() *cloudtrail.Record {
+			return synthetic("kms.amazonaws.com", "ScheduleKeyDeletion", iamUser("alice"), `{"keyId":"1234abcd-12ab-34cd-56ef-1234567890ab","pendingWindowInDays":7}`, "")
+		}},
+		{"key disabled", "kms-key-disabled", func() *cloudtrail.Record {
+			return synthetic("kms.amazonaws.com", "DisableKey", iamUser("alice"), `{"keyId":"1234abcd-12ab-34cd-56ef-1234567890ab"}`, "")
+		}},
+		{"public bucket policy", "s3-bucket-policy-changed", func() *cloudtrail.Record {
+			return synthetic("s3.amazonaws.com", "PutBucketPolicy", iamUser("alice"),
+				`{"bucketName":"b","bucketPolicy":{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}]}}`, "")
+		}},
+		{"Config recorder stopped", "config-changed", func() *cloudtrail.Record {
+			return synthetic("config.amazonaws.com", "StopConfigurationRecorder", iamUser("alice"), `{"configurationRecorderName":"default"}`, "")
+		}},
+		{"SSH open to the internet", "security-group-changed", func() *cloudtrail.Record {
+			return synthetic("ec2.amazonaws.com", "AuthorizeSecurityGroupIngress", iamUser("alice"), sgIngress("tcp", 22, 22, "0.0.0.0/0"), "")
+		}},
+		{"network ACL open to the internet", "nacl-changed", func() *cloudtrail.Record {
+			return synthetic("ec2.amazonaws.com", "CreateNetworkAclEntry", iamUser("alice"),
+				`{"networkAclId":"acl-1","ruleAction":"allow","egress":false,"aclProtocol":"-1","cidrBlock":"0.0.0.0/0","portRange":{}}`, "")
+		}},
+		{"internet gateway attached", "network-gateway-changed", func() *cloudtrail.Record {
+			return synthetic("ec2.amazonaws.com", "AttachInternetGateway", iamUser("alice"), `{"internetGatewayId":"igw-1","vpcId":"vpc-1"}`, "")
+		}},
+		{"default route replaced", "route-table-changed", func() *cloudtrail.Record {
+			return synthetic("ec2.amazonaws.com", "ReplaceRoute", iamUser("alice"), `{"routeTableId":"rtb-1","destinationCidrBlock":"0.0.0.0/0","gatewayId":"igw-1"}`, "")
+		}},
+		{"VPC peering accepted", "vpc-changed", func() *cloudtrail.Record {
+			return synthetic("ec2.amazonaws.com", "AcceptVpcPeeringConnection", iamUser("alice"), `{"vpcPeeringConnectionId":"pcx-1"}`, "")
+		}},
+		{"account left the organization", "organizations-changed", func() *cloudtrail.Record {
+			return synthetic("organizations.amazonaws.com", "LeaveOrganization", iamUser("alice"), "", "")
+		}},
 	}
+}
+
+// sgIngress is AuthorizeSecurityGroupIngress's requestParameters for one rule.
+func sgIngress(protocol string, from, to int, cidr string) string {
+	ranges := `"ipRanges":{"items":[{"cidrIp":"` + cidr + `"}]},"ipv6Ranges":{}`
+	if strings.Contains(cidr, ":") {
+		ranges = `"ipRanges":{},"ipv6Ranges":{"items":[{"cidrIpv6":"` + cidr + `"}]}`
+	}
+	return fmt.Sprintf(`{"groupId":"sg-1","ipPermissions":{"items":[{"ipProtocol":%q,"fromPort":%d,"toPort":%d,"groups":{},%s,"prefixListIds":{}}]}}`,
+		protocol, from, to, ranges)
 }
 
 const narrowDoc = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject","s3:ListBucket"],"Resource":"arn:aws:s3:::example-bucket/*"}]}`
@@ -244,8 +317,10 @@ func TestRootSigninGrading(t *testing.T) {
 	for _, id := range []cloudtrail.UserIdentity{iamUser("alice"), {Type: "AssumedRole", ARN: "arn:aws:sts::123456789012:assumed-role/r/s"}} {
 		rec := rootSignin("No", "Success")
 		rec.UserIdentity = id
-		if fs := detect.Default().Detect(rec); len(fs) != 0 {
-			t.Errorf("%s sign-in gave findings %v; only root sign-ins are this rule's", id.Type, rules(fs))
+		for _, f := range detect.Default().Detect(rec) {
+			if f.Rule == rule {
+				t.Errorf("%s sign-in gave a %s finding; only root sign-ins are this rule's", id.Type, rule)
+			}
 		}
 	}
 }

@@ -1,0 +1,272 @@
+package detect
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/iam-watchdog/iam-watchdog/pkg/cloudtrail"
+)
+
+// iamPolicyEvents is CIS 4.4's list less AttachUserPolicy and PutUserPolicy, which
+// user_policy_attached reports (permissions straight on a user break a practice of their own),
+// plus SetDefaultPolicyVersion and UpdateAssumeRolePolicy: the first changes what a policy
+// grants as surely as CreatePolicyVersion, the second who may use a role's permissions.
+var iamPolicyEvents = []string{
+	"DeleteGroupPolicy", "DeleteRolePolicy", "DeleteUserPolicy", "PutGroupPolicy", "PutRolePolicy",
+	"CreatePolicy", "DeletePolicy", "CreatePolicyVersion", "DeletePolicyVersion", "SetDefaultPolicyVersion",
+	"AttachRolePolicy", "DetachRolePolicy", "AttachGroupPolicy", "DetachGroupPolicy", "DetachUserPolicy",
+	"UpdateAssumeRolePolicy",
+}
+
+// iamPolicyChanged grades a change to IAM permissions by what it grants: an admin-equivalent
+// policy put in force, or a role opened to principals outside the account, high; other grants
+// medium; a policy created but not yet attached, or permissions taken away, low.
+func iamPolicyChanged(rec *cloudtrail.Record, f *Finding) bool {
+	var req struct {
+		RoleName       string `json:"roleName"`
+		GroupName      string `json:"groupName"`
+		UserName       string `json:"userName"`
+		PolicyARN      string `json:"policyArn"`
+		PolicyName     string `json:"policyName"`
+		PolicyDocument string `json:"policyDocument"`
+		VersionID      string `json:"versionId"`
+		SetAsDefault   bool   `json:"setAsDefault"`
+	}
+	_ = rec.Param(&req)
+	iamARN := func(kind, name string) string {
+		return "arn:" + rec.Partition() + ":iam::" + rec.Account() + ":" + kind + "/" + name
+	}
+	var holder string // "role X", "group X", "user X"
+	switch {
+	case req.RoleName != "":
+		holder, f.Target = "role "+req.RoleName, iamARN("role", req.RoleName)
+	case req.GroupName != "":
+		holder, f.Target = "group "+req.GroupName, iamARN("group", req.GroupName)
+	case req.UserName != "":
+		holder, f.Target = "user "+req.UserName, userARN(rec, req.UserName)
+	case req.PolicyARN != "":
+		f.Target = req.PolicyARN
+	case req.PolicyName != "":
+		f.Target = iamARN("policy", req.PolicyName)
+	}
+	policy := req.PolicyName
+	if req.PolicyARN != "" {
+		policy = lastSegment(req.PolicyARN)
+	}
+	base, what := Low, ""
+	switch rec.EventName {
+	case "AttachRolePolicy", "AttachGroupPolicy":
+		base, what = Medium, "attached the narrow managed policy "+policy+" to "+holder
+		if adminManagedPolicy(req.PolicyARN) {
+			base, what = High, "attached the admin-equivalent managed policy "+policy+" to "+holder
+		}
+	case "PutRolePolicy", "PutGroupPolicy":
+		base, what = Medium, "put the narrow inline policy "+policy+" on "+holder
+		if adminDocument(req.PolicyDocument) {
+			base, what = High, "put the admin-equivalent inline policy "+policy+" on "+holder
+		}
+	case "CreatePolicyVersion":
+		admin := adminDocument(req.PolicyDocument)
+		scope := "a narrow"
+		if admin {
+			scope = "an admin-equivalent"
+		}
+		switch {
+		case admin && req.SetAsDefault:
+			base = High
+		case admin || req.SetAsDefault:
+			base = Medium
+		}
+		what = fmt.Sprintf("wrote %s new version of policy %s", scope, policy)
+		if req.SetAsDefault {
+			what += " and put it in force for everyone it is attached to"
+		}
+	case "SetDefaultPolicyVersion":
+		base, what = Medium, fmt.Sprintf("put version %s of policy %s in force for everyone it is attached to", req.VersionID, policy)
+	case "CreatePolicy":
+		what = "created the narrow managed policy " + policy
+		if adminDocument(req.PolicyDocument) {
+			base, what = Medium, "created the admin-equivalent managed policy "+policy
+		}
+	case "UpdateAssumeRolePolicy":
+		base, what = Medium, "changed who may assume "+holder
+		if outsider := trustsOutsider(req.PolicyDocument, rec.Account()); outsider != "" {
+			base, what = High, "let "+outsider+" assume "+holder
+		}
+	default: // Detach*, Delete*: permissions taken away
+		what = fmt.Sprintf("%s (%s)", strings.TrimSpace(removedWhat(rec.EventName, policy, holder)), rec.EventName)
+	}
+	f.Severity = grade(base, rec)
+	f.Why = fmt.Sprintf("%s %s%s%s; IAM permissions change who can do what in the account, so every change should come from reviewed infrastructure code.", f.Actor.Name, what, failedClause(rec), byService(rec))
+	if rec.IsRoot() {
+		f.Manual = rootManual
+	}
+	return true
+}
+
+func removedWhat(event, policy, holder string) string {
+	switch {
+	case strings.HasPrefix(event, "Detach"):
+		return "detached policy " + policy + " from " + holder
+	case event == "DeletePolicyVersion":
+		return "deleted a version of policy " + policy
+	case event == "DeletePolicy":
+		return "deleted managed policy " + policy
+	default:
+		return "deleted inline policy " + policy + " from " + holder
+	}
+}
+
+// trustsOutsider returns the first principal outside account that a role trust policy lets
+// assume the role: "*", another account or a principal in one. Service and federated principals
+// are not outsiders of this kind and are not returned.
+func trustsOutsider(doc, account string) string {
+	for _, s := range statements(doc) {
+		if s.Effect != "Allow" {
+			continue
+		}
+		var principals []string
+		var p any
+		if json.Unmarshal(s.Principal, &p) != nil {
+			continue
+		}
+		switch p := p.(type) {
+		case string:
+			principals = []string{p}
+		case map[string]any:
+			principals = stringOrList(mustJSON(p["AWS"]))
+		}
+		for _, pr := range principals {
+			acct := pr
+			if parts := strings.Split(pr, ":"); len(parts) >= 5 && parts[0] == "arn" {
+				acct = parts[4]
+			}
+			if pr == "*" || acct != account {
+				if pr == "*" {
+					return "anyone (Principal \"*\")"
+				}
+				return pr
+			}
+		}
+	}
+	return ""
+}
+
+func mustJSON(v any) json.RawMessage {
+	b, _ := json.Marshal(v)
+	return b
+}
+
+// passwordPolicyChanged reports an account password policy below the CIS AWS Foundations
+// baseline (v3.0 1.8 and 1.9: at least 14 characters, 24 passwords remembered), and its
+// deletion. The event carries only the new policy, so "weaker" means "below the baseline".
+// UpdateAccountPasswordPolicy resets every parameter it is not given to IAM's default, so a
+// missing parameter counts as its default.
+// Reference: https://docs.aws.amazon.com/IAM/latest/APIReference/API_UpdateAccountPasswordPolicy.html
+func passwordPolicyChanged(rec *cloudtrail.Record, f *Finding) bool {
+	f.Target = "arn:" + rec.Partition() + ":iam::" + rec.Account() + ":account-password-policy"
+	if rec.IsRoot() {
+		f.Manual = rootManual
+	}
+	if rec.EventName == "DeleteAccountPasswordPolicy" {
+		f.Severity = grade(Medium, rec)
+		f.Why = fmt.Sprintf("%s deleted the account password policy%s%s; IAM falls back to its default of 8 characters with no reuse limit, below the 14 characters and 24 remembered passwords of the CIS baseline.", f.Actor.Name, failedClause(rec), byService(rec))
+		return true
+	}
+	var req struct {
+		MinimumPasswordLength   int `json:"minimumPasswordLength"`
+		PasswordReusePrevention int `json:"passwordReusePrevention"`
+	}
+	if rec.Param(&req) != nil {
+		return false
+	}
+	var weak []string
+	if n := req.MinimumPasswordLength; n < 14 {
+		if n == 0 {
+			n = 8 // IAM's default when the parameter is not given
+		}
+		weak = append(weak, fmt.Sprintf("a minimum length of %d (baseline 14)", n))
+	}
+	if n := req.PasswordReusePrevention; n < 24 {
+		weak = append(weak, fmt.Sprintf("%d remembered passwords (baseline 24)", n))
+	}
+	if len(weak) == 0 {
+		return false
+	}
+	f.Severity = grade(Medium, rec)
+	f.Why = fmt.Sprintf("%s set an account password policy with %s%s%s; short or reused passwords are the ones attackers guess first.", f.Actor.Name, strings.Join(weak, " and "), failedClause(rec), byService(rec))
+	return true
+}
+
+// loginProfileCreated reports a console password created or reset for another user: whoever set
+// it knows it, so the account is no longer one person's. A user's own password change is
+// ChangePassword, or UpdateLoginProfile naming themselves, and is not reported. A reset that
+// forces a new password at next sign-in ranks lower.
+func loginProfileCreated(rec *cloudtrail.Record, f *Finding) bool {
+	var req struct {
+		UserName              string `json:"userName"`
+		PasswordResetRequired *bool  `json:"passwordResetRequired"`
+	}
+	_ = rec.Param(&req)
+	user := req.UserName
+	self := rec.UserIdentity.Type == "IAMUser" && (user == "" || strings.EqualFold(user, rec.UserIdentity.UserName))
+	if self {
+		return false
+	}
+	if user == "" {
+		f.Target = f.Actor.ARN
+		user = "itself"
+	} else {
+		f.Target = userARN(rec, user)
+		user = "user " + user
+	}
+	verb := "set a console password for"
+	if rec.EventName == "UpdateLoginProfile" {
+		verb = "reset the console password of"
+	}
+	base, reset := High, ""
+	if req.PasswordResetRequired != nil && *req.PasswordResetRequired {
+		base, reset = Medium, ", which must be changed at the next sign-in"
+	}
+	f.Severity = grade(base, rec)
+	f.Why = fmt.Sprintf("%s %s %s%s%s%s; a password someone else chose is shared, so each person should set their own.", f.Actor.Name, verb, user, reset, failedClause(rec), byService(rec))
+	if rec.IsRoot() {
+		f.Manual = rootManual
+	}
+	return true
+}
+
+// adminGroupMembership reports a user added to an administrators' group. The event names only
+// the group, not what it holds, and detection makes no AWS calls, so a group counts as admin
+// when the configuration lists it (admin_groups) or, as a heuristic, when its name contains
+// "admin" in any case. A group that grants admin rights under another name is missed unless it
+// is listed.
+func adminGroupMembership(adminGroups []string) func(*cloudtrail.Record, *Finding) bool {
+	return func(rec *cloudtrail.Record, f *Finding) bool {
+		var req struct {
+			GroupName string `json:"groupName"`
+			UserName  string `json:"userName"`
+		}
+		if rec.Param(&req) != nil || req.GroupName == "" {
+			return false
+		}
+		listed := slices.ContainsFunc(adminGroups, func(g string) bool { return strings.EqualFold(g, req.GroupName) })
+		if !listed && !strings.Contains(strings.ToLower(req.GroupName), "admin") {
+			return false
+		}
+		f.Target = userARN(rec, req.UserName)
+		who := "user " + req.UserName
+		if rec.UserIdentity.Type == "IAMUser" && strings.EqualFold(req.UserName, rec.UserIdentity.UserName) {
+			who = "themselves"
+		}
+		f.Severity = grade(High, rec)
+		f.Why = fmt.Sprintf("%s added %s to the administrators' group %s%s%s; administrator rights should be rare, agreed and reviewed.", f.Actor.Name, who, req.GroupName, failedClause(rec), byService(rec))
+		f.Manual = fmt.Sprintf("If nobody agreed to it: aws iam remove-user-from-group --group-name %s --user-name %s", req.GroupName, req.UserName)
+		if rec.IsRoot() {
+			f.Manual += ". " + rootManual
+		}
+		return true
+	}
+}
