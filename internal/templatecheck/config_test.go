@@ -3,6 +3,7 @@ package templatecheck
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
@@ -27,5 +28,19 @@ func TestExampleConfig(t *testing.T) {
 		if _, ok := c.Rules[r.ID]; !ok {
 			t.Errorf("config/watchdog.yaml has no rules.%s example", r.ID)
 		}
+	}
+	if len(c.AdminGroups) == 0 || len(c.Detection().AdminGroups) != len(c.AdminGroups) {
+		t.Errorf("config/watchdog.yaml shows no admin_groups example reaching detection: %v", c.AdminGroups)
+	}
+}
+
+// TestAdminGroupsValidation: a name IAM would refuse is an error naming its key.
+func TestAdminGroupsValidation(t *testing.T) {
+	_, err := policy.Parse([]byte("admin_groups: [Admins, \"ops team\"]\n"))
+	if err == nil || !strings.Contains(err.Error(), "admin_groups[1]") {
+		t.Errorf("admin_groups with a space: error %v, want one naming admin_groups[1]", err)
+	}
+	if _, err := policy.Parse([]byte("admin_groups: [Admins, platform-oncall, sec+ops@example.com]\n")); err != nil {
+		t.Errorf("valid admin_groups refused: %v", err)
 	}
 }

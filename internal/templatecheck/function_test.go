@@ -21,7 +21,7 @@ func TestFunctionContract(t *testing.T) {
 	vars, _ := env["Variables"].(map[string]any)
 	for _, name := range []string{
 		"SLACK_SECRET_ARN", "SLACK_CHANNEL", "SLACK_API_URL", "REMEDIATION_MODE",
-		"STATE_TABLE", "QUARANTINE_POLICY_ARN", "WATCHDOG_ROLE_ARN", "LOG_LEVEL",
+		"STATE_TABLE", "QUARANTINE_POLICY_ARN", "WATCHDOG_ROLE_ARN", "LOG_LEVEL", "MEMBER_ROLE_NAME",
 	} {
 		if _, ok := vars[name]; !ok {
 			t.Errorf("the function's environment lacks %s", name)

@@ -10,6 +10,7 @@ import (
 	"iter"
 	"reflect"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/klauspost/compress/gzip"
@@ -528,7 +529,9 @@ func describe(err error, what string) string {
 	case errors.As(err, &se):
 		return fmt.Sprintf("invalid %s at byte %d: %v", what, se.Offset, se)
 	case errors.As(err, &te):
-		field := te.Field
+		// The record is decoded through an embedded alias type, whose name encoding/json puts
+		// in front of the JSON path.
+		field := strings.TrimPrefix(te.Field, "plain.")
 		if field == "" {
 			field = "(top level)"
 		}

@@ -110,6 +110,8 @@ var expectations = map[string]expectation{
 	"access_key_created/alert-failed-access-denied.json": {alerts: []alert{{
 		rule: "access-key-created", category: "access_key_created", severity: detect.Low,
 		actor: "erin", target: userARN("erin"),
+		// Named so the decision can say it was not taken because the call failed.
+		action: detect.Action{Kind: detect.DeactivateAccessKey, Account: account},
 	}}},
 	"access_key_created/quiet-list-access-keys.json":  {},
 	"access_key_created/quiet-own-watchdog-call.json": {},

@@ -123,6 +123,11 @@ func apply(r *Rule, rec *cloudtrail.Record) (Finding, bool) {
 	}
 	f.Severity = clamp(f.Severity)
 	f.Why = upperFirst(f.Why)
+	if f.Action.Kind == "" && r.Action != "" && rec.Failed() {
+		// A failed call changed nothing, so there is nothing to act on; the rule's action is
+		// still named, so that the decision can say why it was not taken.
+		f.Action = Action{Kind: r.Action, Account: rec.Account()}
+	}
 	return f, true
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/iam-watchdog/iam-watchdog/pkg/cloudtrail"
 	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
+	"github.com/iam-watchdog/iam-watchdog/pkg/policy"
 )
 
 // The grading principles of DESIGN.md, checked on synthetic records through Detect: root above
@@ -279,8 +280,10 @@ func TestFailedAtMostMediumAndBelowSuccess(t *testing.T) {
 				if failed.Severity >= ok.Severity {
 					t.Errorf("failed call %s is not below the successful one %s", failed.Severity, ok.Severity)
 				}
-				if failed.Action != (detect.Action{}) {
-					t.Errorf("a failed call changed nothing, yet the finding proposes %+v", failed.Action)
+				// A failed call changed nothing: even in auto mode it must never be acted on.
+				auto := policy.Config{Mode: policy.Auto, QuarantinePolicyARN: "arn:aws:iam::123456789012:policy/q"}
+				if dec := auto.Decide(&failed); dec.Act {
+					t.Errorf("a failed call changed nothing, yet auto mode would act: %+v", failed.Action)
 				}
 				if !strings.Contains(failed.Why, "AccessDenied") {
 					t.Errorf("Why does not say the call failed: %q", failed.Why)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -78,6 +79,16 @@ type Config struct {
 	Allow Allowlist `yaml:"allow"`
 	// Rules holds per-rule overrides keyed by rule ID.
 	Rules map[string]RuleConfig `yaml:"rules"`
+	// AdminGroups names the IAM groups whose members are administrators, for
+	// admin-group-membership. Groups whose name contains "admin" count without being listed.
+	AdminGroups []string `yaml:"admin_groups"`
+	// Slack configures the buttons on alerts and flood control.
+	Slack SlackConfig `yaml:"slack"`
+}
+
+// Detection is the part of the configuration the rules read.
+func (c *Config) Detection() detect.Settings {
+	return detect.Settings{AdminGroups: slices.Clone(c.AdminGroups)}
 }
 
 // Default is the configuration used when none is given: alert on everything, act on nothing.
@@ -98,14 +109,136 @@ func Load(path string) (Config, error) {
 
 // Parse reads and validates YAML. Unknown keys and bad values are errors naming the key.
 func Parse(data []byte) (Config, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return Config{}, errors.New(strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	if err := checkNames(&doc); err != nil {
+		return Config{}, err
+	}
 	c := Default()
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-		return Config{}, errors.New(strings.TrimPrefix(err.Error(), "yaml: "))
+		return Config{}, locate(err, keyPaths(&doc))
 	}
 	return c, c.Validate(detect.Rules())
 }
+
+// checkNames checks the values that must be one of a few names, modes and severities, while
+// their keys are known: the decoder reports a value that Mode or detect.Severity rejects
+// without its key or line, and a list or map given as a mode as the mode "".
+func checkNames(doc *yaml.Node) error {
+	var errs []error
+	check := func(path string, n *yaml.Node, parse func(string) error) {
+		for n != nil && n.Kind == yaml.AliasNode {
+			n = n.Alias
+		}
+		switch {
+		case n == nil || n.ShortTag() == "!!null":
+			return // absent: the default applies
+		case n.Kind != yaml.ScalarNode:
+			errs = append(errs, fmt.Errorf("%s: line %d: want a name, not a %s", path, n.Line, kindName(n.Kind)))
+		default:
+			if err := parse(n.Value); err != nil {
+				errs = append(errs, fmt.Errorf("%s: line %d: %w", path, n.Line, err))
+			}
+		}
+	}
+	mode := func(s string) error { _, err := ParseMode(s); return err }
+	severity := func(s string) error { _, err := detect.ParseSeverity(s); return err }
+	var root *yaml.Node
+	if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
+		root = doc.Content[0]
+	}
+	check("mode", valueOf(root, "mode"), mode)
+	if rules := valueOf(root, "rules"); rules != nil && rules.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(rules.Content); i += 2 {
+			id, rc := rules.Content[i].Value, rules.Content[i+1]
+			check("rules."+id+".mode", valueOf(rc, "mode"), mode)
+			check("rules."+id+".severity", valueOf(rc, "severity"), severity)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// valueOf is the value of key in mapping m, or nil.
+func valueOf(m *yaml.Node, key string) *yaml.Node {
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i+1]
+		}
+	}
+	return nil
+}
+
+func kindName(k yaml.Kind) string {
+	switch k {
+	case yaml.SequenceNode:
+		return "sequence"
+	case yaml.MappingNode:
+		return "mapping"
+	}
+	return "non-scalar"
+}
+
+// keyPaths maps each line of doc to the path of the last key or list item on it
+// ("rules.access-key-created.mode", "allow.actors[1]"), to name the keys of decoder errors,
+// which give only a line.
+func keyPaths(doc *yaml.Node) map[int]string {
+	paths := map[int]string{}
+	var walk func(n *yaml.Node, path string)
+	walk = func(n *yaml.Node, path string) {
+		switch n.Kind {
+		case yaml.DocumentNode:
+			for _, c := range n.Content {
+				walk(c, path)
+			}
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k := n.Content[i]
+				p := k.Value
+				if path != "" {
+					p = path + "." + k.Value
+				}
+				paths[k.Line] = p
+				walk(n.Content[i+1], p)
+			}
+		case yaml.SequenceNode:
+			for i, c := range n.Content {
+				p := fmt.Sprintf("%s[%d]", path, i)
+				paths[c.Line] = p
+				walk(c, p)
+			}
+		}
+	}
+	walk(doc, "")
+	return paths
+}
+
+// locate puts the key path in front of each decoder error that gives a line.
+func locate(err error, paths map[int]string) error {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return errors.New(strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	errs := make([]error, len(te.Errors))
+	for i, msg := range te.Errors {
+		var line int
+		if _, scanErr := fmt.Sscanf(msg, "line %d:", &line); scanErr == nil && paths[line] != "" {
+			msg = paths[line] + ": " + msg
+		}
+		errs[i] = errors.New(msg)
+	}
+	return errors.Join(errs...)
+}
+
+// iamGroupName is what IAM accepts as a group name.
+// Reference: https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateGroup.html
+var iamGroupName = regexp.MustCompile(`^[\w+=,.@-]{1,128}$`)
 
 // Validate checks values that YAML types cannot: ARNs, rule IDs and mode combinations.
 func (c *Config) Validate(rules []detect.Rule) error {
@@ -123,9 +256,15 @@ func (c *Config) Validate(rules []detect.Rule) error {
 	checkARNs("self_role_arns", c.SelfRoleARNs)
 	checkARNs("allow.actors", c.Allow.Actors)
 	checkARNs("allow.targets", c.Allow.Targets)
-	if c.QuarantinePolicyARN != "" {
-		checkARNs("quarantine_policy_arn", []string{c.QuarantinePolicyARN})
+	if a := c.QuarantinePolicyARN; a != "" && (!strings.HasPrefix(a, "arn:") || !strings.Contains(a, ":policy/")) {
+		errs = append(errs, fmt.Errorf("quarantine_policy_arn: %q is not a managed policy ARN (arn:aws:iam::ACCOUNT:policy/NAME)", a))
 	}
+	for i, g := range c.AdminGroups {
+		if !iamGroupName.MatchString(g) {
+			errs = append(errs, fmt.Errorf("admin_groups[%d]: %q is not an IAM group name (1-128 of letters, digits and +=,.@_-)", i, g))
+		}
+	}
+	errs = append(errs, c.Slack.validate()...)
 	known := map[string]bool{}
 	for _, r := range rules {
 		known[r.ID] = true
