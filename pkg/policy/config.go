@@ -82,6 +82,9 @@ type Config struct {
 	// AdminGroups names the IAM groups whose members are administrators, for
 	// admin-group-membership. Groups whose name contains "admin" count without being listed.
 	AdminGroups []string `yaml:"admin_groups"`
+	// MemberRoleName is the role the watchdog assumes in member accounts (MEMBER_ROLE_NAME);
+	// its sessions there are the watchdog's own calls.
+	MemberRoleName string `yaml:"member_role_name"`
 	// Slack configures the buttons on alerts and flood control.
 	Slack SlackConfig `yaml:"slack"`
 }
@@ -291,9 +294,15 @@ func (c *Config) ModeFor(rule string) Mode {
 }
 
 // IsSelf reports whether a finding's actor is the watchdog itself: one of its roles, or a
-// session of one. Only these are trusted, because a role ARN cannot be forged in CloudTrail.
+// session of one; or its session in a member account (the member role, assumed with the
+// session name iam-watchdog). Only these are trusted, because a role ARN cannot be forged in
+// CloudTrail.
 func (c *Config) IsSelf(a detect.Actor) bool {
-	return slices.Contains(c.SelfRoleARNs, a.ARN) || (a.IssuerARN != "" && slices.Contains(c.SelfRoleARNs, a.IssuerARN))
+	if slices.Contains(c.SelfRoleARNs, a.ARN) || (a.IssuerARN != "" && slices.Contains(c.SelfRoleARNs, a.IssuerARN)) {
+		return true
+	}
+	return c.MemberRoleName != "" && a.IssuerARN != "" &&
+		strings.HasSuffix(a.IssuerARN, ":role/"+c.MemberRoleName) && strings.HasSuffix(a.ARN, "/"+AppID)
 }
 
 // SentByWatchdog reports whether the call carried the watchdog's SDK app ID in its user agent,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -33,6 +34,10 @@ type Remediator struct {
 	// QuarantinePolicyARN is the managed policy quarantine_user attaches (the stack's
 	// deny-unless-MFA policy). Empty means quarantine_user fails.
 	QuarantinePolicyARN string
+	// MemberQuarantinePolicyName is the name of the same policy in member accounts
+	// (infra/member-role.yaml creates it): IAM attaches only a policy of the user's own
+	// account, so a user elsewhere is quarantined with that account's copy.
+	MemberQuarantinePolicyName string
 	// Now stamps Undo.At; nil means time.Now.
 	Now func() time.Time
 }
@@ -51,10 +56,11 @@ func (r *Remediator) Describe(a detect.Action) string {
 	case detect.DeleteUserPolicy:
 		return fmt.Sprintf("delete inline policy %s of user %s%s (GetUserPolicy saves the document first, then DeleteUserPolicy; put back unchanged on undo)", a.PolicyName, a.UserName, inAccount(a.Account))
 	case detect.QuarantineUser:
-		if r.QuarantinePolicyARN == "" {
-			return fmt.Sprintf("quarantine user %s%s — not possible: no quarantine policy is configured", a.UserName, inAccount(a.Account))
+		policy, err := r.quarantinePolicy(a.Account)
+		if err != nil {
+			return fmt.Sprintf("quarantine user %s%s — not possible: %v", a.UserName, inAccount(a.Account), err)
 		}
-		return fmt.Sprintf("quarantine user %s%s by attaching the deny-unless-MFA policy %s (AttachUserPolicy; detached on undo)", a.UserName, inAccount(a.Account), r.QuarantinePolicyARN)
+		return fmt.Sprintf("quarantine user %s%s by attaching the deny-unless-MFA policy %s (AttachUserPolicy; detached on undo)", a.UserName, inAccount(a.Account), policy)
 	case detect.RestartLogging:
 		return fmt.Sprintf("restart logging on trail %s in %s%s (StartLogging; not undone: the watchdog never stops a trail)", a.Trail, regionOr(a.Region), inAccount(a.Account))
 	case "":
@@ -100,11 +106,12 @@ func (r *Remediator) Apply(ctx context.Context, a detect.Action) (Undo, error) {
 		if err := need(a.Kind, "user name", a.UserName); err != nil {
 			return Undo{}, err
 		}
-		if r.QuarantinePolicyARN == "" {
-			return Undo{}, fmt.Errorf("quarantine user %s: no quarantine policy ARN is configured", a.UserName)
+		policy, err := r.quarantinePolicy(a.Account)
+		if err != nil {
+			return Undo{}, fmt.Errorf("quarantine user %s: %w", a.UserName, err)
 		}
-		u.UserName, u.PolicyARN = a.UserName, r.QuarantinePolicyARN
-		return u, r.attach(ctx, a.Account, a.UserName, r.QuarantinePolicyARN)
+		u.UserName, u.PolicyARN = a.UserName, policy
+		return u, r.attach(ctx, a.Account, a.UserName, policy)
 
 	case detect.RestartLogging:
 		if err := need(a.Kind, "trail", a.Trail); err != nil {
@@ -284,4 +291,20 @@ func regionOr(region string) string {
 		return "the default region"
 	}
 	return region
+}
+
+// quarantinePolicy is the quarantine policy to attach to a user of account: the configured one
+// in its own account, the member copy in any other.
+func (r *Remediator) quarantinePolicy(account string) (string, error) {
+	if r.QuarantinePolicyARN == "" {
+		return "", errors.New("no quarantine policy is configured (quarantine_policy_arn, or QUARANTINE_POLICY_ARN in the Lambda)")
+	}
+	parts := strings.SplitN(r.QuarantinePolicyARN, ":", 6)
+	if len(parts) < 6 || account == "" || parts[4] == account {
+		return r.QuarantinePolicyARN, nil
+	}
+	if r.MemberQuarantinePolicyName == "" {
+		return "", fmt.Errorf("the quarantine policy %s is in account %s, and no member-account policy name is configured for account %s", r.QuarantinePolicyARN, parts[4], account)
+	}
+	return "arn:" + parts[1] + ":iam::" + account + ":policy/" + r.MemberQuarantinePolicyName, nil
 }

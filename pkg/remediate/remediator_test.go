@@ -67,7 +67,7 @@ func TestApplyRefuses(t *testing.T) {
 	}{
 		{"unknown kind", detect.Action{Kind: "delete_user", UserName: "bob"}, `unknown remediation action "delete_user"`},
 		{"no kind", detect.Action{UserName: "bob"}, "no remediation action"},
-		{"quarantine without policy", detect.Action{Kind: detect.QuarantineUser, UserName: "bob"}, "no quarantine policy ARN"},
+		{"quarantine without policy", detect.Action{Kind: detect.QuarantineUser, UserName: "bob"}, "no quarantine policy is configured"},
 		{"key without ID", detect.Action{Kind: detect.DeactivateAccessKey, UserName: "bob"}, "no access key ID"},
 		{"key without user", detect.Action{Kind: detect.DeactivateAccessKey, AccessKeyID: "AKIAEXAMPLE"}, "no user name"},
 		{"detach without ARN", detect.Action{Kind: detect.DetachUserPolicy, UserName: "bob"}, "no policy ARN"},
