@@ -15,7 +15,8 @@ import (
 )
 
 // demo replays the bundled example events through the whole pipeline in dry-run, with the
-// alerts rendered in the terminal as Slack would show them. It needs no AWS account or Slack.
+// alerts rendered in the terminal as Slack would show them, then shows one alert's life in a
+// Slack thread (threadDemo). It needs no AWS account or Slack.
 func demo(ctx context.Context, args []string, io ios) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	output := fs.String("output", "text", "text or jsonl")
@@ -36,7 +37,13 @@ func demo(ctx context.Context, args []string, io ios) error {
 		Config:     cfg,
 		Remediator: &remediate.Remediator{QuarantinePolicyARN: cfg.QuarantinePolicyARN},
 	}
-	return run(ctx, p, embeddedInputs(), out, io.err)
+	if err := run(ctx, p, embeddedInputs(), out, io.err); err != nil {
+		return err
+	}
+	if *output == "jsonl" {
+		return nil // machine-readable: the findings only
+	}
+	return threadDemo(ctx, io.out)
 }
 
 func embeddedInputs() func(func(input, error) bool) {

@@ -1,6 +1,7 @@
 // Package slackserver is a local Slack for tests: an httptest server that speaks the parts of
-// the Slack Web API (chat.postMessage, chat.update) and the incoming-webhook format the
-// watchdog uses, records every message, and can be told to fail the next requests.
+// the Slack Web API the watchdog uses (chat.postMessage, in threads too; chat.update of a
+// message it posted; chat.postEphemeral; usergroups.users.list) and the incoming-webhook
+// format, records every message, and can be told to fail the next requests.
 package slackserver
 
 import (
@@ -17,12 +18,13 @@ import (
 
 // Message is one message the server accepted.
 type Message struct {
-	Method   string // chat.postMessage, chat.update or webhook
+	Method   string // chat.postMessage, chat.update, chat.postEphemeral or webhook
 	Channel  string
 	Text     string
 	Blocks   json.RawMessage
-	ThreadTS string
-	TS       string
+	ThreadTS string // the parent's ts, for a reply in a thread
+	TS       string // the message's ts; for chat.update, the message updated
+	User     string // the one user who sees a chat.postEphemeral message
 	Token    string
 }
 
@@ -34,6 +36,7 @@ type Server struct {
 	failures []Failure
 	requests int
 	seq      int
+	groups   map[string][]string
 }
 
 // Failure is how the server answers one upcoming request instead of accepting it.
@@ -68,6 +71,59 @@ func (s *Server) Messages() []Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]Message(nil), s.messages...)
+}
+
+// SetGroup makes usergroups.users.list answer users for the user group id.
+func (s *Server) SetGroup(id string, users ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.groups == nil {
+		s.groups = map[string][]string{}
+	}
+	s.groups[id] = users
+}
+
+// Posts are the accepted chat.postMessage messages that started a message (not thread
+// replies): the alerts.
+func (s *Server) Posts() []Message {
+	return s.filter(func(m Message) bool { return m.Method == "chat.postMessage" && m.ThreadTS == "" })
+}
+
+// Updates are the accepted chat.update calls, oldest first.
+func (s *Server) Updates() []Message {
+	return s.filter(func(m Message) bool { return m.Method == "chat.update" })
+}
+
+// Replies are the thread replies to the message ts.
+func (s *Server) Replies(ts string) []Message {
+	return s.filter(func(m Message) bool { return m.Method == "chat.postMessage" && m.ThreadTS == ts })
+}
+
+// Ephemerals are the accepted chat.postEphemeral messages.
+func (s *Server) Ephemerals() []Message {
+	return s.filter(func(m Message) bool { return m.Method == "chat.postEphemeral" })
+}
+
+// Current is the message ts as it reads now: the last update of it, or the post.
+func (s *Server) Current(ts string) (Message, bool) {
+	var cur Message
+	found := false
+	for _, m := range s.Messages() {
+		if m.TS == ts && m.ThreadTS == "" && (m.Method == "chat.postMessage" || m.Method == "chat.update") {
+			cur, found = m, true
+		}
+	}
+	return cur, found
+}
+
+func (s *Server) filter(keep func(Message) bool) []Message {
+	var out []Message
+	for _, m := range s.Messages() {
+		if keep(m) {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // Requests counts every request, failed or not.
@@ -108,7 +164,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 
 	method := strings.TrimPrefix(r.URL.Path, "/api/")
-	if method != "chat.postMessage" && method != "chat.update" {
+	switch method {
+	case "chat.postMessage", "chat.update", "chat.postEphemeral", "usergroups.users.list":
+	default:
 		writeJSON(w, map[string]any{"ok": false, "error": "unknown_method"})
 		return
 	}
@@ -125,16 +183,62 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, map[string]any{"ok": false, "error": "not_authed"})
 		return
 	}
+	if method == "usergroups.users.list" {
+		s.mu.Lock()
+		users, ok := s.groups[v.Get("usergroup")]
+		s.mu.Unlock()
+		if !ok {
+			writeJSON(w, map[string]any{"ok": false, "error": "no_such_subteam"})
+			return
+		}
+		writeJSON(w, map[string]any{"ok": true, "users": users})
+		return
+	}
 	if v.Get("channel") == "" {
 		writeJSON(w, map[string]any{"ok": false, "error": "channel_not_found"})
 		return
 	}
-	m := Message{Method: method, Channel: v.Get("channel"), Text: v.Get("text"), ThreadTS: v.Get("thread_ts"), TS: v.Get("ts"), Token: token}
+	m := Message{Method: method, Channel: v.Get("channel"), Text: v.Get("text"), ThreadTS: v.Get("thread_ts"), Token: token}
 	if b := v.Get("blocks"); b != "" {
 		m.Blocks = json.RawMessage(b)
 	}
+	switch method {
+	case "chat.update":
+		// Slack updates only a message that exists, in the channel it is in.
+		m.TS = v.Get("ts")
+		if _, ok := s.Current(m.TS); !ok || !s.inChannel(m.TS, m.Channel) {
+			writeJSON(w, map[string]any{"ok": false, "error": "message_not_found"})
+			return
+		}
+	case "chat.postEphemeral":
+		m.User = v.Get("user")
+		if m.User == "" {
+			writeJSON(w, map[string]any{"ok": false, "error": "user_not_found"})
+			return
+		}
+	case "chat.postMessage":
+		if m.ThreadTS != "" {
+			if _, ok := s.Current(m.ThreadTS); !ok {
+				writeJSON(w, map[string]any{"ok": false, "error": "thread_not_found"})
+				return
+			}
+		}
+	}
 	m = s.record(m)
-	writeJSON(w, map[string]any{"ok": true, "channel": m.Channel, "ts": m.TS})
+	if method == "chat.postEphemeral" {
+		writeJSON(w, map[string]any{"ok": true, "message_ts": m.TS})
+		return
+	}
+	writeJSON(w, map[string]any{"ok": true, "channel": m.Channel, "ts": m.TS, "text": m.Text})
+}
+
+func (s *Server) inChannel(ts, channel string) bool {
+	for _, m := range s.Posts() {
+		if m.TS == ts {
+			return m.Channel == channel
+		}
+	}
+	return false
 }
 
 func (s *Server) record(m Message) Message {

@@ -14,6 +14,9 @@ type Alert struct {
 	Finding detect.Finding
 	// Remediation is nil when the finding's rule has no remediation action.
 	Remediation *remediate.Outcome
+	// Thread is the alert's life in Slack: status, burst and buttons. Nil renders the alert
+	// alone, without buttons.
+	Thread *Thread `json:"-"`
 }
 
 // Delivery identifies a delivered message, for later threads and updates. Both fields are

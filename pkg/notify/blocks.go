@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
@@ -71,6 +72,12 @@ func NewMessage(a Alert, opts ...MessageOption) Message {
 		mention = cfg.mention
 		blocks = append(blocks, section(mention))
 	}
+	if t := a.Thread; t != nil {
+		blocks = append(blocks, t.statusBlock())
+		if t.Group.Count() > 1 {
+			blocks = append(blocks, t.groupBlock())
+		}
+	}
 	if f.Why != "" {
 		blocks = append(blocks, section(esc(f.Why)))
 	}
@@ -94,6 +101,11 @@ func NewMessage(a Alert, opts ...MessageOption) Message {
 	blocks = append(blocks, section(text))
 	if f.Manual != "" {
 		blocks = append(blocks, section("*Manual steps:* "+esc(f.Manual)))
+	}
+	if a.Thread != nil {
+		if b := a.Thread.actionBlock(a); b != nil {
+			blocks = append(blocks, b)
+		}
 	}
 	blocks = append(blocks, slack.NewContextBlock("",
 		mrkdwn(truncate(contextLine(f), maxTextChars))))
@@ -172,6 +184,9 @@ func fallback(a Alert, mention string) string {
 	var b strings.Builder
 	if mention != "" {
 		b.WriteString(mention + " ")
+	}
+	if t := a.Thread; t != nil && t.Group.Count() > 1 {
+		fmt.Fprintf(&b, "[%d findings] ", t.Group.Count())
 	}
 	b.WriteString(strings.ToUpper(f.Severity.String()) + ": " + esc(orDash(f.Title)))
 	who := f.Actor.ARN

@@ -72,12 +72,31 @@ type Bot struct {
 
 var _ Sink = (*Bot)(nil)
 
+var _ Threads = (*Bot)(nil)
+
 // NewBot checks cfg and builds a Bot. The client it builds is meant to live as long as the
 // process, so that warm Lambda invocations reuse its connections.
 func NewBot(cfg BotConfig) (*Bot, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("slack bot config: %w", err)
 	}
+	return newBot(cfg), nil
+}
+
+// NewBotClient builds a Bot that only works on messages already posted (Update, Reply,
+// Ephemeral, GroupMembers), so it needs no channel of its own: the interactivity function,
+// which finds each message's channel in the state table.
+func NewBotClient(cfg BotConfig) (*Bot, error) {
+	cfg.Channel = "-"
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("slack bot config: %w", err)
+	}
+	b := newBot(cfg)
+	b.channel = ""
+	return b, nil
+}
+
+func newBot(cfg BotConfig) *Bot {
 	hc := httpClientOrDefault(cfg.HTTPClient)
 	options := []slack.Option{slack.OptionHTTPClient(hc)}
 	if cfg.APIURL != "" {
@@ -89,11 +108,14 @@ func NewBot(cfg BotConfig) (*Bot, error) {
 		channel: cfg.Channel,
 		retry:   newRetrier(cfg.MaxAttempts),
 		opts:    cfg.MessageOptions,
-	}, nil
+	}
 }
 
 // Notify posts one alert and returns the channel ID and message timestamp Slack assigned.
 func (b *Bot) Notify(ctx context.Context, a Alert) (Delivery, error) {
+	if b.channel == "" {
+		return Delivery{}, errors.New("this Slack client has no channel to post alerts to")
+	}
 	msg := NewMessage(a, b.opts...)
 	var d Delivery
 	err := b.retry.do(ctx, func(ctx context.Context) error {
@@ -115,4 +137,69 @@ func redact(secret string) string {
 		return "unset"
 	}
 	return "REDACTED"
+}
+
+// Update renders a again in the message d names (chat.update), with the same options as
+// Notify. Slack keeps the message's thread.
+func (b *Bot) Update(ctx context.Context, d Delivery, a Alert) error {
+	if d.Channel == "" || d.TS == "" {
+		return fmt.Errorf("update alert for event %s: no message to update", a.Finding.EventID)
+	}
+	msg := NewMessage(a, b.opts...)
+	err := b.retry.do(ctx, func(ctx context.Context) error {
+		_, _, _, err := b.client.UpdateMessageContext(ctx, d.Channel, d.TS,
+			slack.MsgOptionBlocks(msg.Blocks...),
+			slack.MsgOptionText(msg.Text, false))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("update Slack message %s in %s for event %s: %w", d.TS, d.Channel, a.Finding.EventID, err)
+	}
+	return nil
+}
+
+// Reply posts f in the thread of the message d names.
+func (b *Bot) Reply(ctx context.Context, d Delivery, f FollowUp) error {
+	if d.Channel == "" || d.TS == "" {
+		return errors.New("reply: no message to reply to")
+	}
+	text := f.SlackText()
+	err := b.retry.do(ctx, func(ctx context.Context) error {
+		_, _, err := b.client.PostMessageContext(ctx, d.Channel,
+			slack.MsgOptionText(text, false),
+			slack.MsgOptionTS(d.TS))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("reply in thread %s of %s: %w", d.TS, d.Channel, err)
+	}
+	return nil
+}
+
+// Ephemeral shows text (mrkdwn, written by the caller) to one user in a channel, and to
+// nobody else (chat.postEphemeral).
+func (b *Bot) Ephemeral(ctx context.Context, channel, user, text string) error {
+	err := b.retry.do(ctx, func(ctx context.Context) error {
+		_, err := b.client.PostEphemeralContext(ctx, channel, user, slack.MsgOptionText(text, false))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("ephemeral message to %s in %s: %w", user, channel, err)
+	}
+	return nil
+}
+
+// GroupMembers lists the user IDs in a Slack user group (usergroups.users.list; the token
+// needs usergroups:read).
+func (b *Bot) GroupMembers(ctx context.Context, group string) ([]string, error) {
+	var users []string
+	err := b.retry.do(ctx, func(ctx context.Context) error {
+		var err error
+		users, err = b.client.GetUserGroupMembersContext(ctx, group)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("members of Slack user group %s: %w", group, err)
+	}
+	return users, nil
 }

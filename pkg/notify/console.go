@@ -26,13 +26,15 @@ type Console struct {
 	mu    sync.Mutex
 	w     io.Writer
 	color bool
+	// top and bottom frame each alert; ConsoleThread draws Slack's messages with its own.
+	top, bottom string
 }
 
 var _ Sink = (*Console)(nil)
 
 // NewConsole writes to w.
 func NewConsole(w io.Writer, opts ...ConsoleOption) *Console {
-	c := &Console{w: w}
+	c := &Console{w: w, top: "┌─ ", bottom: "└─"}
 	for _, o := range opts {
 		o(c)
 	}
@@ -78,7 +80,7 @@ func (c *Console) render(a Alert) string {
 	f := a.Finding
 	var b strings.Builder
 	sev := strings.ToUpper(f.Severity.String())
-	b.WriteString("┌─ " + c.paint(severityColor[f.Severity], sev) + "  " + c.paint(ansiBold, clean(orDash(f.Title))) + "\n")
+	b.WriteString(c.top + c.paint(severityColor[f.Severity], sev) + "  " + c.paint(ansiBold, clean(orDash(f.Title))) + "\n")
 	row := func(label, value string) {
 		if value == "" {
 			return
@@ -111,6 +113,17 @@ func (c *Console) render(a Alert) string {
 	}
 	row("action", action)
 	row("undo", clean(r.undo))
+	if t := a.Thread; t != nil {
+		row("status", statusText(t, consoleWho))
+		if t.Group.Count() > 1 {
+			row("burst", groupText(t, clean))
+		}
+		var buttons []string
+		for _, v := range t.buttons(a) {
+			buttons = append(buttons, "[ "+VerbLabel(v)+" ]")
+		}
+		row("buttons", strings.Join(buttons, " "))
+	}
 	row("manual", clean(f.Manual))
 	event := clean(f.EventID)
 	if u := EventURL(f.Region, f.EventID); u != "" {
@@ -125,7 +138,7 @@ func (c *Console) render(a Alert) string {
 	if f.Record != nil {
 		row("source", clean(f.Record.Pos.String()))
 	}
-	b.WriteString("└─\n")
+	b.WriteString(c.bottom + "\n")
 	return b.String()
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"time"
 
@@ -49,6 +50,7 @@ func (d *DynamoDB) item(e Entry) (map[string]types.AttributeValue, error) {
 		"owner":       &types.AttributeValueMemberS{Value: e.Owner},
 		"lease_until": num(e.LeaseUntil.UnixMilli()),
 		"expires_at":  num(e.ExpiresAt.Unix()),
+		"version":     num(e.Version),
 		"data":        &types.AttributeValueMemberS{Value: string(data)},
 	}, nil
 }
@@ -66,6 +68,7 @@ func isConditionFailed(err error) bool {
 func (d *DynamoDB) Claim(ctx context.Context, e Entry, lease time.Duration) (Entry, error) {
 	now := d.now()
 	e.Stage, e.UpdatedAt, e.LeaseUntil, e.ExpiresAt = Claimed, now, now.Add(lease), now.Add(Retention)
+	e.Version = 1
 	item, err := d.item(e)
 	if err != nil {
 		return Entry{}, err
@@ -94,24 +97,29 @@ func (d *DynamoDB) Claim(ctx context.Context, e Entry, lease time.Duration) (Ent
 	// Take the expired claim over, on condition that nobody else did meanwhile.
 	taken := old
 	taken.Owner, taken.LeaseUntil, taken.UpdatedAt = e.Owner, e.LeaseUntil, now
+	taken.Version = old.Version + 1
 	data, err := json.Marshal(taken)
 	if err != nil {
 		return Entry{}, err
 	}
 	_, err = d.API.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:           &d.Table,
-		Key:                 map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: e.Key}},
-		UpdateExpression:    aws.String("SET #owner = :me, lease_until = :until, #data = :data"),
-		ConditionExpression: aws.String("#owner = :old AND lease_until = :oldUntil"),
+		TableName:        &d.Table,
+		Key:              map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: e.Key}},
+		UpdateExpression: aws.String("SET #owner = :me, lease_until = :until, #data = :data, #version = :version"),
+		// The version too: a takeover writes back the entry as read, so a change made since
+		// (a finding joining this one's burst) must make it fail rather than be lost.
+		ConditionExpression: aws.String("#owner = :old AND lease_until = :oldUntil AND " + versionIs(old.Version)),
 		ExpressionAttributeNames: map[string]string{
-			"#owner": "owner", "#data": "data",
+			"#owner": "owner", "#data": "data", "#version": "version",
 		},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":me":       &types.AttributeValueMemberS{Value: e.Owner},
 			":until":    num(e.LeaseUntil.UnixMilli()),
 			":data":     &types.AttributeValueMemberS{Value: string(data)},
+			":version":  num(taken.Version),
 			":old":      &types.AttributeValueMemberS{Value: old.Owner},
 			":oldUntil": num(old.LeaseUntil.UnixMilli()),
+			":read":     num(old.Version),
 		},
 	})
 	if isConditionFailed(err) {
@@ -126,16 +134,20 @@ func (d *DynamoDB) Claim(ctx context.Context, e Entry, lease time.Duration) (Ent
 // Save implements Store.
 func (d *DynamoDB) Save(ctx context.Context, e Entry) error {
 	e.UpdatedAt = d.now()
+	read := e.Version
+	e.Version++
 	item, err := d.item(e)
 	if err != nil {
 		return err
 	}
 	_, err = d.API.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:                 &d.Table,
-		Item:                      item,
-		ConditionExpression:       aws.String("attribute_not_exists(pk) OR #owner = :me"),
-		ExpressionAttributeNames:  map[string]string{"#owner": "owner"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":me": &types.AttributeValueMemberS{Value: e.Owner}},
+		TableName:                &d.Table,
+		Item:                     item,
+		ConditionExpression:      aws.String("attribute_not_exists(pk) OR (#owner = :me AND " + versionIs(read) + ")"),
+		ExpressionAttributeNames: map[string]string{"#owner": "owner", "#version": "version"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":me": &types.AttributeValueMemberS{Value: e.Owner}, ":read": num(read),
+		},
 	})
 	if isConditionFailed(err) {
 		return ErrLost
@@ -168,4 +180,75 @@ func (d *DynamoDB) Get(ctx context.Context, key string) (Entry, error) {
 		return Entry{}, fmt.Errorf("read %s from %s: %w", key, d.Table, err)
 	}
 	return e, nil
+}
+
+// versionIs is a condition that holds when the item is still at version read (bound to :read);
+// items written before versions were kept have none, which is version 0.
+func versionIs(read int64) string {
+	if read == 0 {
+		return "(attribute_not_exists(#version) OR #version = :read)"
+	}
+	return "#version = :read"
+}
+
+// Update implements Store with optimistic concurrency: a conditional put on the version read.
+// A lost race is retried after a short jittered pause, so that a burst of writers to one entry
+// (flood control) spreads out instead of colliding in lockstep.
+func (d *DynamoDB) Update(ctx context.Context, key string, change func(*Entry) error) (Entry, error) {
+	for attempt := range maxUpdateAttempts {
+		old, err := d.Get(ctx, key)
+		exists := err == nil
+		switch {
+		case errors.Is(err, ErrNotFound):
+			old = Entry{Key: key}
+		case err != nil:
+			return Entry{}, err
+		}
+		e := old.clone()
+		if err := change(&e); err != nil {
+			return old, err
+		}
+		now := d.now()
+		e.Key, e.Version, e.UpdatedAt = key, old.Version+1, now
+		if e.ExpiresAt.IsZero() {
+			e.ExpiresAt = now.Add(Retention)
+		}
+		item, err := d.item(e)
+		if err != nil {
+			return Entry{}, err
+		}
+		in := &dynamodb.PutItemInput{TableName: &d.Table, Item: item}
+		if exists {
+			in.ConditionExpression = aws.String(versionIs(old.Version))
+			in.ExpressionAttributeNames = map[string]string{"#version": "version"}
+			in.ExpressionAttributeValues = map[string]types.AttributeValue{":read": num(old.Version)}
+		} else {
+			in.ConditionExpression = aws.String("attribute_not_exists(pk)")
+		}
+		_, err = d.API.PutItem(ctx, in)
+		if err == nil {
+			return e, nil
+		}
+		if !isConditionFailed(err) {
+			return Entry{}, fmt.Errorf("update %s in %s: %w", key, d.Table, err)
+		}
+		if err := pause(ctx, attempt); err != nil {
+			return Entry{}, err
+		}
+	}
+	return Entry{}, fmt.Errorf("update %s in %s: %w", key, d.Table, ErrConflict)
+}
+
+// pause waits after a lost race: exponentially longer up to a cap, at random in the upper
+// half, so that writers spread out instead of colliding in lockstep.
+func pause(ctx context.Context, attempt int) error {
+	step := min(5*time.Millisecond<<min(attempt, 6), 200*time.Millisecond)
+	t := time.NewTimer(step/2 + rand.N(step/2+1)) // #nosec G404 -- jitter needs no cryptographic randomness.
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }

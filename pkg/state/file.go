@@ -93,6 +93,7 @@ func (f *File) Claim(_ context.Context, e Entry, lease time.Duration) (Entry, er
 
 func (f *File) put(m map[string]Entry, e Entry, now, until time.Time, owner string) (Entry, error) {
 	e.Owner, e.LeaseUntil, e.UpdatedAt = owner, until, now
+	e.Version = m[e.Key].Version + 1
 	m[e.Key] = e
 	return e, f.store(m)
 }
@@ -105,7 +106,7 @@ func (f *File) Save(_ context.Context, e Entry) error {
 	if err != nil {
 		return err
 	}
-	if old, ok := m[e.Key]; ok && old.Owner != e.Owner {
+	if old, ok := m[e.Key]; ok && (old.Owner != e.Owner || old.Version != e.Version) {
 		return ErrLost
 	}
 	_, err = f.put(m, e, f.now(), e.LeaseUntil, e.Owner)
@@ -125,4 +126,29 @@ func (f *File) Get(_ context.Context, key string) (Entry, error) {
 		return Entry{}, ErrNotFound
 	}
 	return e, nil
+}
+
+// Update implements Store. The file's lock makes every change atomic, so change runs once.
+func (f *File) Update(_ context.Context, key string, change func(*Entry) error) (Entry, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	m, err := f.load()
+	if err != nil {
+		return Entry{}, err
+	}
+	old, ok := m[key]
+	if !ok {
+		old = Entry{Key: key}
+	}
+	e := old.clone()
+	if err := change(&e); err != nil {
+		return old, err
+	}
+	now := f.now()
+	e.Key, e.Version, e.UpdatedAt = key, old.Version+1, now
+	if e.ExpiresAt.IsZero() {
+		e.ExpiresAt = now.Add(Retention)
+	}
+	m[key] = e
+	return e, f.store(m)
 }

@@ -44,6 +44,37 @@ type Entry struct {
 	UpdatedAt time.Time `json:"updated_at"`
 	// ExpiresAt is when the store may forget the entry (DynamoDB TTL).
 	ExpiresAt time.Time `json:"expires_at"`
+	// Version counts the writes to the entry. Save and Update write only over the version the
+	// caller read, so that a click in Slack and the pipeline cannot overwrite each other.
+	Version int64 `json:"version"`
+
+	// What a later click in Slack needs, saved when the finding is alerted (see alert.go).
+
+	// Action is the remediation the finding proposed (JSON of detect.Action): the one thing
+	// Revert now may do. Nothing about it is ever taken from a Slack request.
+	Action json.RawMessage `json:"action,omitempty"`
+	// Alert is what re-rendering the Slack message needs (JSON of notify.Alert, without the
+	// CloudTrail record).
+	Alert json.RawMessage `json:"alert,omitempty"`
+	// Status is where the alert stands for people, empty until it is alerted; StatusBy and
+	// StatusSince say who moved it there and when.
+	Status      Status    `json:"status,omitempty"`
+	StatusBy    string    `json:"status_by,omitempty"`
+	StatusSince time.Time `json:"status_since,omitzero"`
+	// Events is who did what to the alert, oldest first.
+	Events []Event `json:"events,omitempty"`
+	// Group is set on the entry whose Slack message gathers a burst of findings with the same
+	// rule and actor (flood control): the others, what they changed and how they ended.
+	Group *Group `json:"group,omitempty"`
+	// Leader and WindowEnds are set on a flood index entry (FloodKey): the finding whose message
+	// gathers the current burst, and when the burst's window closes.
+	Leader     string    `json:"leader,omitempty"`
+	WindowEnds time.Time `json:"window_ends,omitzero"`
+	// Dirty is set by every change the entry's Slack message must show; Refresher is the one
+	// invocation updating the message until RefresherUntil (see MarkDirty).
+	Dirty          bool      `json:"dirty,omitempty"`
+	Refresher      string    `json:"refresher,omitempty"`
+	RefresherUntil time.Time `json:"refresher_until,omitzero"`
 }
 
 // Key is the store key of a finding.
@@ -56,9 +87,17 @@ var (
 	ErrBusy = errors.New("being handled by another invocation")
 	// ErrNotFound means the store has no entry for the key.
 	ErrNotFound = errors.New("no such entry")
-	// ErrLost means the caller's lease was taken over before it saved; its work must stop.
+	// ErrLost means the caller's lease was taken over, or the entry changed, before it saved;
+	// its work must stop.
 	ErrLost = errors.New("lease lost to another invocation")
+	// ErrConflict means Update kept losing races for an entry and gave up; retry later.
+	ErrConflict = errors.New("entry kept changing under concurrent updates")
 )
+
+// maxUpdateAttempts bounds Update's read-change-write rounds. Each lost round means another
+// writer succeeded; a burst of hundreds of findings joining one message makes a writer lose
+// many. The caller's context deadline (a Lambda's timeout) usually ends the wait first.
+const maxUpdateAttempts = 300
 
 // Store keeps entries. Implementations are safe for concurrent use.
 type Store interface {
@@ -71,6 +110,13 @@ type Store interface {
 	Save(ctx context.Context, e Entry) error
 	// Get reads an entry, or returns ErrNotFound.
 	Get(ctx context.Context, key string) (Entry, error)
+	// Update changes the entry for key atomically: it reads the entry (an Entry with only Key
+	// set when there is none), calls change on it, and writes the result only if nobody wrote
+	// the entry in between; if somebody did, it reads again and calls change again, so change
+	// must be safe to repeat and decide from the entry alone. When change returns an error
+	// nothing is written and Update returns the entry as read with that error. Update takes no
+	// lease and ignores Owner.
+	Update(ctx context.Context, key string, change func(*Entry) error) (Entry, error)
 }
 
 // Retention is how long entries are kept: long enough to undo last quarter's reverts.

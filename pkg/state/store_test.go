@@ -3,8 +3,10 @@ package state
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -88,6 +90,73 @@ func testStore(t *testing.T, open func(t *testing.T, c *clock) Store) {
 		}
 	})
 
+	t.Run("update creates, changes and refuses", func(t *testing.T) {
+		s := open(t, &clock{time.Unix(1_700_000_000, 0)})
+		key := Key("ev-2", "access-key-created")
+		got, err := s.Update(ctx, key, func(e *Entry) error {
+			if e.Version != 0 || e.Key != key {
+				return fmt.Errorf("new entry read as %+v", e)
+			}
+			e.SetStatus(Pending, "watchdog", time.Unix(1_700_000_000, 0))
+			return nil
+		})
+		if err != nil || got.Version != 1 || got.Status != Pending || got.ExpiresAt.IsZero() {
+			t.Fatalf("create: %+v %v", got, err)
+		}
+		refused := errors.New("no")
+		if _, err := s.Update(ctx, key, func(e *Entry) error { e.Status = Undone; return refused }); !errors.Is(err, refused) {
+			t.Fatalf("refused change: %v", err)
+		}
+		got, err = s.Get(ctx, key)
+		if err != nil || got.Status != Pending || got.Version != 1 {
+			t.Fatalf("after a refused change: %+v %v", got, err)
+		}
+		// A Save over a version someone else has since moved on from is refused.
+		stale := got
+		if _, err := s.Update(ctx, key, func(e *Entry) error { e.TS = "1.2"; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Save(ctx, stale); !errors.Is(err, ErrLost) {
+			t.Fatalf("stale save: want ErrLost, got %v", err)
+		}
+	})
+
+	t.Run("concurrent updates are all kept", func(t *testing.T) {
+		s := open(t, &clock{time.Unix(1_700_000_000, 0)})
+		key := Key("ev-3", "access-key-created")
+		const writers = 24
+		var wg sync.WaitGroup
+		errs := make(chan error, writers)
+		for i := range writers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := s.Update(ctx, key, func(e *Entry) error {
+					if e.Group == nil {
+						e.Group = &Group{}
+					}
+					e.Group.Join(fmt.Sprintf("ev-%d#r", i), fmt.Sprintf("user/u%d", i%5), "done")
+					return nil
+				})
+				errs <- err
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := s.Get(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Group.Count() != writers+1 || len(got.Group.Targets) != 5 || got.Group.Outcomes["done"] != writers || got.Version != writers {
+			t.Fatalf("group after %d concurrent joins: count %d, targets %v, outcomes %v, version %d", writers, got.Group.Count(), got.Group.Targets, got.Group.Outcomes, got.Version)
+		}
+	})
+
 	t.Run("missing entry", func(t *testing.T) {
 		s := open(t, &clock{time.Unix(1_700_000_000, 0)})
 		if _, err := s.Get(ctx, "nope#rule"); !errors.Is(err, ErrNotFound) {
@@ -133,6 +202,6 @@ func TestDynamoDB(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return &DynamoDB{API: db, Table: table, Now: c.now}
+		return &DynamoDB{API: &motoserver.Serialized{API: db}, Table: table, Now: c.now}
 	})
 }

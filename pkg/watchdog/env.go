@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
 	"github.com/iam-watchdog/iam-watchdog/pkg/notify"
@@ -31,6 +32,7 @@ type LambdaEnv struct {
 	QuarantinePolicyARN string // QUARANTINE_POLICY_ARN: the stack's deny-unless-MFA policy
 	RoleARN             string // WATCHDOG_ROLE_ARN: the function's own role, never acted on
 	ConfigPath          string // WATCHDOG_CONFIG: optional YAML config file bundled with the function
+	MemberRoleName      string // MEMBER_ROLE_NAME: role assumed in other accounts (infra/member-role.yaml); empty acts in this account only
 }
 
 // LambdaEnvFrom reads the environment through getenv.
@@ -44,6 +46,7 @@ func LambdaEnvFrom(getenv func(string) string) LambdaEnv {
 		QuarantinePolicyARN: getenv("QUARANTINE_POLICY_ARN"),
 		RoleARN:             getenv("WATCHDOG_ROLE_ARN"),
 		ConfigPath:          getenv("WATCHDOG_CONFIG"),
+		MemberRoleName:      getenv("MEMBER_ROLE_NAME"),
 	}
 }
 
@@ -71,13 +74,30 @@ func (e LambdaEnv) Config() (policy.Config, error) {
 	if e.RoleARN != "" {
 		cfg.SelfRoleARNs = append(cfg.SelfRoleARNs, e.RoleARN)
 	}
+	if e.MemberRoleName != "" {
+		cfg.MemberRoleName = e.MemberRoleName
+	}
 	if err := cfg.Validate(detect.Rules()); err != nil {
 		return cfg, fmt.Errorf("configuration: %w", err)
 	}
-	if cfg.Mode == policy.Auto && e.StateTable == "" {
-		return cfg, fmt.Errorf("REMEDIATION_MODE auto needs STATE_TABLE: every action is recorded so it can be undone")
+	if e.StateTable == "" {
+		// A rule set to auto in the config file acts as surely as REMEDIATION_MODE=auto.
+		for _, r := range detect.Rules() {
+			if rc := cfg.Rules[r.ID]; cfg.ModeFor(r.ID) == policy.Auto && (rc.Enabled == nil || *rc.Enabled) {
+				return cfg, fmt.Errorf("auto mode (rule %s) needs STATE_TABLE: every action is recorded so it can be undone", r.ID)
+			}
+		}
 	}
 	return cfg, nil
+}
+
+// memberQuarantinePolicy is the quarantine policy's name in member accounts: the default of
+// infra/member-role.yaml's QuarantinePolicyName.
+func (e LambdaEnv) memberQuarantinePolicy() string {
+	if e.MemberRoleName == "" {
+		return ""
+	}
+	return "iam-watchdog-quarantine"
 }
 
 // account is the function's own account, from its role ARN.
@@ -88,6 +108,19 @@ func (e LambdaEnv) account() string {
 	return ""
 }
 
+// clients serves remediation: the function's own account only, or, with MEMBER_ROLE_NAME, any
+// account through the member role there. The own account is always served with the function's
+// own credentials, so it must be known.
+func (e LambdaEnv) clients(awsCfg aws.Config) (remediate.Clients, error) {
+	if e.MemberRoleName == "" {
+		return remediate.NewStatic(awsCfg, e.account()), nil
+	}
+	if e.account() == "" {
+		return nil, fmt.Errorf("MEMBER_ROLE_NAME needs WATCHDOG_ROLE_ARN: the function's own account is the one it acts in without assuming a role")
+	}
+	return remediate.NewAssumeRole(awsCfg, e.account(), e.MemberRoleName, sts.NewFromConfig(awsCfg)), nil
+}
+
 // NewLambdaHandler builds the handler once per cold start. awsCfg must carry the watchdog's app
 // ID so that its own calls are recognisable in CloudTrail.
 func NewLambdaHandler(env LambdaEnv, awsCfg aws.Config, log *slog.Logger) (*Handler, error) {
@@ -95,10 +128,14 @@ func NewLambdaHandler(env LambdaEnv, awsCfg aws.Config, log *slog.Logger) (*Hand
 	if err != nil {
 		return nil, err
 	}
+	clients, err := env.clients(awsCfg)
+	if err != nil {
+		return nil, err
+	}
 	p := &Pipeline{
-		Detector:   detect.Default(),
+		Detector:   detect.DefaultWith(cfg.Detection()),
 		Config:     cfg,
-		Remediator: &remediate.Remediator{Clients: remediate.NewStatic(awsCfg, env.account()), QuarantinePolicyARN: cfg.QuarantinePolicyARN},
+		Remediator: &remediate.Remediator{Clients: clients, QuarantinePolicyARN: cfg.QuarantinePolicyARN, MemberQuarantinePolicyName: env.memberQuarantinePolicy()},
 		Owner:      "lambda",
 		Lease:      2 * time.Minute,
 	}

@@ -52,7 +52,17 @@ func (h *Handler) Invoke(ctx context.Context, event json.RawMessage) error {
 	for _, err := range errs {
 		log.ErrorContext(ctx, "unreadable event: not retried", "error", err.Error())
 	}
-	if len(recs) == 0 {
+	// Only watched records need the sink: an event no rule watches must not fail, and be
+	// retried into the dead-letter queue, because the Slack secret cannot be read.
+	var watched []*cloudtrail.Record
+	for _, rec := range recs {
+		if !h.Pipeline.Detector.Wants(rec) {
+			log.InfoContext(ctx, "event not watched", keyEventID, rec.EventID, "event_name", rec.EventName)
+			continue
+		}
+		watched = append(watched, rec)
+	}
+	if len(watched) == 0 {
 		return nil
 	}
 	sink, err := h.alertSink(ctx)
@@ -66,11 +76,7 @@ func (h *Handler) Invoke(ctx context.Context, event json.RawMessage) error {
 		p.Owner = lc.AwsRequestID
 	}
 	var failed []error
-	for _, rec := range recs {
-		if !p.Detector.Watches(rec.EventSource, rec.EventName) {
-			log.InfoContext(ctx, "event not watched", keyEventID, rec.EventID, "event_name", rec.EventName)
-			continue
-		}
+	for _, rec := range watched {
 		if _, err := p.Handle(ctx, rec); err != nil {
 			failed = append(failed, err)
 		}

@@ -52,6 +52,8 @@ type Pipeline struct {
 	// Lease is how long a claim is held before another invocation may take it over; it must
 	// outlast one invocation.
 	Lease time.Duration
+	// Now is the clock of flood windows; nil means time.Now.
+	Now func() time.Time
 }
 
 // Result is what became of one finding.
@@ -136,6 +138,10 @@ func (p *Pipeline) handleFinding(ctx context.Context, f detect.Finding) (*Result
 			if undo != nil {
 				entry.Undo, _ = json.Marshal(undo)
 			}
+			// What a click in Slack needs later: the action, the alert and where it stands.
+			entry.Action, _ = json.Marshal(f.Action)
+			entry.Alert, _ = notify.EncodeAlert(r.Alert)
+			entry.SetStatus(initialStatus(r.Remediation), "watchdog", p.now())
 			if err := p.saveUndo(ctx, &entry, r); err != nil {
 				return nil, err
 			}
@@ -146,7 +152,7 @@ func (p *Pipeline) handleFinding(ctx context.Context, f detect.Finding) (*Result
 	}
 
 	if p.Sink != nil {
-		del, err := p.Sink.Notify(ctx, r.Alert)
+		del, err := p.deliver(ctx, &entry, r)
 		if err != nil {
 			// The remediation is recorded; a retry alerts without acting again.
 			return r, fmt.Errorf("notify: %w", err)
@@ -156,8 +162,7 @@ func (p *Pipeline) handleFinding(ctx context.Context, f detect.Finding) (*Result
 	r.Alerted = true
 	log.InfoContext(ctx, "alerted", "severity", f.Severity.String(), keySource, f.Record.Pos.String())
 	if p.Store != nil && entry.Key != "" {
-		entry.Stage, entry.Channel, entry.TS = state.Alerted, r.Delivery.Channel, r.Delivery.TS
-		if err := p.Store.Save(ctx, entry); err != nil {
+		if err := p.recordAlert(ctx, entry, r.Delivery); err != nil {
 			return r, fmt.Errorf("record alert: %w", err)
 		}
 	}

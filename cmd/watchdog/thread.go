@@ -1,0 +1,153 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	eventstestdata "github.com/iam-watchdog/iam-watchdog/events-testdata"
+	"github.com/iam-watchdog/iam-watchdog/pkg/cloudtrail"
+	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
+	"github.com/iam-watchdog/iam-watchdog/pkg/notify"
+	"github.com/iam-watchdog/iam-watchdog/pkg/policy"
+	"github.com/iam-watchdog/iam-watchdog/pkg/remediate"
+	"github.com/iam-watchdog/iam-watchdog/pkg/slackaction"
+	"github.com/iam-watchdog/iam-watchdog/pkg/state"
+	"github.com/iam-watchdog/iam-watchdog/pkg/watchdog"
+)
+
+// threadDemoEvent is the example whose alert's life the demo shows.
+const threadDemoEvent = "access_key_created/alert-other-user.json"
+
+// demoApprover is the Slack member who presses the buttons in the demo.
+const demoApprover = "U0SECLEAD"
+
+// terminalSlack is the demo's Slack: messages and threads drawn by notify.ConsoleThread, and
+// messages meant for one person shown as such.
+type terminalSlack struct {
+	*notify.ConsoleThread
+	w io.Writer
+}
+
+func (s terminalSlack) Ephemeral(_ context.Context, _, user, text string) error {
+	_, err := fmt.Fprintf(s.w, "  ✉ only @%s sees: %s\n", user, plainMrkdwn(text))
+	return err
+}
+
+var (
+	mention   = regexp.MustCompile(`<@([UW][A-Z0-9]+)>`)
+	shortcode = regexp.MustCompile(`:[a-z_]+: `)
+)
+
+// plainMrkdwn shows a Slack mrkdwn line as a terminal would: mentions as @ID, without emoji
+// shortcodes or markup. The demo's lines are its own, so no escaping is undone.
+func plainMrkdwn(s string) string {
+	s = mention.ReplaceAllString(s, "@$1")
+	s = shortcode.ReplaceAllString(s, "")
+	return strings.NewReplacer("*", "", "`", "").Replace(s)
+}
+
+func (terminalSlack) GroupMembers(context.Context, string) ([]string, error) { return nil, nil }
+
+// threadDemo shows one alert's life in Slack, drawn in the terminal: the pipeline posts it in
+// approve mode, an approver presses Revert now, then Undo revert, then Revert now again (a
+// double click). Each click is a signed interactivity request served by slackaction, as the
+// slack-actions function serves it, against a throwaway state file. The demo has no AWS
+// account, so the revert and undo are simulated, and say so: no AWS API is called.
+func threadDemo(ctx context.Context, w io.Writer) error {
+	dir, err := os.MkdirTemp("", "watchdog-demo-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	store, err := state.OpenFile(filepath.Join(dir, "state.json"))
+	if err != nil {
+		return err
+	}
+	raw, err := fs.ReadFile(eventstestdata.FS, threadDemoEvent)
+	if err != nil {
+		return err
+	}
+	recs, errs := cloudtrail.Decode("slack-thread-demo", raw)
+	if len(errs) > 0 || len(recs) != 1 {
+		return fmt.Errorf("%s: %v", threadDemoEvent, errs)
+	}
+
+	fmt.Fprintln(w, "\n══ One alert's life in Slack (approve mode), drawn here ══")
+	fmt.Fprintln(w, "No Slack and no AWS: the message and its thread are drawn below, and Revert now and Undo revert")
+	fmt.Fprintln(w, "are simulated: they call no AWS API and say \"would\". Deployed, slack-actions makes these calls.")
+	fmt.Fprintln(w)
+
+	slack := terminalSlack{ConsoleThread: notify.NewConsoleThread(w), w: w}
+	cfg := policy.Default()
+	cfg.Mode = policy.Approve
+	cfg.SelfRoleARNs = []string{eventstestdata.WatchdogRoleARN}
+	cfg.QuarantinePolicyARN = eventstestdata.QuarantinePolicyARN
+	rem := &remediate.Remediator{QuarantinePolicyARN: cfg.QuarantinePolicyARN}
+	p := &watchdog.Pipeline{Detector: detect.Default(), Config: cfg, Remediator: rem, Store: store, Sink: slack, Owner: "demo"}
+	results, err := p.Handle(ctx, recs[0])
+	if err != nil {
+		return err
+	}
+	if len(results) == 0 {
+		return fmt.Errorf("%s: no finding", threadDemoEvent)
+	}
+	key := state.Key(results[0].Finding.EventID, results[0].Finding.Rule)
+
+	secret := make([]byte, 16)
+	if _, err := rand.Read(secret); err != nil {
+		return err
+	}
+	h := &slackaction.Handler{
+		Store: store, Slack: slack, Remediator: rem, SigningSecret: hex.EncodeToString(secret),
+		Approvers: policy.SlackConfig{Approvers: []string{demoApprover}}, Window: cfg.Slack.Window(), Simulated: true,
+	}
+	for _, step := range []struct {
+		say  string
+		verb state.Verb
+	}{
+		{"approved: @" + demoApprover + " presses Revert now", state.Revert},
+		{"undone: @" + demoApprover + " presses Undo revert", state.Undo},
+		{"a second press of Revert now (or Slack delivering a click again) does nothing", state.Revert},
+	} {
+		fmt.Fprintf(w, "\n▸ %s\n", step.say)
+		resp, err := h.ServeURL(ctx, signedClick(h.SigningSecret, step.verb, key), "demo")
+		if err != nil {
+			return err
+		}
+		if resp.StatusCode != 200 {
+			return fmt.Errorf("demo click answered HTTP %d", resp.StatusCode)
+		}
+	}
+	return nil
+}
+
+// signedClick is the Function URL request Slack sends for a click on an alert's button.
+func signedClick(secret string, verb state.Verb, key string) events.LambdaFunctionURLRequest {
+	payload, _ := json.Marshal(map[string]any{
+		"type": "block_actions", "user": map[string]any{"id": demoApprover}, "channel": map[string]any{"id": "terminal"},
+		"actions": []map[string]any{{"type": "button", "action_id": string(verb), "block_id": "iam_watchdog_actions", "value": key}},
+	})
+	body := "payload=" + url.QueryEscape(string(payload))
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	return events.LambdaFunctionURLRequest{
+		Headers: map[string]string{
+			"x-slack-request-timestamp": ts,
+			"x-slack-signature":         slackaction.SignatureHeader(secret, ts, []byte(body)),
+		},
+		Body: body,
+	}
+}

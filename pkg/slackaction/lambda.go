@@ -1,0 +1,183 @@
+package slackaction
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
+	"github.com/iam-watchdog/iam-watchdog/pkg/notify"
+	"github.com/iam-watchdog/iam-watchdog/pkg/policy"
+	"github.com/iam-watchdog/iam-watchdog/pkg/remediate"
+	"github.com/iam-watchdog/iam-watchdog/pkg/state"
+)
+
+// Env is the slack-actions function's configuration. The names are a contract with
+// template.yaml and docs/slack-app.md; secrets are referenced by ARN only.
+type Env struct {
+	SlackSecretARN      string // SLACK_SECRET_ARN: the secret with token and signing_secret
+	StateTable          string // STATE_TABLE: the watchdog's state table
+	SlackAPIURL         string // SLACK_API_URL: optional Slack Web API base URL override
+	Approvers           string // SLACK_APPROVERS: Slack user and user group IDs, comma-separated; added to the config's
+	ConfigPath          string // WATCHDOG_CONFIG: optional YAML config bundled with the function
+	QuarantinePolicyARN string // QUARANTINE_POLICY_ARN: what Revert now of quarantine_user attaches
+	RoleARN             string // WATCHDOG_ROLE_ARN: the role both functions run as
+	MemberRoleName      string // MEMBER_ROLE_NAME: role assumed in other accounts; empty acts in this one only
+}
+
+// EnvFrom reads the environment through getenv.
+func EnvFrom(getenv func(string) string) Env {
+	return Env{
+		SlackSecretARN:      getenv("SLACK_SECRET_ARN"),
+		StateTable:          getenv("STATE_TABLE"),
+		SlackAPIURL:         getenv("SLACK_API_URL"),
+		Approvers:           getenv("SLACK_APPROVERS"),
+		ConfigPath:          getenv("WATCHDOG_CONFIG"),
+		QuarantinePolicyARN: getenv("QUARANTINE_POLICY_ARN"),
+		RoleARN:             getenv("WATCHDOG_ROLE_ARN"),
+		MemberRoleName:      getenv("MEMBER_ROLE_NAME"),
+	}
+}
+
+// Config is the policy configuration: the file, if any, with SLACK_APPROVERS added and the
+// quarantine policy from the environment.
+func (e Env) Config() (policy.Config, error) {
+	cfg := policy.Default()
+	if e.ConfigPath != "" {
+		c, err := policy.Load(e.ConfigPath)
+		if err != nil {
+			return cfg, fmt.Errorf("WATCHDOG_CONFIG: %w", err)
+		}
+		cfg = c
+	}
+	for _, id := range strings.FieldsFunc(e.Approvers, func(r rune) bool { return r == ',' || r == ' ' }) {
+		switch {
+		case policy.IsSlackUserID(id):
+			cfg.Slack.Approvers = append(cfg.Slack.Approvers, id)
+		case policy.IsSlackGroupID(id):
+			cfg.Slack.ApproverGroups = append(cfg.Slack.ApproverGroups, id)
+		default:
+			return cfg, fmt.Errorf("SLACK_APPROVERS: %q is neither a Slack user ID (U…, W…) nor a user group ID (S…)", id)
+		}
+	}
+	if e.QuarantinePolicyARN != "" {
+		cfg.QuarantinePolicyARN = e.QuarantinePolicyARN
+	}
+	if err := cfg.Validate(detect.Rules()); err != nil {
+		return cfg, fmt.Errorf("configuration: %w", err)
+	}
+	return cfg, nil
+}
+
+func (e Env) account() string {
+	if parts := strings.Split(e.RoleARN, ":"); len(parts) >= 5 {
+		return parts[4]
+	}
+	return ""
+}
+
+// clients act where the watchdog function acts: this account with the role's own
+// credentials, other accounts through the member role.
+func (e Env) clients(awsCfg aws.Config) (remediate.Clients, error) {
+	if e.MemberRoleName == "" {
+		return remediate.NewStatic(awsCfg, e.account()), nil
+	}
+	if e.account() == "" {
+		return nil, errors.New("MEMBER_ROLE_NAME needs WATCHDOG_ROLE_ARN: the function's own account is the one it acts in without assuming a role")
+	}
+	return remediate.NewAssumeRole(awsCfg, e.account(), e.MemberRoleName, sts.NewFromConfig(awsCfg)), nil
+}
+
+// Function is the Lambda entry point. The Slack secret is read on the first request (and again
+// after a failure), not at start-up, so that a missing secret answers 500 rather than crashing
+// the runtime.
+type Function struct {
+	Log  *slog.Logger
+	Load func(ctx context.Context) (*Handler, error)
+
+	mu sync.Mutex
+	h  *Handler
+}
+
+func (f *Function) handler(ctx context.Context) (*Handler, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.h == nil {
+		h, err := f.Load(ctx)
+		if err != nil {
+			return nil, err
+		}
+		f.h = h
+	}
+	return f.h, nil
+}
+
+// Invoke serves one Function URL request.
+func (f *Function) Invoke(ctx context.Context, req events.LambdaFunctionURLRequest) (events.LambdaFunctionURLResponse, error) {
+	h, err := f.handler(ctx)
+	if err != nil {
+		f.Log.ErrorContext(ctx, "slack-actions is not configured", "error", err.Error())
+		return respond(http.StatusInternalServerError, "not configured\n"), nil
+	}
+	owner := "slack-actions"
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		owner = lc.AwsRequestID
+	}
+	// Slack has been answered 500 already; a Lambda error would only add a retry-less log line.
+	resp, _ := h.ServeURL(ctx, req, owner)
+	return resp, nil
+}
+
+// NewFunction builds the function once per cold start. awsCfg must carry the watchdog's app ID.
+func NewFunction(env Env, awsCfg aws.Config, log *slog.Logger) (*Function, error) {
+	cfg, err := env.Config()
+	if err != nil {
+		return nil, err
+	}
+	if env.SlackSecretARN == "" {
+		return nil, errors.New("SLACK_SECRET_ARN is not set: requests cannot be verified without the signing secret")
+	}
+	if env.StateTable == "" {
+		return nil, errors.New("STATE_TABLE is not set: the buttons act on what the state table holds")
+	}
+	clients, err := env.clients(awsCfg)
+	if err != nil {
+		return nil, err
+	}
+	if len(cfg.Slack.Approvers) == 0 && len(cfg.Slack.ApproverGroups) == 0 {
+		log.Warn("no approvers are configured (slack.approvers, slack.approver_groups, SLACK_APPROVERS): every click is refused")
+	}
+	store := &state.DynamoDB{API: dynamodb.NewFromConfig(awsCfg), Table: env.StateTable}
+	rem := &remediate.Remediator{Clients: clients, QuarantinePolicyARN: cfg.QuarantinePolicyARN}
+	sm := secretsmanager.NewFromConfig(awsCfg)
+	httpClient := &http.Client{Timeout: 5 * time.Second}
+	return &Function{Log: log, Load: func(ctx context.Context) (*Handler, error) {
+		secret, err := notify.LoadSecret(ctx, sm, env.SlackSecretARN)
+		if err != nil {
+			return nil, fmt.Errorf("SLACK_SECRET_ARN: %w", err)
+		}
+		if secret.SigningSecret == "" || secret.Token == "" {
+			return nil, fmt.Errorf("SLACK_SECRET_ARN: the secret needs both \"token\" and \"signing_secret\" for the buttons")
+		}
+		bot, err := notify.NewBotClient(notify.BotConfig{Token: secret.Token, APIURL: env.SlackAPIURL, HTTPClient: httpClient, MaxAttempts: 2})
+		if err != nil {
+			return nil, err
+		}
+		return &Handler{
+			Store: store, Slack: bot, Remediator: rem, SigningSecret: secret.SigningSecret,
+			Approvers: cfg.Slack, Window: cfg.Slack.Window(), Log: log,
+		}, nil
+	}}, nil
+}

@@ -1,0 +1,452 @@
+package watchdog_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/smithy-go"
+
+	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
+	"github.com/iam-watchdog/iam-watchdog/pkg/notify"
+	"github.com/iam-watchdog/iam-watchdog/pkg/policy"
+	"github.com/iam-watchdog/iam-watchdog/pkg/remediate"
+	"github.com/iam-watchdog/iam-watchdog/pkg/state"
+	"github.com/iam-watchdog/iam-watchdog/pkg/watchdog"
+)
+
+var slackMessage = notify.Delivery{Channel: "C0123SECURITY", TS: "1714640631.000100"}
+
+// handleOne runs rec through p and returns the one result for the access-key rule.
+func handleOne(t *testing.T, p *watchdog.Pipeline, record string) (watchdog.Result, error) {
+	t.Helper()
+	results, err := p.Handle(context.Background(), parse(t, record))
+	var found []watchdog.Result
+	for _, r := range results {
+		if r.Finding.Rule == keyRule {
+			found = append(found, r)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("%d results for %s (error %v): want 1", len(found), keyRule, err)
+	}
+	return found[0], err
+}
+
+// entry reads the store entry of the access-key finding of eventID.
+func entry(t *testing.T, s state.Store, eventID string) state.Entry {
+	t.Helper()
+	e, err := s.Get(context.Background(), state.Key(eventID, keyRule))
+	if err != nil {
+		t.Fatalf("store entry of %s: %v", eventID, err)
+	}
+	return e
+}
+
+func storedOutcome(t *testing.T, e state.Entry) remediate.Outcome {
+	t.Helper()
+	var o remediate.Outcome
+	if err := json.Unmarshal(e.Outcome, &o); err != nil {
+		t.Fatalf("stored outcome %s: %v", e.Outcome, err)
+	}
+	return o
+}
+
+func TestDryRunPlans(t *testing.T) {
+	const eventID = "9d1a3b52-0001-4c1e-8f00-000000000001"
+	var applied calls[detect.Action]
+	var alerts calls[notify.Alert]
+	store := openStore(t)
+	p := pipeline(policy.DryRun, applying(&applied, reverted), store, delivering(&alerts, notify.Delivery{}, nil))
+
+	r, err := handleOne(t, p, createAccessKey(eventID, alice))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantAction := detect.Action{Kind: detect.DeactivateAccessKey, UserName: "bob", AccessKeyID: newKeyID, Account: account}
+	if r.Finding.Action != wantAction {
+		t.Fatalf("finding proposes %+v, want %+v", r.Finding.Action, wantAction)
+	}
+	o := r.Remediation
+	if o == nil || o.Status != remediate.Planned || o.Reason != "dry run: would "+describe(wantAction) || o.Undo != "" {
+		t.Fatalf("outcome %+v: want planned, with the description and no undo", o)
+	}
+	if n := len(keyActions(&applied)); n != 0 {
+		t.Fatalf("Apply called %d times in dry-run", n)
+	}
+	got := keyAlerts(&alerts)
+	if len(got) != 1 || got[0].Remediation == nil || got[0].Remediation.Status != remediate.Planned {
+		t.Fatalf("alerts %+v: want one, planned", got)
+	}
+	if !r.Alerted || r.Duplicate || !r.Decision.Alert || !r.Decision.Act {
+		t.Fatalf("result %+v", r)
+	}
+	if e := entry(t, store, eventID); e.Stage != state.Alerted || len(e.Undo) != 0 {
+		t.Fatalf("store entry %+v: want alerted, no undo", e)
+	}
+}
+
+func TestAutoActsRecordsUndoAndAlertsOnce(t *testing.T) {
+	const eventID = "9d1a3b52-0002-4c1e-8f00-000000000002"
+	var applied calls[detect.Action]
+	var alerts calls[notify.Alert]
+	store := openStore(t)
+	p := pipeline(policy.Auto, applying(&applied, reverted), store, delivering(&alerts, slackMessage, nil))
+
+	r, err := handleOne(t, p, createAccessKey(eventID, alice))
+	if err != nil {
+		t.Fatal(err)
+	}
+	acts := keyActions(&applied)
+	if len(acts) != 1 || acts[0].AccessKeyID != newKeyID || acts[0].UserName != "bob" {
+		t.Fatalf("Apply calls %+v: want one, for bob's new key", acts)
+	}
+	o := r.Remediation
+	if o == nil || o.Status != remediate.Done || o.Undo != "watchdog undo "+eventID || o.Reason != describe(acts[0]) {
+		t.Fatalf("outcome %+v: want done with the undo command", o)
+	}
+	if r.Delivery != slackMessage || !r.Alerted {
+		t.Fatalf("result %+v: want alerted with the Slack message", r)
+	}
+	if got := keyAlerts(&alerts); len(got) != 1 || got[0].Remediation.Undo != "watchdog undo "+eventID {
+		t.Fatalf("alerts %+v: want one that shows the undo command", got)
+	}
+
+	e := entry(t, store, eventID)
+	if e.Stage != state.Alerted || e.Channel != slackMessage.Channel || e.TS != slackMessage.TS || e.EventID != eventID || e.Rule != keyRule {
+		t.Fatalf("store entry %+v: want alerted with the Slack message", e)
+	}
+	var undo remediate.Undo
+	if err := json.Unmarshal(e.Undo, &undo); err != nil {
+		t.Fatalf("stored undo %s: %v", e.Undo, err)
+	}
+	if want, _ := reverted(acts[0]); undo != want {
+		t.Fatalf("stored undo %+v, want %+v", undo, want)
+	}
+	if so := storedOutcome(t, e); so != *o {
+		t.Fatalf("stored outcome %+v, want %+v", so, *o)
+	}
+
+	// EventBridge delivers at least once: the same record again, even to another invocation,
+	// neither acts nor alerts.
+	for _, owner := range []string{"invocation-1", "invocation-2"} {
+		again := *p
+		again.Owner = owner
+		r, err := handleOne(t, &again, createAccessKey(eventID, alice))
+		if err != nil {
+			t.Fatalf("redelivery to %s: %v", owner, err)
+		}
+		if !r.Duplicate || r.Alerted || r.Remediation == nil || r.Remediation.Status != remediate.Skipped ||
+			!strings.Contains(r.Remediation.Reason, "already handled") {
+			t.Fatalf("redelivery to %s: result %+v, outcome %+v", owner, r, r.Remediation)
+		}
+	}
+	if len(keyActions(&applied)) != 1 || len(keyAlerts(&alerts)) != 1 {
+		t.Fatalf("after redelivery: %d Apply calls and %d alerts, want 1 and 1", len(keyActions(&applied)), len(keyAlerts(&alerts)))
+	}
+	if e2 := entry(t, store, eventID); e2.Owner != "invocation-1" || e2.Stage != state.Alerted {
+		t.Fatalf("redelivery changed the entry: %+v", e2)
+	}
+}
+
+// A finding no API can undo is alerted and recorded, and its redelivery skipped too.
+func TestNoActionFinding(t *testing.T) {
+	const eventID = "9d1a3b52-0003-4c1e-8f00-000000000003"
+	const rule = "root-console-signin"
+	var applied calls[detect.Action]
+	var alerts calls[notify.Alert]
+	store := openStore(t)
+	p := pipeline(policy.Auto, applying(&applied, reverted), store, delivering(&alerts, slackMessage, nil))
+	for i := range 2 {
+		results, err := p.Handle(context.Background(), parse(t, rootSignin(eventID)))
+		if err != nil {
+			t.Fatalf("handle %d: %v", i, err)
+		}
+		results = slices.DeleteFunc(results, func(r watchdog.Result) bool { return r.Finding.Rule != rule })
+		if len(results) != 1 {
+			t.Fatalf("handle %d: %d results for %s, want 1", i, len(results), rule)
+		}
+		r := results[0]
+		switch {
+		case i == 0 && (r.Remediation != nil || !r.Alerted):
+			t.Fatalf("first delivery: %+v", r)
+		case i == 1 && (!r.Duplicate || r.Remediation == nil || r.Remediation.Action != "none" || r.Remediation.Status != remediate.Skipped):
+			t.Fatalf("redelivery: %+v, outcome %+v", r, r.Remediation)
+		}
+	}
+	if n := len(ruleAlerts(&alerts, rule)); len(applied.all()) != 0 || n != 1 {
+		t.Fatalf("%d Apply calls and %d alerts, want 0 and 1", len(applied.all()), n)
+	}
+	if e, err := store.Get(context.Background(), state.Key(eventID, rule)); err != nil || e.Stage != state.Alerted || len(e.Outcome) != 0 {
+		t.Fatalf("store entry %+v, %v: want alerted without an outcome", e, err)
+	}
+}
+
+func TestSinkFailureRetriesAlertWithoutActingAgain(t *testing.T) {
+	const eventID = "9d1a3b52-0004-4c1e-8f00-000000000004"
+	var applied calls[detect.Action]
+	var alerts calls[notify.Alert]
+	store := openStore(t)
+	slackDown := errors.New("slack: 503 service unavailable")
+	p := pipeline(policy.Auto, applying(&applied, reverted), store, delivering(&alerts, notify.Delivery{}, slackDown))
+
+	r, err := handleOne(t, p, createAccessKey(eventID, alice))
+	if !errors.Is(err, slackDown) {
+		t.Fatalf("error %v: want the sink's error, so that Lambda retries", err)
+	}
+	if r.Alerted || r.Remediation == nil || r.Remediation.Status != remediate.Done {
+		t.Fatalf("result %+v: want acted, not alerted", r)
+	}
+	e := entry(t, store, eventID)
+	if e.Stage != state.Acted || len(e.Undo) == 0 || storedOutcome(t, e).Status != remediate.Done {
+		t.Fatalf("store entry %+v: want acted with the undo saved", e)
+	}
+
+	// The retry (Lambda keeps the request ID, so the owner is the same) alerts with the stored
+	// outcome and does not act again.
+	var retried calls[notify.Alert]
+	p.Sink = delivering(&retried, slackMessage, nil)
+	r, err = handleOne(t, p, createAccessKey(eventID, alice))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(keyActions(&applied)); n != 1 {
+		t.Fatalf("Apply called %d times, want 1", n)
+	}
+	got := keyAlerts(&retried)
+	if len(got) != 1 || got[0].Remediation == nil || got[0].Remediation.Status != remediate.Done ||
+		got[0].Remediation.Undo != "watchdog undo "+eventID {
+		t.Fatalf("retry alerts %+v: want one with the stored, done outcome", got)
+	}
+	if !r.Alerted || r.Duplicate {
+		t.Fatalf("retry result %+v", r)
+	}
+	if e := entry(t, store, eventID); e.Stage != state.Alerted || e.TS != slackMessage.TS || len(e.Undo) == 0 {
+		t.Fatalf("store entry after retry %+v", e)
+	}
+}
+
+func TestRemediationErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		err    error
+		status remediate.Status
+		reason []string
+	}{
+		{
+			name:   "already reverted",
+			err:    fmt.Errorf("deactivate access key: %w: %w", remediate.ErrAlreadyReverted, &smithy.GenericAPIError{Code: "NoSuchEntity", Message: "The Access Key with id AKIA... cannot be found."}),
+			status: remediate.Skipped,
+			reason: []string{"already reverted"},
+		},
+		{
+			name:   "access denied",
+			err:    fmt.Errorf("deactivate access key: %w", &smithy.GenericAPIError{Code: "AccessDenied", Message: "not authorized to perform: iam:UpdateAccessKey"}),
+			status: remediate.Failed,
+			reason: []string{"access denied", "iam:UpdateAccessKey"},
+		},
+		{
+			name:   "other error",
+			err:    errors.New("deactivate access key: connection reset by peer"),
+			status: remediate.Failed,
+			reason: []string{"connection reset by peer"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			eventID := "9d1a3b52-0005-4c1e-8f00-" + strings.ReplaceAll(tc.name, " ", "-")
+			var applied calls[detect.Action]
+			var alerts calls[notify.Alert]
+			store := openStore(t)
+			fail := func(detect.Action) (remediate.Undo, error) { return remediate.Undo{}, tc.err }
+			p := pipeline(policy.Auto, applying(&applied, fail), store, delivering(&alerts, slackMessage, nil))
+
+			r, err := handleOne(t, p, createAccessKey(eventID, alice))
+			if err != nil {
+				t.Fatalf("a remediation error must not fail the record (a retry cannot help): %v", err)
+			}
+			o := r.Remediation
+			if o == nil || o.Status != tc.status || o.Undo != "" {
+				t.Fatalf("outcome %+v: want %s without an undo command", o, tc.status)
+			}
+			for _, w := range tc.reason {
+				if !strings.Contains(o.Reason, w) {
+					t.Errorf("reason %q does not contain %q", o.Reason, w)
+				}
+			}
+			if len(keyActions(&applied)) != 1 || len(keyAlerts(&alerts)) != 1 {
+				t.Fatalf("%d Apply calls and %d alerts, want 1 and 1", len(keyActions(&applied)), len(keyAlerts(&alerts)))
+			}
+			if e := entry(t, store, eventID); e.Stage != state.Alerted || len(e.Undo) != 0 {
+				t.Fatalf("store entry %+v: want alerted without an undo", e)
+			}
+		})
+	}
+}
+
+// Auto mode without AWS clients reports the failure instead of pretending.
+func TestAutoWithoutRemediator(t *testing.T) {
+	var alerts calls[notify.Alert]
+	p := pipeline(policy.Auto, nil, openStore(t), delivering(&alerts, slackMessage, nil))
+	r, err := handleOne(t, p, createAccessKey("9d1a3b52-0006-4c1e-8f00-000000000006", alice))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := r.Remediation; o == nil || o.Status != remediate.Failed || o.Undo != "" {
+		t.Fatalf("outcome %+v: want failed", o)
+	}
+}
+
+func TestBusyClaimThenTakeover(t *testing.T) {
+	const eventID = "9d1a3b52-0007-4c1e-8f00-000000000007"
+	ctx := context.Background()
+	var applied calls[detect.Action]
+	var alerts calls[notify.Alert]
+	store := openStore(t)
+	p := pipeline(policy.Auto, applying(&applied, reverted), store, delivering(&alerts, slackMessage, nil))
+	p.Lease = time.Minute
+
+	other := state.Entry{Key: state.Key(eventID, keyRule), EventID: eventID, Rule: keyRule, Owner: "invocation-0"}
+	if _, err := store.Claim(ctx, other, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	results, err := p.Handle(ctx, parse(t, createAccessKey(eventID, alice)))
+	if !errors.Is(err, state.ErrBusy) {
+		t.Fatalf("error %v: want one wrapping state.ErrBusy", err)
+	}
+	results = slices.DeleteFunc(results, func(r watchdog.Result) bool { return r.Finding.Rule != keyRule })
+	if len(results) != 0 || len(keyActions(&applied)) != 0 || len(keyAlerts(&alerts)) != 0 {
+		t.Fatalf("busy: %d results, %d Apply calls, %d alerts: want nothing done", len(results), len(keyActions(&applied)), len(keyAlerts(&alerts)))
+	}
+	if e := entry(t, store, eventID); e.Owner != "invocation-0" || e.Stage != state.Claimed {
+		t.Fatalf("busy handling changed the other claim: %+v", e)
+	}
+
+	// invocation-0 crashes and its lease runs out: its claim now ends in the past.
+	if _, err := store.Claim(ctx, other, -time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := handleOne(t, p, createAccessKey(eventID, alice)); err != nil {
+		t.Fatalf("after the lease ran out: %v", err)
+	}
+	if len(keyActions(&applied)) != 1 || len(keyAlerts(&alerts)) != 1 {
+		t.Fatalf("takeover: %d Apply calls and %d alerts, want 1 and 1", len(keyActions(&applied)), len(keyAlerts(&alerts)))
+	}
+	e := entry(t, store, eventID)
+	if e.Owner != p.Owner || e.Stage != state.Alerted || len(e.Undo) == 0 {
+		t.Fatalf("store entry after takeover %+v", e)
+	}
+	if r, err := handleOne(t, p, createAccessKey(eventID, alice)); err != nil || !r.Duplicate {
+		t.Fatalf("after takeover, redelivery: %+v %v", r, err)
+	}
+	if len(keyActions(&applied)) != 1 || len(keyAlerts(&alerts)) != 1 {
+		t.Fatal("the work was done more than once")
+	}
+}
+
+// An invocation that acted, saved its outcome and crashed before alerting: the one that takes
+// over alerts with that outcome and does not act again.
+func TestTakeoverAfterActedAlertsStoredOutcome(t *testing.T) {
+	const eventID = "9d1a3b52-0008-4c1e-8f00-000000000008"
+	ctx := context.Background()
+	var applied calls[detect.Action]
+	var alerts calls[notify.Alert]
+	store := openStore(t)
+	p := pipeline(policy.Auto, applying(&applied, reverted), store, delivering(&alerts, slackMessage, nil))
+
+	e, err := store.Claim(ctx, state.Entry{Key: state.Key(eventID, keyRule), EventID: eventID, Rule: keyRule, Owner: "invocation-0"}, -time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := remediate.Outcome{Action: detect.DeactivateAccessKey, Status: remediate.Done, Reason: "deactivated", Undo: remediate.UndoCommand(eventID)}
+	e.Stage = state.Acted
+	e.Outcome, _ = json.Marshal(done)
+	e.Undo = json.RawMessage(`{"action":"deactivate_access_key","user_name":"bob","access_key_id":"` + newKeyID + `","at":"2024-05-02T09:03:52Z"}`)
+	if err := store.Save(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+
+	if _, err := handleOne(t, p, createAccessKey(eventID, alice)); err != nil {
+		t.Fatal(err)
+	}
+	got := keyAlerts(&alerts)
+	if len(keyActions(&applied)) != 0 || len(got) != 1 || got[0].Remediation == nil || *got[0].Remediation != done {
+		t.Fatalf("%d Apply calls, alerts %+v: want no action and the stored outcome", len(keyActions(&applied)), got)
+	}
+	if after := entry(t, store, eventID); after.Stage != state.Alerted || string(after.Undo) != string(e.Undo) {
+		t.Fatalf("store entry %+v: want alerted with the first invocation's undo", after)
+	}
+}
+
+func TestOwnCallIsDropped(t *testing.T) {
+	const eventID = "9d1a3b52-0009-4c1e-8f00-000000000009"
+	var applied calls[detect.Action]
+	var alerts calls[notify.Alert]
+	store := openStore(t)
+	p := pipeline(policy.Auto, applying(&applied, reverted), store, delivering(&alerts, slackMessage, nil))
+
+	r, err := handleOne(t, p, createAccessKey(eventID, watchdogSession))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Decision.Alert || r.Alerted || r.Remediation != nil {
+		t.Fatalf("result %+v: want dropped", r)
+	}
+	if len(keyActions(&applied)) != 0 || len(keyAlerts(&alerts)) != 0 {
+		t.Fatalf("%d Apply calls and %d alerts, want none", len(keyActions(&applied)), len(keyAlerts(&alerts)))
+	}
+	if _, err := store.Get(context.Background(), state.Key(eventID, keyRule)); !errors.Is(err, state.ErrNotFound) {
+		t.Fatalf("store entry for the watchdog's own call: %v", err)
+	}
+}
+
+func TestApproveWaits(t *testing.T) {
+	const eventID = "9d1a3b52-0010-4c1e-8f00-000000000010"
+	var applied calls[detect.Action]
+	var alerts calls[notify.Alert]
+	p := pipeline(policy.Approve, applying(&applied, reverted), openStore(t), delivering(&alerts, slackMessage, nil))
+
+	r, err := handleOne(t, p, createAccessKey(eventID, alice))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := r.Remediation; o == nil || o.Status != remediate.Pending || !strings.Contains(o.Reason, describe(r.Finding.Action)) || o.Undo != "" {
+		t.Fatalf("outcome %+v: want pending, naming the action", o)
+	}
+	if len(keyActions(&applied)) != 0 || len(keyAlerts(&alerts)) != 1 {
+		t.Fatalf("%d Apply calls and %d alerts, want 0 and 1", len(keyActions(&applied)), len(keyAlerts(&alerts)))
+	}
+}
+
+// Decisions not to act reach the alert as skipped outcomes with the decision's reason.
+func TestModeOffSkips(t *testing.T) {
+	var applied calls[detect.Action]
+	var alerts calls[notify.Alert]
+	p := pipeline(policy.Off, applying(&applied, reverted), openStore(t), delivering(&alerts, slackMessage, nil))
+	r, err := handleOne(t, p, createAccessKey("9d1a3b52-0011-4c1e-8f00-000000000011", alice))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := r.Remediation; o == nil || o.Status != remediate.Skipped || o.Reason != r.Decision.Reason || o.Reason == "" {
+		t.Fatalf("outcome %+v, decision %+v", o, r.Decision)
+	}
+	if len(keyActions(&applied)) != 0 || len(keyAlerts(&alerts)) != 1 {
+		t.Fatalf("%d Apply calls and %d alerts, want 0 and 1", len(keyActions(&applied)), len(keyAlerts(&alerts)))
+	}
+}
+
+// Without a store every delivery is new, and without a sink results are only returned.
+func TestWithoutStoreOrSink(t *testing.T) {
+	var applied calls[detect.Action]
+	p := pipeline(policy.DryRun, applying(&applied, reverted), nil, nil)
+	for range 2 {
+		r, err := handleOne(t, p, createAccessKey("9d1a3b52-0012-4c1e-8f00-000000000012", alice))
+		if err != nil || r.Duplicate || !r.Alerted || r.Remediation.Status != remediate.Planned {
+			t.Fatalf("result %+v, %v", r, err)
+		}
+	}
+}
