@@ -75,8 +75,11 @@ func undo(ctx context.Context, args []string, io ios) error {
 		if err := rem.Revert(ctx, u); err != nil {
 			return fmt.Errorf("undo %s for event %s: %w", u.Action, eventID, err)
 		}
-		e.UndoneAt = time.Now()
-		if err := store.Save(ctx, e); err != nil {
+		// Update, not Save: a click in Slack may have changed the entry since it was read.
+		if _, err := store.Update(ctx, e.Key, func(cur *state.Entry) error {
+			cur.UndoneAt = time.Now()
+			return nil
+		}); err != nil {
 			return fmt.Errorf("undone, but recording it failed: %w", err)
 		}
 		fmt.Fprintf(io.out, "%s: undone %s\n", r.ID, u.Action)

@@ -34,7 +34,9 @@ func TestWantsEveryFinding(t *testing.T) {
 				edit func(*cloudtrail.Record)
 			}{
 				{"as is", func(*cloudtrail.Record) {}},
-				{"by root", func(r *cloudtrail.Record) { r.UserIdentity = cloudtrail.UserIdentity{Type: "Root", AccountID: r.Account()} }},
+				{"by root", func(r *cloudtrail.Record) {
+					r.UserIdentity = cloudtrail.UserIdentity{Type: "Root", AccountID: r.Account()}
+				}},
 				{"denied", func(r *cloudtrail.Record) { r.ErrorCode = "AccessDenied" }},
 				{"unauthorized", func(r *cloudtrail.Record) { r.ErrorCode = "Client.UnauthorizedOperation" }},
 				{"by a service", func(r *cloudtrail.Record) { r.UserIdentity.InvokedBy = "cloudformation.amazonaws.com" }},

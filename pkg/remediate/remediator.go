@@ -42,6 +42,10 @@ type Remediator struct {
 	Now func() time.Time
 }
 
+// Reversible reports whether Revert can undo an action of this kind. Restarting logging is
+// never undone: the watchdog never stops a trail.
+func Reversible(kind string) bool { return kind != detect.RestartLogging }
+
 // UndoCommand is the command a person runs to reverse the remediation of eventID.
 func UndoCommand(eventID string) string { return "watchdog undo " + eventID }
 

@@ -67,6 +67,16 @@ func (e LambdaEnv) Config() (policy.Config, error) {
 			return cfg, fmt.Errorf("REMEDIATION_MODE: %w", err)
 		}
 		cfg.Mode = m
+		if m == policy.Off || m == policy.DryRun {
+			// REMEDIATION_MODE off or dry-run is a ceiling, a switch that stops every
+			// action whatever a rule in the config file says.
+			for id, rc := range cfg.Rules {
+				if rc.Mode != "" && rc.Mode != policy.Off {
+					rc.Mode = m
+					cfg.Rules[id] = rc
+				}
+			}
+		}
 	}
 	if e.QuarantinePolicyARN != "" {
 		cfg.QuarantinePolicyARN = e.QuarantinePolicyARN

@@ -172,3 +172,29 @@ func TestNewLambdaHandler(t *testing.T) {
 		t.Fatal("auto without a state table built")
 	}
 }
+
+// REMEDIATION_MODE off or dry-run is a kill switch: no rule acts, whatever the config says;
+// auto only sets the default, and a rule may still ask for less.
+func TestRemediationModeCeiling(t *testing.T) {
+	path := writeConfig(t, "rules:\n  access-key-created: {mode: auto}\n  cloudtrail-logging-stopped: {mode: off}\n")
+	for _, tt := range []struct {
+		env, key, trail policy.Mode
+	}{
+		{policy.DryRun, policy.DryRun, policy.Off},
+		{policy.Off, policy.Off, policy.Off},
+		{policy.Auto, policy.Auto, policy.Off},
+	} {
+		t.Run(string(tt.env), func(t *testing.T) {
+			cfg, err := watchdog.LambdaEnv{RemediationMode: string(tt.env), ConfigPath: path, StateTable: "t"}.Config()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := cfg.ModeFor("access-key-created"); got != tt.key {
+				t.Errorf("access-key-created mode %s, want %s", got, tt.key)
+			}
+			if got := cfg.ModeFor("cloudtrail-logging-stopped"); got != tt.trail {
+				t.Errorf("cloudtrail-logging-stopped mode %s, want %s", got, tt.trail)
+			}
+		})
+	}
+}

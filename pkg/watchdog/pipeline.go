@@ -103,7 +103,7 @@ func (p *Pipeline) handleFinding(ctx context.Context, f detect.Finding) (*Result
 
 	var entry state.Entry
 	if p.Store != nil && f.EventID != "" {
-		e, err := p.Store.Claim(ctx, state.Entry{Key: state.Key(f.EventID, f.Rule), EventID: f.EventID, Rule: f.Rule, Owner: p.Owner}, p.lease())
+		e, err := p.Store.Claim(ctx, state.Entry{Key: claimKey(f, d), EventID: f.EventID, Rule: f.Rule, Owner: p.Owner}, p.lease())
 		switch {
 		case errors.Is(err, state.ErrDone):
 			r.Duplicate = true
@@ -143,6 +143,11 @@ func (p *Pipeline) handleFinding(ctx context.Context, f detect.Finding) (*Result
 			entry.Alert, _ = notify.EncodeAlert(r.Alert)
 			entry.SetStatus(initialStatus(r.Remediation), "watchdog", p.now())
 			if err := p.saveUndo(ctx, &entry, r); err != nil {
+				if len(entry.Undo) > 0 {
+					// The action is done but its undo record is not stored: log it, so that
+					// a person can still reverse the change from the log.
+					log.ErrorContext(ctx, "undo record not saved; reverse by hand with it", "undo", string(entry.Undo), "error", err.Error())
+				}
 				return nil, err
 			}
 		}
@@ -179,6 +184,18 @@ func (p *Pipeline) saveUndo(ctx context.Context, entry *state.Entry, r *Result) 
 		return fmt.Errorf("record outcome: %w", err)
 	}
 	return nil
+}
+
+// claimKey is where a finding is claimed. Findings the watchdog may act on use the key that
+// `watchdog undo` and Slack buttons look up; findings it only reports (dry-run, off, or not
+// actionable) are kept apart, so that reporting an event first never stops acting on it once
+// remediation is switched on.
+func claimKey(f detect.Finding, d policy.Decision) string {
+	key := state.Key(f.EventID, f.Rule)
+	if d.Act && (d.Mode == policy.Auto || d.Mode == policy.Approve) {
+		return key
+	}
+	return key + "#report"
 }
 
 func (p *Pipeline) lease() time.Duration {
@@ -224,7 +241,9 @@ func (p *Pipeline) act(ctx context.Context, f detect.Finding, d policy.Decision)
 		o.Status, o.Reason = remediate.Failed, err.Error()
 	default:
 		o.Status, o.Reason = remediate.Done, what
-		o.Undo = remediate.UndoCommand(f.EventID)
+		if remediate.Reversible(f.Action.Kind) {
+			o.Undo = remediate.UndoCommand(f.EventID)
+		}
 		return o, &undo
 	}
 	return o, nil

@@ -38,10 +38,14 @@ func handleOne(t *testing.T, p *watchdog.Pipeline, record string) (watchdog.Resu
 	return found[0], err
 }
 
-// entry reads the store entry of the access-key finding of eventID.
+// entry reads the store entry of the access-key finding of eventID: under the finding's key
+// when the watchdog could act on it, under the report key when it only reported it.
 func entry(t *testing.T, s state.Store, eventID string) state.Entry {
 	t.Helper()
 	e, err := s.Get(context.Background(), state.Key(eventID, keyRule))
+	if errors.Is(err, state.ErrNotFound) {
+		e, err = s.Get(context.Background(), state.Key(eventID, keyRule)+"#report")
+	}
 	if err != nil {
 		t.Fatalf("store entry of %s: %v", eventID, err)
 	}
@@ -182,7 +186,7 @@ func TestNoActionFinding(t *testing.T) {
 	if n := len(ruleAlerts(&alerts, rule)); len(applied.all()) != 0 || n != 1 {
 		t.Fatalf("%d Apply calls and %d alerts, want 0 and 1", len(applied.all()), n)
 	}
-	if e, err := store.Get(context.Background(), state.Key(eventID, rule)); err != nil || e.Stage != state.Alerted || len(e.Outcome) != 0 {
+	if e, err := store.Get(context.Background(), state.Key(eventID, rule)+"#report"); err != nil || e.Stage != state.Alerted || len(e.Outcome) != 0 {
 		t.Fatalf("store entry %+v, %v: want alerted without an outcome", e, err)
 	}
 }
@@ -448,5 +452,30 @@ func TestWithoutStoreOrSink(t *testing.T) {
 		if err != nil || r.Duplicate || !r.Alerted || r.Remediation.Status != remediate.Planned {
 			t.Fatalf("result %+v, %v", r, err)
 		}
+	}
+}
+
+// Reporting an event in dry-run first must not stop the watchdog from acting on it once
+// remediation is switched on: the two are claimed apart.
+func TestDryRunThenAutoActs(t *testing.T) {
+	const eventID = "7a7a7a7a-0001-4c1e-8f00-000000000001"
+	var applied calls[detect.Action]
+	var alerts calls[notify.Alert]
+	store := openStore(t)
+	dry := pipeline(policy.DryRun, applying(&applied, reverted), store, delivering(&alerts, notify.Delivery{}, nil))
+	if _, err := handleOne(t, dry, createAccessKey(eventID, alice)); err != nil {
+		t.Fatal(err)
+	}
+	auto := pipeline(policy.Auto, applying(&applied, reverted), store, delivering(&alerts, notify.Delivery{}, nil))
+	r, err := handleOne(t, auto, createAccessKey(eventID, alice))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(keyActions(&applied)); n != 1 || r.Duplicate || r.Remediation == nil || r.Remediation.Status != remediate.Done {
+		t.Fatalf("auto after dry-run: %d Apply calls, outcome %+v; want 1, done", n, r.Remediation)
+	}
+	// And a redelivery in auto mode is still a duplicate.
+	if r, err := handleOne(t, auto, createAccessKey(eventID, alice)); err != nil || !r.Duplicate || len(keyActions(&applied)) != 1 {
+		t.Fatalf("redelivery in auto: %+v, %v; want a duplicate, no second Apply", r, err)
 	}
 }
