@@ -9,13 +9,14 @@ FUZZTIME  ?= 30s
 
 export AWS_LAMBDA_RIE := $(RIE)
 
-.PHONY: all build test demo lint deploy tools bench fuzz clean peers
+.PHONY: all build test demo lint deploy tools bench corpus fuzz clean peers
 
 all: build
 
-## build: the CLI in bin/ and the Lambda bootstrap in bin/lambda/
+## build: the CLI in bin/ and the Lambda bootstraps in bin/lambda/
 build: bin/watchdog
 	$(MAKE) build-WatchdogFunction ARTIFACTS_DIR=$(CURDIR)/bin/lambda/watchdog
+	$(MAKE) build-SlackActionsFunction ARTIFACTS_DIR=$(CURDIR)/bin/lambda/slack-actions
 
 bin/watchdog: FORCE
 	$(GO) build -trimpath -o $@ ./cmd/watchdog
@@ -24,6 +25,10 @@ bin/watchdog: FORCE
 # provided.al2023 / arm64, with the lambda.norpc tag that drops the unused RPC mode.
 build-WatchdogFunction:
 	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags="$(LAMBDA_LDFLAGS)" -o $(ARTIFACTS_DIR)/bootstrap ./functions/watchdog
+
+# The Slack app's interactivity endpoint (template.yaml SlackActionsFunction), built the same way.
+build-SlackActionsFunction:
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags="$(LAMBDA_LDFLAGS)" -o $(ARTIFACTS_DIR)/bootstrap ./functions/slack-actions
 
 ## demo: replay the bundled events through the whole pipeline; alerts rendered in the terminal
 demo:
@@ -56,6 +61,17 @@ lint: tools
 ## deploy: build and deploy with AWS SAM to the current account (deploy in us-east-1; see README)
 deploy:
 	sam build && sam deploy --guided
+
+## corpus: generate the benchmark corpus once: BENCH_SIZE of CloudTrail logs in S3 layout under .bench/
+BENCH_SIZE ?= 1100MB
+corpus:
+	@test -f .bench/corpus-$(BENCH_SIZE)-s1/corpus.manifest || \
+	  $(GO) run ./cmd/watchdog gen --out .bench/corpus-$(BENCH_SIZE)-s1 --size $(BENCH_SIZE) --seed 1
+
+## bench: replay vs decompression, gzip and jq, and the Lambda's size, INIT and warm invokes (scripts/bench.sh)
+bench: tools
+	@command -v jq >/dev/null || { echo "bench needs jq: sudo apt-get install -y jq"; exit 1; }
+	BENCH_SIZE=$(BENCH_SIZE) ./scripts/bench.sh
 
 ## fuzz: run every fuzz target for FUZZTIME each
 fuzz:
