@@ -15,52 +15,33 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 
-	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
 	"github.com/iam-watchdog/iam-watchdog/pkg/notify"
 	"github.com/iam-watchdog/iam-watchdog/pkg/policy"
 	"github.com/iam-watchdog/iam-watchdog/pkg/remediate"
 	"github.com/iam-watchdog/iam-watchdog/pkg/state"
+	"github.com/iam-watchdog/iam-watchdog/pkg/watchdog"
 )
 
-// Env is the slack-actions function's configuration. The names are a contract with
+// Env is the slack-actions function's configuration: the watchdog function's environment
+// (the same secret, table, config file, roles and quarantine policy, so that a click acts as
+// the watchdog would) and the people allowed to click. The names are a contract with
 // template.yaml and docs/slack-app.md; secrets are referenced by ARN only.
 type Env struct {
-	SlackSecretARN      string // SLACK_SECRET_ARN: the secret with token and signing_secret
-	StateTable          string // STATE_TABLE: the watchdog's state table
-	SlackAPIURL         string // SLACK_API_URL: optional Slack Web API base URL override
-	Approvers           string // SLACK_APPROVERS: Slack user and user group IDs, comma-separated; added to the config's
-	ConfigPath          string // WATCHDOG_CONFIG: optional YAML config bundled with the function
-	QuarantinePolicyARN string // QUARANTINE_POLICY_ARN: what Revert now of quarantine_user attaches
-	RoleARN             string // WATCHDOG_ROLE_ARN: the role both functions run as
-	MemberRoleName      string // MEMBER_ROLE_NAME: role assumed in other accounts; empty acts in this one only
+	watchdog.LambdaEnv
+	Approvers string // SLACK_APPROVERS: Slack user and user group IDs, comma-separated; added to the config's
 }
 
 // EnvFrom reads the environment through getenv.
 func EnvFrom(getenv func(string) string) Env {
-	return Env{
-		SlackSecretARN:      getenv("SLACK_SECRET_ARN"),
-		StateTable:          getenv("STATE_TABLE"),
-		SlackAPIURL:         getenv("SLACK_API_URL"),
-		Approvers:           getenv("SLACK_APPROVERS"),
-		ConfigPath:          getenv("WATCHDOG_CONFIG"),
-		QuarantinePolicyARN: getenv("QUARANTINE_POLICY_ARN"),
-		RoleARN:             getenv("WATCHDOG_ROLE_ARN"),
-		MemberRoleName:      getenv("MEMBER_ROLE_NAME"),
-	}
+	return Env{LambdaEnv: watchdog.LambdaEnvFrom(getenv), Approvers: getenv("SLACK_APPROVERS")}
 }
 
-// Config is the policy configuration: the file, if any, with SLACK_APPROVERS added and the
-// quarantine policy from the environment.
+// Config is the watchdog's configuration with SLACK_APPROVERS added.
 func (e Env) Config() (policy.Config, error) {
-	cfg := policy.Default()
-	if e.ConfigPath != "" {
-		c, err := policy.Load(e.ConfigPath)
-		if err != nil {
-			return cfg, fmt.Errorf("WATCHDOG_CONFIG: %w", err)
-		}
-		cfg = c
+	cfg, err := e.LambdaEnv.Config()
+	if err != nil {
+		return cfg, err
 	}
 	for _, id := range strings.FieldsFunc(e.Approvers, func(r rune) bool { return r == ',' || r == ' ' }) {
 		switch {
@@ -72,32 +53,7 @@ func (e Env) Config() (policy.Config, error) {
 			return cfg, fmt.Errorf("SLACK_APPROVERS: %q is neither a Slack user ID (U…, W…) nor a user group ID (S…)", id)
 		}
 	}
-	if e.QuarantinePolicyARN != "" {
-		cfg.QuarantinePolicyARN = e.QuarantinePolicyARN
-	}
-	if err := cfg.Validate(detect.Rules()); err != nil {
-		return cfg, fmt.Errorf("configuration: %w", err)
-	}
 	return cfg, nil
-}
-
-func (e Env) account() string {
-	if parts := strings.Split(e.RoleARN, ":"); len(parts) >= 5 {
-		return parts[4]
-	}
-	return ""
-}
-
-// clients act where the watchdog function acts: this account with the role's own
-// credentials, other accounts through the member role.
-func (e Env) clients(awsCfg aws.Config) (remediate.Clients, error) {
-	if e.MemberRoleName == "" {
-		return remediate.NewStatic(awsCfg, e.account()), nil
-	}
-	if e.account() == "" {
-		return nil, errors.New("MEMBER_ROLE_NAME needs WATCHDOG_ROLE_ARN: the function's own account is the one it acts in without assuming a role")
-	}
-	return remediate.NewAssumeRole(awsCfg, e.account(), e.MemberRoleName, sts.NewFromConfig(awsCfg)), nil
 }
 
 // Function is the Lambda entry point. The Slack secret is read on the first request (and again
@@ -152,7 +108,7 @@ func NewFunction(env Env, awsCfg aws.Config, log *slog.Logger) (*Function, error
 	if env.StateTable == "" {
 		return nil, errors.New("STATE_TABLE is not set: the buttons act on what the state table holds")
 	}
-	clients, err := env.clients(awsCfg)
+	clients, err := env.Clients(awsCfg)
 	if err != nil {
 		return nil, err
 	}

@@ -118,10 +118,10 @@ func (e LambdaEnv) account() string {
 	return ""
 }
 
-// clients serves remediation: the function's own account only, or, with MEMBER_ROLE_NAME, any
+// Clients serves remediation: the function's own account only, or, with MEMBER_ROLE_NAME, any
 // account through the member role there. The own account is always served with the function's
 // own credentials, so it must be known.
-func (e LambdaEnv) clients(awsCfg aws.Config) (remediate.Clients, error) {
+func (e LambdaEnv) Clients(awsCfg aws.Config) (remediate.Clients, error) {
 	if e.MemberRoleName == "" {
 		return remediate.NewStatic(awsCfg, e.account()), nil
 	}
@@ -138,7 +138,7 @@ func NewLambdaHandler(env LambdaEnv, awsCfg aws.Config, log *slog.Logger) (*Hand
 	if err != nil {
 		return nil, err
 	}
-	clients, err := env.clients(awsCfg)
+	clients, err := env.Clients(awsCfg)
 	if err != nil {
 		return nil, err
 	}
