@@ -66,6 +66,10 @@ func (h *Handler) Act(ctx context.Context, c Click, owner string) (Result, error
 	if strings.HasPrefix(c.Key, "flood#") {
 		return Result{Text: ":warning: That button does not name an alert."}, nil
 	}
+	if c.Verb == state.Revert && h.Halted != "" {
+		log.InfoContext(ctx, "revert refused: remediation is switched off")
+		return Result{Text: ":no_entry: " + h.Halted + "."}, nil
+	}
 	now := h.now()
 	begun, err := h.Store.Update(ctx, c.Key, func(e *state.Entry) error {
 		if len(e.Alert) == 0 || e.TS == "" {

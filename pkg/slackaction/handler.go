@@ -31,6 +31,9 @@ type Handler struct {
 	Window time.Duration
 	Log    *slog.Logger
 	Now    func() time.Time
+	// Halted, when set, says why Revert now is refused: the deployment's kill switch
+	// (REMEDIATION_MODE off or dry-run). Undo and Acknowledge still work.
+	Halted string
 	// Simulated makes every revert and undo a no-op that says so (the demo); the remediator
 	// then only describes.
 	Simulated bool

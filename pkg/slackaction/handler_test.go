@@ -394,3 +394,25 @@ func TestUnknownKey(t *testing.T) {
 		t.Errorf("%d remediations, ephemerals %+v", w.applied.Load(), w.slack.Ephemerals())
 	}
 }
+
+// REMEDIATION_MODE off or dry-run is the deployment's kill switch: Revert now is refused and
+// nothing changes, and the clicker is told why.
+func TestRevertNowHalted(t *testing.T) {
+	w := newWorld(t, policy.Approve)
+	w.h.Halted = "remediation is switched off in this deployment (REMEDIATION_MODE=dry-run), so nothing was reverted"
+	keyID := w.newKey("bob")
+	key := w.alert("halted-event-1", "bob", keyID)
+	if code := w.serve(request(state.Revert, key, approver, time.Now(), signingSecret)); code != 200 {
+		t.Fatalf("HTTP %d", code)
+	}
+	if w.keyStatus("bob", keyID) != iamtypes.StatusTypeActive || w.applied.Load() != 0 {
+		t.Fatal("Revert now acted although remediation is switched off")
+	}
+	if e := w.entry(key); e.Status != state.Pending {
+		t.Errorf("entry status %s, want still pending", e.Status)
+	}
+	eph := w.slack.Ephemerals()
+	if len(eph) != 1 || !strings.Contains(eph[0].Text, "REMEDIATION_MODE=dry-run") {
+		t.Errorf("the clicker should be told remediation is off: %+v", eph)
+	}
+}

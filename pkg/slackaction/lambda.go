@@ -18,7 +18,6 @@ import (
 
 	"github.com/iam-watchdog/iam-watchdog/pkg/notify"
 	"github.com/iam-watchdog/iam-watchdog/pkg/policy"
-	"github.com/iam-watchdog/iam-watchdog/pkg/remediate"
 	"github.com/iam-watchdog/iam-watchdog/pkg/state"
 	"github.com/iam-watchdog/iam-watchdog/pkg/watchdog"
 )
@@ -108,7 +107,7 @@ func NewFunction(env Env, awsCfg aws.Config, log *slog.Logger) (*Function, error
 	if env.StateTable == "" {
 		return nil, errors.New("STATE_TABLE is not set: the buttons act on what the state table holds")
 	}
-	clients, err := env.Clients(awsCfg)
+	rem, err := env.Remediator(awsCfg, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -116,7 +115,6 @@ func NewFunction(env Env, awsCfg aws.Config, log *slog.Logger) (*Function, error
 		log.Warn("no approvers are configured (slack.approvers, slack.approver_groups, SLACK_APPROVERS): every click is refused")
 	}
 	store := &state.DynamoDB{API: dynamodb.NewFromConfig(awsCfg), Table: env.StateTable}
-	rem := &remediate.Remediator{Clients: clients, QuarantinePolicyARN: cfg.QuarantinePolicyARN}
 	sm := secretsmanager.NewFromConfig(awsCfg)
 	httpClient := &http.Client{Timeout: 5 * time.Second}
 	return &Function{Log: log, Load: func(ctx context.Context) (*Handler, error) {
@@ -133,7 +131,7 @@ func NewFunction(env Env, awsCfg aws.Config, log *slog.Logger) (*Function, error
 		}
 		return &Handler{
 			Store: store, Slack: bot, Remediator: rem, SigningSecret: secret.SigningSecret,
-			Approvers: cfg.Slack, Window: cfg.Slack.Window(), Log: log,
+			Approvers: cfg.Slack, Window: cfg.Slack.Window(), Log: log, Halted: env.Halted(),
 		}, nil
 	}}, nil
 }

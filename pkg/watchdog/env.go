@@ -118,17 +118,29 @@ func (e LambdaEnv) account() string {
 	return ""
 }
 
-// Clients serves remediation: the function's own account only, or, with MEMBER_ROLE_NAME, any
-// account through the member role there. The own account is always served with the function's
-// own credentials, so it must be known.
-func (e LambdaEnv) Clients(awsCfg aws.Config) (remediate.Clients, error) {
-	if e.MemberRoleName == "" {
-		return remediate.NewStatic(awsCfg, e.account()), nil
-	}
-	if e.account() == "" {
+// Remediator acts where the watchdog acts: the function's own account with its own
+// credentials, and, with MEMBER_ROLE_NAME, any other account through the member role there.
+// Both functions build it here, so that a click in Slack acts exactly as the watchdog would.
+func (e LambdaEnv) Remediator(awsCfg aws.Config, cfg policy.Config) (*remediate.Remediator, error) {
+	r := &remediate.Remediator{QuarantinePolicyARN: cfg.QuarantinePolicyARN, MemberQuarantinePolicyName: e.memberQuarantinePolicy()}
+	switch {
+	case e.MemberRoleName == "":
+		r.Clients = remediate.NewStatic(awsCfg, e.account())
+	case e.account() == "":
 		return nil, fmt.Errorf("MEMBER_ROLE_NAME needs WATCHDOG_ROLE_ARN: the function's own account is the one it acts in without assuming a role")
+	default:
+		r.Clients = remediate.NewAssumeRole(awsCfg, e.account(), e.MemberRoleName, sts.NewFromConfig(awsCfg))
 	}
-	return remediate.NewAssumeRole(awsCfg, e.account(), e.MemberRoleName, sts.NewFromConfig(awsCfg)), nil
+	return r, nil
+}
+
+// Halted says why no remediation may run in this deployment (REMEDIATION_MODE off or
+// dry-run), or "" when it may.
+func (e LambdaEnv) Halted() string {
+	if m := policy.Mode(e.RemediationMode); m == policy.Off || m == policy.DryRun {
+		return "remediation is switched off in this deployment (REMEDIATION_MODE=" + e.RemediationMode + "), so nothing was reverted"
+	}
+	return ""
 }
 
 // NewLambdaHandler builds the handler once per cold start. awsCfg must carry the watchdog's app
@@ -138,14 +150,14 @@ func NewLambdaHandler(env LambdaEnv, awsCfg aws.Config, log *slog.Logger) (*Hand
 	if err != nil {
 		return nil, err
 	}
-	clients, err := env.Clients(awsCfg)
+	rem, err := env.Remediator(awsCfg, cfg)
 	if err != nil {
 		return nil, err
 	}
 	p := &Pipeline{
 		Detector:   detect.DefaultWith(cfg.Detection()),
 		Config:     cfg,
-		Remediator: &remediate.Remediator{Clients: clients, QuarantinePolicyARN: cfg.QuarantinePolicyARN, MemberQuarantinePolicyName: env.memberQuarantinePolicy()},
+		Remediator: rem,
 		Owner:      "lambda",
 		Lease:      2 * time.Minute,
 	}
