@@ -48,6 +48,7 @@ $(RIE):
 test: tools
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
+	$(MAKE) fuzz-short
 
 ## peers: agreement with other projects' test events per category (a report, not a gate)
 peers:
@@ -80,6 +81,20 @@ fuzz:
 	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	  done; \
 	done
+
+.PHONY: fuzz-short bench-load
+
+## fuzz-short: every fuzz target for 3s (part of `make test`); new inputs are minimised for 2s at most
+fuzz-short:
+	$(MAKE) fuzz FUZZTIME=3s GOFLAGS="$(GOFLAGS) -fuzzminimizetime=2s"
+
+## bench-load: 10,000 mixed events (1% risky) through 16 concurrent handlers against moto_server and
+## the local Slack (pkg/watchdog TestLoad): handling time p50/p99 and peak memory, in .bench/load.txt
+LOAD_EVENTS ?= 10000
+bench-load: tools
+	@mkdir -p .bench
+	$(GO) test -count=1 -run '^TestLoad$$' ./pkg/watchdog/ -args -load.events=$(LOAD_EVENTS) -load.report=$(CURDIR)/.bench/load.txt
+	@cat .bench/load.txt
 
 clean:
 	rm -rf bin .aws-sam
