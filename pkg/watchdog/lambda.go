@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
@@ -65,9 +66,20 @@ func (h *Handler) Invoke(ctx context.Context, event json.RawMessage) error {
 	if len(watched) == 0 {
 		return nil
 	}
+	// Stop a little before Lambda's deadline, so that a slow Slack or AWS ends in this
+	// function's own error, which says why, rather than in Lambda killing it.
+	if deadline, ok := ctx.Deadline(); ok {
+		margin := min(time.Second, time.Until(deadline)/10)
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, deadline.Add(-margin))
+		defer cancel()
+	}
 	sink, err := h.alertSink(ctx)
 	if err != nil {
-		return fmt.Errorf("alert sink: %w", err)
+		// Remediation must not wait for Slack: act and record now, and let the alert fail so
+		// that Lambda retries it, when the secret may be readable again.
+		log.ErrorContext(ctx, "alert sink unavailable: acting now, alerting on retry", "error", err.Error())
+		sink = unavailable{fmt.Errorf("alert sink: %w", err)}
 	}
 	p := *h.Pipeline
 	p.Sink = sink
@@ -87,4 +99,12 @@ func (h *Handler) Invoke(ctx context.Context, event json.RawMessage) error {
 		return err
 	}
 	return nil
+}
+
+// unavailable is the sink of an invocation whose sink could not be built: every alert fails
+// with the reason, so the invocation fails and Lambda retries it.
+type unavailable struct{ err error }
+
+func (u unavailable) Notify(context.Context, notify.Alert) (notify.Delivery, error) {
+	return notify.Delivery{}, u.err
 }
