@@ -15,7 +15,8 @@ import (
 )
 
 // demo replays the bundled example events through the whole pipeline in dry-run, with the
-// alerts rendered in the terminal as Slack would show them, then shows one alert's life in a
+// alerts rendered in the terminal as Slack would show them, then, when moto_server is
+// installed, real reverts and their undo against it (doneDemo), then one alert's life in a
 // Slack thread (threadDemo). It needs no AWS account or Slack.
 func demo(ctx context.Context, args []string, io ios) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
@@ -42,6 +43,9 @@ func demo(ctx context.Context, args []string, io ios) error {
 	}
 	if *output == "jsonl" {
 		return nil // machine-readable: the findings only
+	}
+	if err := doneDemo(ctx, io.out); err != nil {
+		return err
 	}
 	return threadDemo(ctx, io.out)
 }

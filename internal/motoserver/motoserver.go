@@ -1,15 +1,13 @@
 // Package motoserver runs a real moto_server (the Python moto package's AWS API emulator) on a
-// free loopback port for the duration of a test, and builds SDK configuration pointed at it.
+// free loopback port, for the duration of a test (Start) or for as long as a program needs it
+// (Launch: `watchdog demo` shows real reverts against it), and builds SDK configuration
+// pointed at it for tests.
 package motoserver
 
 import (
-	"bufio"
 	"context"
-	"fmt"
 	"net"
 	"net/http"
-	"os/exec"
-	"strings"
 	"testing"
 	"time"
 
@@ -31,56 +29,18 @@ type Server struct {
 // moto_server is not installed (`make test` installs it; see the Makefile).
 func Start(t testing.TB) *Server {
 	t.Helper()
-	bin, err := exec.LookPath("moto_server")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	p, err := Launch(ctx)
 	if err != nil {
-		t.Fatalf("moto_server not found on PATH (pip install 'moto[server]'): %v", err)
-	}
-	port, err := freePort()
-	if err != nil {
-		t.Fatalf("free port: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		cancel()
 		t.Fatal(err)
 	}
-	cmd.Stdout = nil
-	if err := cmd.Start(); err != nil {
-		cancel()
-		t.Fatalf("start moto_server: %v", err)
-	}
 	t.Cleanup(func() {
-		cancel()
-		_ = cmd.Wait()
+		if err := p.Stop(); err != nil {
+			t.Error(err)
+		}
 	})
-
-	// moto_server announces "Running on http://…" on stderr once it listens; wait for that line
-	// rather than sleeping. Its request log follows on the same pipe and is drained.
-	ready := make(chan error, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		announced := false
-		for sc.Scan() {
-			if !announced && strings.Contains(sc.Text(), "Running on") {
-				announced = true
-				ready <- nil
-			}
-		}
-		if !announced {
-			ready <- fmt.Errorf("moto_server exited before listening")
-		}
-	}()
-	select {
-	case err := <-ready:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(60 * time.Second):
-		t.Fatal("moto_server did not start within 60s")
-	}
-	return &Server{Endpoint: fmt.Sprintf("http://127.0.0.1:%d", port)}
+	return &Server{Endpoint: p.Endpoint}
 }
 
 // Config is SDK configuration with static test credentials, region us-east-1 and every
