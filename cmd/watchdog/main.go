@@ -17,11 +17,15 @@ const usage = `usage: watchdog <command> [flags] [args]
 
 commands:
   replay [--config FILE] [--mode off|dry-run|auto|approve] [--dry-run] [--state PATH|dynamodb://TABLE]
-         [--output text|jsonl] PATH...     run CloudTrail input through the pipeline (PATH: file, dir, -)
+         [--output text|jsonl] [--jobs N] [--since T] [--until T] [--account ID] [--region R] PATH...
+                                           run CloudTrail input through the pipeline
+                                           (PATH: file, dir, s3://bucket/prefix, -; T: RFC 3339 or a date)
   demo   [--output text|jsonl]             replay the bundled example events, alerts rendered here
   undo   [--config FILE] [--state PATH|dynamodb://TABLE] EVENT_ID
                                            reverse what the watchdog did about an event
   rules  [--output text|json]              list the rules
+  gen    --out DIR [--size 100MB] [--seed N] [--days N] [--start YYYY-MM-DD] [--accounts IDS] [--regions LIST]
+                                           write a synthetic CloudTrail archive (S3 layout) for backtests
 `
 
 // exit codes: 0 all input read; 1 some input could not be read (or an action failed); 2 usage.
@@ -62,6 +66,8 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return undo(ctx, args[1:], io)
 	case "rules":
 		return rules(args[1:], io)
+	case "gen":
+		return gen(args[1:], io)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

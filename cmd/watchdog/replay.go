@@ -9,7 +9,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
+	"runtime"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -17,7 +18,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
-	"github.com/iam-watchdog/iam-watchdog/pkg/cloudtrail"
 	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
 	"github.com/iam-watchdog/iam-watchdog/pkg/notify"
 	"github.com/iam-watchdog/iam-watchdog/pkg/policy"
@@ -140,7 +140,7 @@ func buildPipeline(ctx context.Context, pf pipelineFlags) (*watchdog.Pipeline, e
 	if err != nil {
 		return nil, err
 	}
-	p := &watchdog.Pipeline{Detector: detect.Default(), Config: cfg, Owner: fmt.Sprintf("cli-%d", os.Getpid())}
+	p := &watchdog.Pipeline{Detector: detect.DefaultWith(cfg.Detection()), Config: cfg, Owner: fmt.Sprintf("cli-%d", os.Getpid())}
 	var awsCfg *aws.Config
 	getAWS := func() (aws.Config, error) {
 		if awsCfg == nil {
@@ -194,12 +194,24 @@ func replay(ctx context.Context, args []string, io ios) error {
 	var pf pipelineFlags
 	pf.register(fs, true)
 	output := fs.String("output", "text", "text or jsonl")
+	jobs := fs.Int("jobs", runtime.NumCPU(), "inputs read at once (findings keep the input order)")
+	since := fs.String("since", "", "only events at or after this time (RFC 3339, or a date: midnight UTC)")
+	until := fs.String("until", "", "only events before this time (RFC 3339, or a date: midnight UTC)")
+	account := fs.String("account", "", "only events in this account")
+	region := fs.String("region", "", "only events in this region")
 	paths, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(paths) == 0 {
-		return usageError{errors.New("replay needs at least one PATH (a file, a directory or - for standard input)")}
+		return usageError{errors.New("replay needs at least one PATH (a file, a directory, s3://bucket/prefix or - for standard input)")}
+	}
+	if *jobs < 1 {
+		return usageError{fmt.Errorf("--jobs %d: want at least 1", *jobs)}
+	}
+	sc, err := parseScope(*since, *until, *account, *region)
+	if err != nil {
+		return usageError{err}
 	}
 	out, err := outputSink(*output, io.out)
 	if err != nil {
@@ -209,22 +221,53 @@ func replay(ctx context.Context, args []string, io ios) error {
 	if err != nil {
 		return err
 	}
-	return run(ctx, p, inputsOf(paths, io.in), out, io.err)
+	var client s3API
+	s3Client := func() (s3API, error) {
+		if client == nil {
+			c, err := newS3(ctx)
+			if err != nil {
+				return nil, err
+			}
+			client = c
+		}
+		return client, nil
+	}
+	inputs := inputsOf(ctx, paths, io.in, sc, s3Client, false)
+	sizes := inputsOf(ctx, paths, io.in, sc, s3Client, true)
+	return replayInputs(ctx, p, inputs, out, io.err, replayOptions{jobs: *jobs, scope: sc, details: true, sizes: sizes})
 }
 
-// input is one thing to read: a file or standard input.
+// input is one thing to read: a file, an S3 object or standard input.
 type input struct {
 	name string
+	size int64 // bytes as stored, 0 when not known
 	open func() (io.ReadCloser, error)
 }
 
-// inputsOf expands paths: a directory is walked recursively in name order (digest files,
-// which hold no events, are passed over); "-" is standard input.
-func inputsOf(paths []string, stdin io.Reader) func(yield func(input, error) bool) {
+// inputsOf expands paths in order: a directory is walked recursively in key order, as S3 lists
+// an archive; s3://bucket/prefix lists the objects under it. In a walk or a listing only log
+// files are read (eventFile), digest folders are passed over, and folders and files whose place
+// in CloudTrail's layout puts them out of scope are never opened. "-" is standard input; files
+// named on the command line are always read. Local files' sizes are looked up only when sized
+// (for the progress bar); S3 lists them anyway.
+func inputsOf(ctx context.Context, paths []string, stdin io.Reader, sc scope, s3Client func() (s3API, error), sized bool) func(yield func(input, error) bool) {
 	return func(yield func(input, error) bool) {
 		for _, p := range paths {
 			if p == "-" {
 				if !yield(input{name: "-", open: func() (io.ReadCloser, error) { return io.NopCloser(stdin), nil }}, nil) {
+					return
+				}
+				continue
+			}
+			if strings.HasPrefix(p, "s3://") {
+				api, err := s3Client()
+				if err != nil {
+					if !yield(input{name: p}, err) {
+						return
+					}
+					continue
+				}
+				if !s3Inputs(ctx, api, p, sc, yield) {
 					return
 				}
 				continue
@@ -237,35 +280,55 @@ func inputsOf(paths []string, stdin io.Reader) func(yield func(input, error) boo
 				continue
 			}
 			if !info.IsDir() {
-				if !yield(fileInput(p), nil) {
+				if !yield(fileInput(p, info.Size()), nil) {
 					return
 				}
 				continue
 			}
-			var files []string
-			walkErr := filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
-				if err != nil {
-					return err
-				}
-				if d.IsDir() && d.Name() == "CloudTrail-Digest" {
-					return filepath.SkipDir
-				}
-				if d.Type().IsRegular() && eventFile(d.Name()) {
-					files = append(files, path)
-				}
-				return nil
-			})
-			sort.Strings(files)
-			for _, f := range files {
-				if !yield(fileInput(f), nil) {
-					return
-				}
-			}
-			if walkErr != nil && !yield(input{name: p}, walkErr) {
+			if !walk(p, sc, sized, yield) {
 				return
 			}
 		}
 	}
+}
+
+// walk yields the log files under dir in the order S3 would list their keys: by name, a
+// folder's name read with its trailing slash (so a.json comes before a/b.json).
+func walk(dir string, sc scope, sized bool, yield func(input, error) bool) bool {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return yield(input{name: dir}, err)
+	}
+	key := func(e fs.DirEntry) string {
+		if e.IsDir() {
+			return e.Name() + "/"
+		}
+		return e.Name()
+	}
+	slices.SortFunc(entries, func(a, b fs.DirEntry) int { return strings.Compare(key(a), key(b)) })
+	for _, e := range entries {
+		path := filepath.Join(dir, e.Name())
+		switch {
+		case e.IsDir():
+			if e.Name() == "CloudTrail-Digest" || sc.prunes(filepath.ToSlash(path)+"/") {
+				continue
+			}
+			if !walk(path, sc, sized, yield) {
+				return false
+			}
+		case e.Type().IsRegular() && eventFile(e.Name()) && !sc.prunes(filepath.ToSlash(path)):
+			var size int64
+			if sized {
+				if info, err := e.Info(); err == nil {
+					size = info.Size()
+				}
+			}
+			if !yield(fileInput(path, size), nil) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // eventFile says whether a file met in a directory walk holds events, by its name. Files named
@@ -280,89 +343,11 @@ func eventFile(name string) bool {
 	return false
 }
 
-func fileInput(path string) input {
-	return input{name: path, open: func() (io.ReadCloser, error) { return os.Open(path) }}
+func fileInput(path string, size int64) input {
+	return input{name: path, size: size, open: func() (io.ReadCloser, error) { return os.Open(path) }}
 }
 
-// summary counts what a run saw, for the closing report on standard error.
-type summary struct {
-	inputs, records, findings, unreadable, failed int
-	byCategory                                  map[string]int
-}
-
+// run replays inputs one at a time, with the short summary: the demo's way.
 func run(ctx context.Context, p *watchdog.Pipeline, inputs func(func(input, error) bool), out notify.Sink, stderr io.Writer) error {
-	s := summary{byCategory: map[string]int{}}
-	for in, err := range inputs {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if err != nil {
-			s.unreadable++
-			fmt.Fprintf(stderr, "watchdog: %v\n", err)
-			continue
-		}
-		if err := readInput(ctx, p, in, out, stderr, &s); err != nil {
-			return err
-		}
-	}
-	fmt.Fprintf(stderr, "watchdog: %d inputs, %d records, %d findings", s.inputs, s.records, s.findings)
-	cats := make([]string, 0, len(s.byCategory))
-	for c := range s.byCategory {
-		cats = append(cats, c)
-	}
-	sort.Strings(cats)
-	for i, c := range cats {
-		sep := ", "
-		if i == 0 {
-			sep = " ("
-		}
-		fmt.Fprintf(stderr, "%s%s %d", sep, c, s.byCategory[c])
-	}
-	if len(cats) > 0 {
-		fmt.Fprint(stderr, ")")
-	}
-	fmt.Fprintf(stderr, "; %d unreadable\n", s.unreadable)
-	if s.unreadable > 0 || s.failed > 0 {
-		return errSomeInputs
-	}
-	return nil
-}
-
-func readInput(ctx context.Context, p *watchdog.Pipeline, in input, out notify.Sink, stderr io.Writer, s *summary) error {
-	s.inputs++
-	rc, err := in.open()
-	if err != nil {
-		s.unreadable++
-		fmt.Fprintf(stderr, "watchdog: %v\n", err)
-		return nil
-	}
-	defer rc.Close()
-	bad := false
-	for rec, err := range cloudtrail.Records(in.name, rc) {
-		if err != nil {
-			bad = true
-			fmt.Fprintf(stderr, "watchdog: %v\n", err)
-			continue
-		}
-		s.records++
-		results, err := p.Handle(ctx, rec)
-		if err != nil {
-			s.failed++
-			fmt.Fprintf(stderr, "watchdog: %s: %v\n", rec.Pos, err)
-		}
-		for _, r := range results {
-			if !r.Alerted && !r.Duplicate {
-				continue
-			}
-			s.findings++
-			s.byCategory[r.Finding.Category]++
-			if _, err := out.Notify(ctx, r.Alert); err != nil {
-				return fmt.Errorf("write output: %w", err)
-			}
-		}
-	}
-	if bad {
-		s.unreadable++
-	}
-	return nil
+	return replayInputs(ctx, p, inputs, out, stderr, replayOptions{jobs: 1})
 }

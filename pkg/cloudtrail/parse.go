@@ -12,8 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
-
-	"github.com/klauspost/compress/gzip"
 )
 
 // Limits on what one read accepts, so that hostile input cannot take unbounded memory.
@@ -101,6 +99,9 @@ type parser struct {
 	name    string
 	yield   func(*Record, error) bool
 	stopped bool
+	// scan, when set, is the Scanner reading: it lends its buffers, counts, filters records
+	// through Want and reads one-line log files its own fast way.
+	scan *Scanner
 }
 
 func (p *parser) emit(rec *Record, err error) bool {
@@ -123,19 +124,16 @@ var errLineTooLong = errors.New("line too long")
 // memory for one line only. A value that spans lines sends the rest of the input, up to
 // MaxDocumentBytes, into memory as one document.
 func (p *parser) run(r io.Reader) {
-	br := bufio.NewReaderSize(r, 64<<10)
-	gzipped := false
-	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			p.fail(Position{Name: p.name, Index: -1}, "gzip header: %w", err)
-			return
-		}
-		defer zr.Close()
-		br = bufio.NewReaderSize(zr, 64<<10)
-		gzipped = true
+	br, gzipped, err := p.open(r)
+	if err != nil {
+		p.fail(Position{Name: p.name, Index: -1}, "gzip header: %w", err)
+		return
 	}
 	lr := &lineReader{br: br, max: MaxDocumentBytes}
+	if p.scan != nil {
+		lr.bufs = p.scan.lines
+		defer func() { p.scan.lines = lr.bufs }()
+	}
 	seen := false
 	for !p.stopped {
 		l, ok := lr.next()
@@ -148,6 +146,8 @@ func (p *parser) run(r io.Reader) {
 			seen = true
 			p.fail(at, "line longer than the %d byte limit", MaxDocumentBytes)
 		case len(l.text) == 0:
+		case p.scan != nil && p.scan.Want != nil && firstKey(l.text) == "Records" && p.scan.logFile(p, l.text, at):
+			seen = true
 		case json.Valid(l.text):
 			seen = true
 			p.value(l.text, at)
@@ -492,6 +492,14 @@ func (p *parser) record(raw []byte, at Position, detailType string) {
 	rec.Raw = append(json.RawMessage(nil), raw...)
 	rec.Pos = at
 	rec.DetailType = detailType
+	if s := p.scan; s != nil {
+		s.records.Add(1)
+		s.decoded.Add(1)
+		if !s.wants(rec) {
+			return
+		}
+		s.yielded.Add(1)
+	}
 	p.emit(rec, nil)
 }
 

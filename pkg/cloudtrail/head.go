@@ -1,0 +1,419 @@
+package cloudtrail
+
+import (
+	"encoding/json"
+	"unicode/utf8"
+	"unsafe"
+)
+
+// A head is a Record whose typed fields were read by the skimmer instead of encoding/json: every
+// field but Raw, RequestParameters, ResponseElements and AdditionalEventData is set, and its
+// strings point into the input buffer, so a head lives only as long as a call to Want.
+//
+// headReader.read fills one, or says it cannot vouch for the record. It vouches only when encoding/json
+// would decode the record into exactly these fields without an error and the parser's own checks
+// (size, UTF-8, eventName, eventSource, eventTime) would pass — so that a record it vouches for
+// and Want refuses can be left undecoded without losing a record or an error. Whatever it is
+// unsure of (a key that differs from a field's name only in case, as encoding/json would still
+// match; an escaped or non-ASCII key; a field given twice; a value of the wrong type) makes it
+// decline, and the record goes through the parser's full decoding, errors and all.
+
+// field names a typed field of Record or of a struct inside it.
+type field uint8
+
+const (
+	fNone field = iota
+	// Record
+	fEventVersion
+	fEventID
+	fEventTime
+	fEventSource
+	fEventName
+	fEventType
+	fAWSRegion
+	fSourceIPAddress
+	fUserAgent
+	fErrorCode
+	fErrorMessage
+	fReadOnly
+	fRecipientAccountID
+	fUserIdentity
+	fRequestParameters
+	fResponseElements
+	fAdditionalEventData
+	// UserIdentity
+	fType
+	fPrincipalID
+	fARN
+	fAccountID
+	fAccessKeyID
+	fUserName
+	fInvokedBy
+	fSessionContext
+	// SessionContext
+	fSessionIssuer
+	fAttributes
+	// SessionContext.SessionIssuer: fType, fARN, fAccountID, fUserName
+	// SessionContext.Attributes
+	fMFAAuthenticated
+	fCreationDate
+	numFields
+)
+
+// fieldNames are the JSON names of the fields, as Record's tags spell them.
+var fieldNames = [numFields]string{
+	fEventVersion: "eventVersion", fEventID: "eventID", fEventTime: "eventTime", fEventSource: "eventSource",
+	fEventName: "eventName", fEventType: "eventType", fAWSRegion: "awsRegion", fSourceIPAddress: "sourceIPAddress",
+	fUserAgent: "userAgent", fErrorCode: "errorCode", fErrorMessage: "errorMessage", fReadOnly: "readOnly",
+	fRecipientAccountID: "recipientAccountId", fUserIdentity: "userIdentity", fRequestParameters: "requestParameters",
+	fResponseElements: "responseElements", fAdditionalEventData: "additionalEventData",
+	fType: "type", fPrincipalID: "principalId", fARN: "arn", fAccountID: "accountId", fAccessKeyID: "accessKeyId",
+	fUserName: "userName", fInvokedBy: "invokedBy", fSessionContext: "sessionContext",
+	fSessionIssuer: "sessionIssuer", fAttributes: "attributes",
+	fMFAAuthenticated: "mfaAuthenticated", fCreationDate: "creationDate",
+}
+
+// level is one of the JSON objects whose fields are typed.
+type level uint8
+
+const (
+	lRecord level = iota
+	lUserIdentity
+	lSessionContext
+	lSessionIssuer
+	lAttributes
+)
+
+// levelFields are the typed fields of each level.
+var levelFields = [...][]field{
+	lRecord: {fEventVersion, fEventID, fEventTime, fEventSource, fEventName, fEventType, fAWSRegion, fSourceIPAddress,
+		fUserAgent, fErrorCode, fErrorMessage, fReadOnly, fRecipientAccountID, fUserIdentity, fRequestParameters,
+		fResponseElements, fAdditionalEventData},
+	lUserIdentity:   {fType, fPrincipalID, fARN, fAccountID, fAccessKeyID, fUserName, fInvokedBy, fSessionContext},
+	lSessionContext: {fSessionIssuer, fAttributes},
+	lSessionIssuer:  {fType, fARN, fAccountID, fUserName},
+	lAttributes:     {fMFAAuthenticated, fCreationDate},
+}
+
+// fieldTable finds a level's field by a hash of its name without regard to ASCII case (see
+// keyHash): a key can only be, or differ in case from, the field in its slot. Two fields of a
+// level in one slot would make the slot fCollide, and such keys are compared with every field
+// of the level; the current names share no slot (TestFieldTable).
+var fieldTable = func() (t [len(levelFields)][64]field) {
+	for l, fields := range levelFields {
+		for _, f := range fields {
+			h := keyHash([]byte(fieldNames[f]))
+			if t[l][h] != fNone {
+				t[l][h] = fCollide
+			} else {
+				t[l][h] = f
+			}
+		}
+	}
+	return t
+}()
+
+// fCollide marks a fieldTable slot shared by two fields.
+const fCollide = numFields
+
+// keyHash hashes a key of three bytes or more, folding ASCII case.
+func keyHash(key []byte) uint8 {
+	n := len(key)
+	return uint8(n+int(key[0]|0x20)+3*int(key[n-1]|0x20)+21*int(key[n-3]|0x20)) & 63
+}
+
+// keyField returns the field a key names at level l, or fNone. high says whether the key holds
+// a byte ≥ 0x80. It marks the head unsure when encoding/json might match the key to a field by
+// rules the skimmer does not follow: a name in another case (encoding/json matches without
+// regard to case, even folding the non-ASCII Kelvin sign and long s onto k and s), an escaped
+// key, or a field given twice.
+func (r *headReader) keyField(l level, key []byte, escaped, high bool, seen *[numFields]bool) field {
+	if escaped || high {
+		r.unsure = true
+		return fNone
+	}
+	if len(key) < 3 || len(key) > maxFieldName {
+		return fNone // no field's name folds to it
+	}
+	f := fieldTable[l][keyHash(key)]
+	if f == fCollide {
+		for _, g := range levelFields[l] {
+			if len(fieldNames[g]) == len(key) && asciiEqualFold(key, fieldNames[g]) {
+				f = g
+				break
+			}
+		}
+	}
+	switch {
+	case f == fNone || f == fCollide:
+		return fNone
+	case string(key) == fieldNames[f]:
+		if seen[f] {
+			r.unsure = true
+		}
+		return f
+	case len(key) == len(fieldNames[f]) && asciiEqualFold(key, fieldNames[f]):
+		r.unsure = true
+	}
+	return fNone
+}
+
+func asciiEqualFold(b []byte, s string) bool {
+	for i, c := range b {
+		d := s[i]
+		if c|0x20 != d|0x20 || c|0x20 < 'a' || c|0x20 > 'z' {
+			if c != d {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// maxFieldName is the length of the longest field name; longer keys name no field.
+const maxFieldName = len("additionalEventData")
+
+// headReader reads heads. It is reused from record to record and belongs to one Scanner.
+type headReader struct {
+	text     // the document
+	rec      Record
+	session  SessionContext
+	readOnly bool
+	high     bool // a string of the record holds a byte ≥ 0x80
+	unsure   bool
+}
+
+// read skims the value at b[i] (a record, or anything else an array of records may hold) and
+// returns the offset after it, or -1 if it is not valid JSON; sure says whether the head in
+// r.rec can be trusted.
+func (r *headReader) read(i int) (end int, sure bool) {
+	b := r.b
+	if i >= len(b) || b[i] != '{' {
+		// Not an object: the parser says what is wrong with it.
+		end, _ = r.skim(i)
+		return end, false
+	}
+	r.rec = Record{}
+	r.unsure, r.high = false, false
+	var seen [numFields]bool
+	if end = r.object(lRecord, i, 1, &seen); end < 0 {
+		return -1, false
+	}
+	rec := &r.rec
+	if r.unsure || rec.EventName == "" || rec.EventSource == "" || rec.EventTime.IsZero() ||
+		end-i > MaxRecordBytes || r.high && !utf8.Valid(b[i:end]) {
+		return end, false
+	}
+	return end, true
+}
+
+// object reads the fields of an object at level l, whose '{' is at b[i], at nesting depth.
+func (r *headReader) object(l level, i, depth int, seen *[numFields]bool) int {
+	b := r.b
+	if i = ws(b, i+1); i < len(b) && b[i] == '}' {
+		return i + 1
+	}
+	for {
+		if i >= len(b) || b[i] != '"' {
+			return -1
+		}
+		kstart := i + 1
+		end, escaped, high := r.stringEnd(kstart)
+		if end < 0 {
+			return -1
+		}
+		r.high = r.high || high
+		f := r.keyField(l, b[kstart:end-1], escaped, high, seen)
+		if i = end; i < len(b) && b[i] <= ' ' {
+			i = ws(b, i)
+		}
+		if i >= len(b) || b[i] != ':' {
+			return -1
+		}
+		if i++; i < len(b) && b[i] <= ' ' {
+			i = ws(b, i)
+		}
+		if f == fNone || r.unsure {
+			var h bool
+			i, h = r.skim(i)
+			r.high = r.high || h
+		} else {
+			seen[f] = true
+			i = r.field(l, f, i, depth)
+		}
+		if i < 0 {
+			return -1
+		}
+		if i < len(b) && b[i] <= ' ' {
+			i = ws(b, i)
+		}
+		if i >= len(b) {
+			return -1
+		}
+		switch b[i] {
+		case ',':
+			if i++; i < len(b) && b[i] <= ' ' {
+				i = ws(b, i)
+			}
+		case '}':
+			return i + 1
+		default:
+			return -1
+		}
+	}
+}
+
+// field reads the value at b[i] of a typed field of level l and returns the offset after it.
+func (r *headReader) field(l level, f field, i, depth int) int {
+	b := r.b
+	if i >= len(b) {
+		return -1
+	}
+	c := b[i]
+	switch f {
+	case fRequestParameters, fResponseElements, fAdditionalEventData:
+		end, h := r.skim(i)
+		r.high = r.high || h
+		return end
+	case fReadOnly:
+		switch c {
+		case 't':
+			r.readOnly = true
+			r.rec.ReadOnly = &r.readOnly
+			return literal(b, i, "true")
+		case 'f':
+			r.readOnly = false
+			r.rec.ReadOnly = &r.readOnly
+			return literal(b, i, "false")
+		}
+	case fUserIdentity, fSessionContext, fSessionIssuer, fAttributes:
+		if c == '{' {
+			if depth+1 > maxSkimDepth {
+				return -1
+			}
+			var seen [numFields]bool
+			switch f {
+			case fUserIdentity:
+				return r.object(lUserIdentity, i, depth+1, &seen)
+			case fSessionContext:
+				r.session = SessionContext{}
+				r.rec.UserIdentity.SessionContext = &r.session
+				return r.object(lSessionContext, i, depth+1, &seen)
+			case fSessionIssuer:
+				return r.object(lSessionIssuer, i, depth+1, &seen)
+			default:
+				return r.object(lAttributes, i, depth+1, &seen)
+			}
+		}
+		if f == fSessionContext && c == 'n' {
+			r.rec.UserIdentity.SessionContext = nil
+		}
+	default: // strings
+		if c == '"' {
+			end, escaped, high := r.stringEnd(i + 1)
+			if end < 0 {
+				return -1
+			}
+			r.high = r.high || high
+			raw := b[i+1 : end-1]
+			if escaped {
+				var s string
+				if json.Unmarshal(b[i:end], &s) != nil {
+					r.unsure = true
+				}
+				raw = []byte(s)
+			}
+			if f == fEventTime {
+				if r.rec.EventTime.UnmarshalText(raw) != nil {
+					r.unsure = true
+				}
+				return end
+			}
+			var s string
+			if len(raw) > 0 {
+				s = unsafe.String(&raw[0], len(raw))
+			}
+			r.setString(l, f, s)
+			return end
+		}
+		if f == fEventTime {
+			r.unsure = true // null or not a string: the parser says which
+		}
+	}
+	if c == 'n' {
+		return literal(b, i, "null") // null leaves a field as it is, as encoding/json does
+	}
+	r.unsure = true // a type encoding/json would refuse
+	end, h := r.skim(i)
+	r.high = r.high || h
+	return end
+}
+
+// setString sets a string field of level l.
+func (r *headReader) setString(l level, f field, s string) {
+	rec := &r.rec
+	switch l {
+	case lRecord:
+		switch f {
+		case fEventVersion:
+			rec.EventVersion = s
+		case fEventID:
+			rec.EventID = s
+		case fEventSource:
+			rec.EventSource = s
+		case fEventName:
+			rec.EventName = s
+		case fEventType:
+			rec.EventType = s
+		case fAWSRegion:
+			rec.AWSRegion = s
+		case fSourceIPAddress:
+			rec.SourceIPAddress = s
+		case fUserAgent:
+			rec.UserAgent = s
+		case fErrorCode:
+			rec.ErrorCode = s
+		case fErrorMessage:
+			rec.ErrorMessage = s
+		case fRecipientAccountID:
+			rec.RecipientAccountID = s
+		}
+	case lUserIdentity:
+		id := &rec.UserIdentity
+		switch f {
+		case fType:
+			id.Type = s
+		case fPrincipalID:
+			id.PrincipalID = s
+		case fARN:
+			id.ARN = s
+		case fAccountID:
+			id.AccountID = s
+		case fAccessKeyID:
+			id.AccessKeyID = s
+		case fUserName:
+			id.UserName = s
+		case fInvokedBy:
+			id.InvokedBy = s
+		}
+	case lSessionIssuer:
+		is := &r.session.SessionIssuer
+		switch f {
+		case fType:
+			is.Type = s
+		case fARN:
+			is.ARN = s
+		case fAccountID:
+			is.AccountID = s
+		case fUserName:
+			is.UserName = s
+		}
+	case lAttributes:
+		switch f {
+		case fMFAAuthenticated:
+			r.session.Attributes.MFAAuthenticated = s
+		case fCreationDate:
+			r.session.Attributes.CreationDate = s
+		}
+	}
+}

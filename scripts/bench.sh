@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# bench.sh: the figures of "replay at the speed of decompression", all measured in one run on
+# one generated corpus, with the machine they ran on. `make bench` runs it.
+#
+#   replay, 1 job and all cores ............ records/s, MB/s of JSON, peak RSS
+#   decompression alone (klauspost/compress, the library replay uses, to /dev/null)
+#   gzip -dc, and jq selecting the same risky events (gzip -dc | jq), 1 and all cores
+#   the ratios: replay ÷ decompression alone, replay ÷ jq
+#   the Lambda: bootstrap size (arm64, as deployed), INIT, warm invoke p50/p99 under aws-lambda-rie
+#   Go benchmarks of parse+detect per record, with allocations
+#
+# Each timing is taken in BENCH_RUNS interleaved rounds and shown as best and median: on a shared
+# machine other work only ever slows a run down, and the median shows by how much. Environment: BENCH_SIZE (1100MB), BENCH_SEED (1), BENCH_RUNS (3), BENCH_JOBS (all
+# cores), BENCH_INVOKES (1000). The corpus is generated once into .bench/ and reused.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SIZE=${BENCH_SIZE:-1100MB}
+SEED=${BENCH_SEED:-1}
+RUNS=${BENCH_RUNS:-3}
+JOBS=${BENCH_JOBS:-$(nproc)}
+INVOKES=${BENCH_INVOKES:-1000}
+GO=${GO:-go}
+OUT=.bench
+CORPUS=$OUT/corpus-$SIZE-s$SEED
+BIN=$OUT/bin
+
+for tool in jq gzip /usr/bin/time; do
+	if ! command -v "$tool" >/dev/null 2>&1; then
+		echo "bench: $tool is missing; on Debian or Ubuntu: sudo apt-get install -y jq gzip time" >&2
+		exit 1
+	fi
+done
+
+mkdir -p "$BIN"
+load0=$(awk '{print $1}' /proc/loadavg)
+echo "bench: building" >&2
+$GO build -trimpath -o "$BIN/watchdog" ./cmd/watchdog
+$GO build -trimpath -o "$BIN/gunzip" ./internal/gunzip
+
+if [ ! -f "$CORPUS/corpus.manifest" ]; then
+	echo "bench: generating a $SIZE corpus in $CORPUS (once; later runs reuse it)" >&2
+	rm -rf "$CORPUS"
+	"$BIN/watchdog" gen --out "$CORPUS" --size "$SIZE" --seed "$SEED"
+fi
+records=$(jq .records "$CORPUS/corpus.manifest")
+bytes=$(jq .bytes "$CORPUS/corpus.manifest")
+stored=$(jq .compressed "$CORPUS/corpus.manifest")
+nfiles=$(jq .files "$CORPUS/corpus.manifest")
+find "$CORPUS" -name '*.json.gz' -print0 | sort -z >"$OUT/files"
+per=$(((nfiles + JOBS - 1) / JOBS)) # files per parallel pipeline
+
+# The jq program selects what the pre-filter lets through: events a rule is indexed by, calls
+# by the root user, and denied calls, with the rule table's own (source, name) pairs.
+"$BIN/watchdog" rules --output json |
+	jq -c '[.[] | select(.source != "*") | .source as $s | .events[] | {key: ($s + " " + .), value: true}] | from_entries' >"$OUT/rule-keys.json"
+cat >"$OUT/risky.jq" <<'EOF'
+.Records[]
+| select($k[0][.eventSource + " " + .eventName]
+    or .userIdentity.type == "Root"
+    or ((.errorCode // "") | test("UnauthorizedOperation$|^AccessDenied")))
+| .eventID
+EOF
+export JQ_KEYS=$OUT/rule-keys.json JQ_PROG=$OUT/risky.jq
+
+# Every measurement runs once per round, RUNS rounds, keeping the best wall time and the
+# largest peak RSS of each: interleaved, a burst of other work on the machine slows one round of
+# everything rather than all runs of one thing.
+jqcmd='gzip -dc "$@" | jq -r --slurpfile k "$JQ_KEYS" -f "$JQ_PROG"'
+names=(replay1 replayN gunzip1 gunzipN gzip1 gzipN jq1 jqN)
+cmds=(
+	"'$BIN/watchdog' replay --output jsonl --jobs 1 '$CORPUS' 2>'$OUT/replay1.err' >'$OUT/replay1.jsonl'"
+	"'$BIN/watchdog' replay --output jsonl --jobs $JOBS '$CORPUS' 2>'$OUT/replayN.err' >'$OUT/replayN.jsonl'"
+	"'$BIN/gunzip' -jobs 1 '$CORPUS'"
+	"'$BIN/gunzip' -jobs $JOBS '$CORPUS'"
+	"xargs -0 gzip -dc <'$OUT/files' >/dev/null"
+	"xargs -0 -P $JOBS -n $per gzip -dc <'$OUT/files' >/dev/null"
+	"xargs -0 sh -c '$jqcmd' sh <'$OUT/files' >'$OUT/jq1.out'"
+	"xargs -0 -P $JOBS -n $per sh -c '$jqcmd' sh <'$OUT/files' >'$OUT/jqN.out'"
+)
+declare -A secs med all rss
+for round in $(seq "$RUNS"); do
+	for k in "${!names[@]}"; do
+		name=${names[$k]}
+		/usr/bin/time -f '%e %M' -o "$OUT/time" bash -c "${cmds[$k]}" >/dev/null
+		read -r t m <"$OUT/time"
+		all[$name]="${all[$name]:-} $t"
+		m=$(awk "BEGIN{printf \"%.0f\", $m/1024}")
+		if [ -z "${rss[$name]:-}" ] || [ "$m" -gt "${rss[$name]}" ]; then rss[$name]=$m; fi
+		echo "bench: round $round/$RUNS: $name ${t}s, peak RSS ${m} MB" >&2
+	done
+done
+for name in "${names[@]}"; do
+	sorted=$(echo "${all[$name]}" | tr ' ' '\n' | grep . | sort -g)
+	secs[$name]=$(echo "$sorted" | head -1)
+	med[$name]=$(echo "$sorted" | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}')
+done
+
+if ! cmp -s "$OUT/replay1.jsonl" "$OUT/replayN.jsonl"; then
+	echo "bench: replay with $JOBS jobs printed other findings than with 1" >&2
+	exit 1
+fi
+findings=$(wc -l <"$OUT/replayN.jsonl")
+selected=$(wc -l <"$OUT/jq1.out")
+decoded=$(grep -o '[0-9]* records decoded' "$OUT/replayN.err" | cut -d' ' -f1)
+
+echo "bench: the Lambda" >&2
+make --no-print-directory build-WatchdogFunction ARTIFACTS_DIR="$PWD/$OUT/lambda" >/dev/null
+boot=$(stat -c %s "$OUT/lambda/bootstrap")
+lambda=$($GO test ./internal/lambdabench -run '^$' -bench . -benchtime "${INVOKES}x" -count 1 | grep '^BenchmarkLambda')
+metric() { echo "$lambda" | awk -v u="$1" '{for (i = 2; i <= NF; i++) if ($i == u) print $(i-1)}'; }
+
+echo "bench: Go benchmarks" >&2
+gobench=$($GO test ./pkg/cloudtrail -run '^$' -bench 'ParseDetect|ScannerLogFile|Skim' -benchmem -count 1 | grep '^Benchmark')
+
+# Figures and table.
+mbps() { awk "BEGIN{printf \"%.0f\", $bytes/1e6/$1}"; }
+rps() { awk "BEGIN{printf \"%.0f\", $records/$1}"; }
+ratio() { awk "BEGIN{printf \"%.2f\", $2/$1}"; } # ratio A B: how many times A's time B's time is
+cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
+{
+	echo "### Replay and backtest figures"
+	echo
+	echo "Measured $(date -u +%Y-%m-%d) by \`make bench\` on $(nproc) × $cpu (load average $load0 at the start, $(awk '{print $1}' /proc/loadavg) at the end),"
+	echo "$($GO version | cut -d' ' -f3), $(uname -m). Corpus: \`watchdog gen --size $SIZE --seed $SEED\`: $nfiles files, $records records,"
+	echo "$(awk "BEGIN{printf \"%.1f\", $bytes/1e9}") GB of JSON ($(awk "BEGIN{printf \"%.0f\", $stored/1e6}") MB gzipped). Times are the best and the median of $RUNS interleaved rounds; the rates are of the best."
+	echo
+	echo "| what | jobs | best (median) time | records/s | MB/s of JSON | peak RSS |"
+	echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+	row() { echo "| $1 | $3 | ${secs[$2]} s (${med[$2]} s) | $(rps "${secs[$2]}") | $(mbps "${secs[$2]}") | ${rss[$2]} MB |"; }
+	row "replay" replay1 1
+	row "replay" replayN "$JOBS"
+	row "decompression alone (klauspost/compress, internal/gunzip)" gunzip1 1
+	row "decompression alone (klauspost/compress, internal/gunzip)" gunzipN "$JOBS"
+	row "gzip -dc" gzip1 1
+	row "gzip -dc" gzipN "$JOBS"
+	row "gzip -dc \\| jq, selecting the same events" jq1 1
+	row "gzip -dc \\| jq, selecting the same events" jqN "$JOBS"
+	echo
+	echo "| ratio, of best (of median) times | value | target |"
+	echo "| --- | ---: | --- |"
+	r2() { echo "$(ratio "${secs[$1]}" "${secs[$2]}") ($(ratio "${med[$1]}" "${med[$2]}"))"; }
+	echo "| replay ÷ decompression alone, 1 job | $(r2 replay1 gunzip1) | |"
+	echo "| replay ÷ decompression alone, $JOBS jobs | $(r2 replayN gunzipN) | ≥ 0.6 (aim 0.8) |"
+	echo "| replay ÷ jq, 1 job each | $(r2 replay1 jq1) | |"
+	echo "| replay ÷ jq, $JOBS jobs each | $(r2 replayN jqN) | ≥ 15 |"
+	echo "| replay on $JOBS jobs ÷ one jq | $(r2 replayN jq1) | |"
+	echo
+	echo "Replay decoded $decoded of $records records for the rules and printed $findings findings (the same with 1 and $JOBS jobs); jq selected $selected records."
+	echo
+	echo "| Lambda (aws-lambda-rie, Slack answered locally, dry-run) | value | target |"
+	echo "| --- | ---: | --- |"
+	echo "| bootstrap, linux/arm64 as deployed | $(awk "BEGIN{printf \"%.1f\", $boot/1048576}") MB | ≤ 15 MB |"
+	echo "| INIT (first invoke less a warm one), p50 / max of 5 | $(metric init-p50-ms) / $(metric init-max-ms) ms | < 50 ms |"
+	echo "| warm invoke p50 / p99 over $(metric invokes) invokes | $(metric p50-ms) / $(metric p99-ms) ms | p99 < 5 ms |"
+	echo
+	echo "Go benchmarks (\`go test -bench 'ParseDetect|ScannerLogFile|Skim' -benchmem ./pkg/cloudtrail\`):"
+	echo
+	echo '```'
+	echo "$gobench"
+	echo '```'
+} | tee "$OUT/results.md"
+echo "bench: written to $OUT/results.md" >&2
