@@ -392,6 +392,14 @@ func (p *parser) logFile(data []byte, at Position) (good int) {
 		p.fail(at, "%s", describe(err, "log file"))
 		return 0
 	}
+	found := false
+	defer func() {
+		// encoding/json matched "Records" without regard to case to send the value here;
+		// CloudTrail's key is exactly "Records", and a look-alike must not pass in silence.
+		if !found && !p.stopped {
+			p.fail(at, "log file has no \"Records\" array (keys are case-sensitive)")
+		}
+	}()
 	for dec.More() && !p.stopped {
 		tok, err := dec.Token()
 		if err != nil {
@@ -405,6 +413,7 @@ func (p *parser) logFile(data []byte, at Position) (good int) {
 			}
 			continue
 		}
+		found = true
 		if tok, err := dec.Token(); err != nil {
 			p.fail(at, "%s", describe(err, "log file"))
 			return good
