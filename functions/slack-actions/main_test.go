@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"io/fs"
 	"net/url"
 	"strconv"
 	"strings"
@@ -208,22 +206,9 @@ func keyStatus(t *testing.T, c *iam.Client, keyID string) iamtypes.StatusType {
 // eventWithKey is an example event rewritten to name a user and key that exist in moto.
 func eventWithKey(t *testing.T, name, user, keyID string) []byte {
 	t.Helper()
-	raw, err := fs.ReadFile(eventstestdata.FS, name)
+	ev, err := eventstestdata.Event(name, eventstestdata.AccessKeyCreated(user, keyID))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ev map[string]any
-	if err := json.Unmarshal(raw, &ev); err != nil {
-		t.Fatal(err)
-	}
-	detail := ev["detail"].(map[string]any)
-	detail["requestParameters"] = map[string]any{"userName": user}
-	detail["responseElements"] = map[string]any{"accessKey": map[string]any{
-		"userName": user, "accessKeyId": keyID, "status": "Active", "createDate": "May 2, 2024 9:00:00 AM",
-	}}
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(ev); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return ev
 }

@@ -3,9 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"io/fs"
 	"strings"
 	"testing"
 
@@ -103,21 +101,13 @@ func TestBootstrapEveryAction(t *testing.T) {
 // withParams is an example event with its requestParameters replaced where params says.
 func withParams(t *testing.T, name string, params map[string]any) []byte {
 	t.Helper()
-	raw, err := fs.ReadFile(eventstestdata.FS, name)
+	ev, err := eventstestdata.Event(name, func(detail map[string]any) {
+		if params != nil {
+			detail["requestParameters"] = params
+		}
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if params == nil {
-		return raw
-	}
-	var ev map[string]any
-	if err := json.Unmarshal(raw, &ev); err != nil {
-		t.Fatal(err)
-	}
-	ev["detail"].(map[string]any)["requestParameters"] = params
-	out, err := json.Marshal(ev)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return ev
 }

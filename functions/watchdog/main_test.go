@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"io/fs"
 	"strings"
 	"testing"
@@ -166,22 +164,9 @@ func TestBootstrapRevertsInAutoMode(t *testing.T) {
 // eventWithKey is an example event rewritten to name a user and key that exist in moto.
 func eventWithKey(t *testing.T, name, user, keyID string) []byte {
 	t.Helper()
-	raw, err := fs.ReadFile(eventstestdata.FS, name)
+	ev, err := eventstestdata.Event(name, eventstestdata.AccessKeyCreated(user, keyID))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ev map[string]any
-	if err := json.Unmarshal(raw, &ev); err != nil {
-		t.Fatal(err)
-	}
-	detail := ev["detail"].(map[string]any)
-	detail["requestParameters"] = map[string]any{"userName": user}
-	detail["responseElements"] = map[string]any{"accessKey": map[string]any{
-		"userName": user, "accessKeyId": keyID, "status": "Active", "createDate": "May 2, 2024 9:00:00 AM",
-	}}
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(ev); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return ev
 }
