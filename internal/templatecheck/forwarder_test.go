@@ -75,6 +75,10 @@ func forwarderRules(patterns []Pattern) (string, error) {
 		b.WriteString("    Condition: Forward\n")
 		b.WriteString("    Properties:\n")
 		fmt.Fprintf(&b, "      Description: Forwards what template.yaml's %s routes to the home bus.\n", p.Where)
+		if p.State != "" {
+			// The same read-only management events the home rule receives.
+			fmt.Fprintf(&b, "      State: %s\n", p.State)
+		}
 		b.WriteString("      EventPattern:\n")
 		for _, line := range strings.Split(strings.TrimSuffix(body, "\n"), "\n") {
 			b.WriteString("        " + line + "\n")

@@ -128,6 +128,9 @@ func (t Template) Resources() map[string]map[string]any {
 type Pattern struct {
 	Where string // "WatchdogFunction.Events.IAMEvents" or the logical ID of an AWS::Events::Rule
 	Body  map[string]any
+	// State is the rule's State when the template sets one (ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS
+	// delivers read-only management events too).
+	State string
 }
 
 // Patterns returns every event pattern: those of the EventBridgeRule and CloudWatchEvent
@@ -137,7 +140,7 @@ type Pattern struct {
 func (t Template) Patterns() ([]Pattern, error) {
 	var out []Pattern
 	var errs []string
-	add := func(where string, p any) {
+	add := func(where string, p any, state any) {
 		if s, ok := p.(string); ok {
 			var m map[string]any
 			if err := json.Unmarshal([]byte(s), &m); err != nil {
@@ -151,7 +154,8 @@ func (t Template) Patterns() ([]Pattern, error) {
 			errs = append(errs, fmt.Sprintf("%s: pattern is not a literal mapping", where))
 			return
 		}
-		out = append(out, Pattern{Where: where, Body: m})
+		st, _ := state.(string)
+		out = append(out, Pattern{Where: where, Body: m, State: st})
 	}
 	rs := t.Resources()
 	for _, id := range sortedKeys(rs) {
@@ -166,11 +170,11 @@ func (t Template) Patterns() ([]Pattern, error) {
 					continue
 				}
 				eprops, _ := ev["Properties"].(map[string]any)
-				add(id+".Events."+name, eprops["Pattern"])
+				add(id+".Events."+name, eprops["Pattern"], eprops["State"])
 			}
 		case "AWS::Events::Rule":
 			if p, ok := props["EventPattern"]; ok {
-				add(id, p)
+				add(id, p, props["State"])
 			}
 		}
 	}
