@@ -21,14 +21,23 @@ build: bin/watchdog
 bin/watchdog: FORCE
 	$(GO) build -trimpath -o $@ ./cmd/watchdog
 
+# CONFIG=FILE bundles a config file with both functions, as watchdog.yaml beside the bootstrap,
+# where they read it (WATCHDOG_CONFIG overrides): `CONFIG=watchdog.yaml make deploy`.
+CONFIG ?=
+define bundle-config
+@if [ -n "$(CONFIG)" ]; then policy_file="$(CONFIG)"; test -f "$$policy_file" || { echo "CONFIG=$(CONFIG): no such file" >&2; exit 1; }; cp "$$policy_file" $(ARTIFACTS_DIR)/watchdog.yaml; fi
+endef
+
 # SAM (BuildMethod: makefile) calls this with ARTIFACTS_DIR set; the function runs on
 # provided.al2023 / arm64, with the lambda.norpc tag that drops the unused RPC mode.
 build-WatchdogFunction:
 	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags="$(LAMBDA_LDFLAGS)" -o $(ARTIFACTS_DIR)/bootstrap ./functions/watchdog
+	$(bundle-config)
 
 # The Slack app's interactivity endpoint (template.yaml SlackActionsFunction), built the same way.
 build-SlackActionsFunction:
 	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags="$(LAMBDA_LDFLAGS)" -o $(ARTIFACTS_DIR)/bootstrap ./functions/slack-actions
+	$(bundle-config)
 
 ## demo: replay the bundled events through the whole pipeline; alerts rendered in the terminal
 demo:

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -45,9 +46,31 @@ func LambdaEnvFrom(getenv func(string) string) LambdaEnv {
 		StateTable:          getenv("STATE_TABLE"),
 		QuarantinePolicyARN: getenv("QUARANTINE_POLICY_ARN"),
 		RoleARN:             getenv("WATCHDOG_ROLE_ARN"),
-		ConfigPath:          getenv("WATCHDOG_CONFIG"),
+		ConfigPath:          configPath(getenv),
 		MemberRoleName:      getenv("MEMBER_ROLE_NAME"),
 	}
+}
+
+// BundledConfig is the config file `make build CONFIG=FILE` (and so `sam build`) puts beside the
+// bootstrap in the deployment package.
+const BundledConfig = "watchdog.yaml"
+
+// configPath is WATCHDOG_CONFIG, else the bundled config file when the package holds one.
+func configPath(getenv func(string) string) string {
+	if p := getenv("WATCHDOG_CONFIG"); p != "" {
+		return p
+	}
+	if root := getenv("LAMBDA_TASK_ROOT"); root != "" {
+		if p := filepath.Join(root, BundledConfig); fileExists(p) {
+			return p
+		}
+	}
+	return ""
+}
+
+func fileExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.Mode().IsRegular()
 }
 
 // Config builds the policy configuration: the config file if any, then the environment's

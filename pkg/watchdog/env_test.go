@@ -198,3 +198,23 @@ func TestRemediationModeCeiling(t *testing.T) {
 		})
 	}
 }
+
+// A config file bundled in the deployment package (make build CONFIG=FILE) is read unless
+// WATCHDOG_CONFIG names another; a package without one has no config file.
+func TestBundledConfig(t *testing.T) {
+	root := t.TempDir()
+	env := func(vars map[string]string) func(string) string { return func(k string) string { return vars[k] } }
+	if got := watchdog.LambdaEnvFrom(env(map[string]string{"LAMBDA_TASK_ROOT": root})).ConfigPath; got != "" {
+		t.Fatalf("no bundled file: ConfigPath %q, want none", got)
+	}
+	bundled := filepath.Join(root, watchdog.BundledConfig)
+	if err := os.WriteFile(bundled, []byte("mode: dry-run\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := watchdog.LambdaEnvFrom(env(map[string]string{"LAMBDA_TASK_ROOT": root})).ConfigPath; got != bundled {
+		t.Errorf("bundled file: ConfigPath %q, want %q", got, bundled)
+	}
+	if got := watchdog.LambdaEnvFrom(env(map[string]string{"LAMBDA_TASK_ROOT": root, "WATCHDOG_CONFIG": "/etc/w.yaml"})).ConfigPath; got != "/etc/w.yaml" {
+		t.Errorf("WATCHDOG_CONFIG set: ConfigPath %q, want it", got)
+	}
+}
