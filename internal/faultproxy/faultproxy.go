@@ -18,6 +18,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -32,6 +33,8 @@ type Request struct {
 	Method string
 	Path   string
 	Header http.Header
+	// Form holds a query-protocol request's parameters (IAM, STS: RoleArn, UserName, …).
+	Form url.Values
 }
 
 // Matcher picks the requests a fault applies to.
@@ -47,6 +50,20 @@ func Op(names ...string) Matcher {
 		}
 		return false
 	}
+}
+
+// AssumeRoleOf matches STS AssumeRole calls for any of the named role ARNs.
+func AssumeRoleOf(roleARNs ...string) Matcher {
+	return func(r Request) bool { return r.Op == "AssumeRole" && slices.Contains(roleARNs, r.Form.Get("RoleArn")) }
+}
+
+// AccessDenied is what AWS answers a call the caller's policy (or a role's trust) does not
+// allow: the query-protocol XML for IAM and STS, the JSON error for JSON-protocol services.
+func AccessDenied(jsonProtocol bool) Fault {
+	if jsonProtocol {
+		return JSONError(http.StatusBadRequest, "AccessDeniedException", "User is not authorized to perform this action")
+	}
+	return QueryError(http.StatusForbidden, "AccessDenied", "User is not authorized to perform this action")
 }
 
 // Path matches requests whose URL path is path, or begins with it when path ends in "/".
@@ -278,6 +295,9 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	req := Request{Op: operation(r, body), Method: r.Method, Path: r.URL.Path, Header: r.Header}
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		req.Form, _ = url.ParseQuery(string(body))
+	}
 	f, faulty := p.pick(req)
 	if faulty && f.Delay > 0 {
 		t := time.NewTimer(f.Delay)

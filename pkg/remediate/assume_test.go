@@ -1,19 +1,11 @@
 package remediate
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,6 +17,7 @@ import (
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/iam-watchdog/iam-watchdog/internal/faultproxy"
 	"github.com/iam-watchdog/iam-watchdog/internal/motoserver"
 	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
 )
@@ -305,40 +298,6 @@ func TestCrossAccountRemediationMoto(t *testing.T) {
 	}
 }
 
-// refuseRoles forwards to moto but answers STS AssumeRole of the given role ARNs with the
-// AccessDenied AWS gives for a role that does not exist or whose trust policy does not name
-// the caller (AWS answers both alike, so as not to reveal which roles exist). moto itself
-// grants AssumeRole for any ARN. refused counts the refusals.
-func refuseRoles(t *testing.T, target string, roleARNs ...string) (proxyURL string, refused *atomic.Int32) {
-	t.Helper()
-	u, err := url.Parse(target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	refused = &atomic.Int32{}
-	rp := httputil.NewSingleHostReverseProxy(u)
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadGateway)
-			return
-		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		if form, err := url.ParseQuery(string(body)); err == nil && form.Get("Action") == "AssumeRole" && slices.Contains(roleARNs, form.Get("RoleArn")) {
-			refused.Add(1)
-			w.Header().Set("Content-Type", "text/xml")
-			w.WriteHeader(http.StatusForbidden)
-			fmt.Fprintf(w, `<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>AccessDenied</Code>`+
-				`<Message>User: arn:aws:sts::%s:assumed-role/iam-watchdog-WatchdogRole/fn is not authorized to perform: sts:AssumeRole on resource: %s</Message>`+
-				`</Error><RequestId>1</RequestId></ErrorResponse>`, homeAccount, form.Get("RoleArn"))
-			return
-		}
-		rp.ServeHTTP(w, r)
-	}))
-	t.Cleanup(ts.Close)
-	return ts.URL, refused
-}
-
 // TestUntrustedMemberRoleMoto: an account whose role is missing or does not trust the
 // watchdog fails the action with AccessDenied, changes nothing, and does not stop the next
 // account from being served.
@@ -352,8 +311,11 @@ func TestUntrustedMemberRoleMoto(t *testing.T) {
 	strangerKey := stranger.createKey(t, "ci-deployer")
 	memberKey := member.createKey(t, "ci-deployer")
 
-	proxy, refused := refuseRoles(t, srv.Endpoint, "arn:aws:iam::"+strangerAccount+":role/"+memberRoleName)
-	viaProxy := motoserver.Config(t, proxy)
+	// moto grants AssumeRole for any ARN; AWS answers a missing or untrusting role with
+	// AccessDenied (alike, so as not to reveal which roles exist).
+	proxy := faultproxy.Start(t, srv.Endpoint)
+	refused := proxy.Inject(faultproxy.AssumeRoleOf("arn:aws:iam::"+strangerAccount+":role/"+memberRoleName), faultproxy.AccessDenied(false))
+	viaProxy := motoserver.Config(t, proxy.URL)
 	r := &Remediator{Clients: NewAssumeRole(viaProxy, homeAccount, memberRoleName, sts.NewFromConfig(viaProxy))}
 
 	_, err := r.Apply(t.Context(), detect.Action{Kind: detect.DeactivateAccessKey, UserName: "ci-deployer", AccessKeyID: strangerKey, Account: strangerAccount})
@@ -365,7 +327,7 @@ func TestUntrustedMemberRoleMoto(t *testing.T) {
 			t.Errorf("error %q does not say %q", err, want)
 		}
 	}
-	if n := refused.Load(); n != 1 {
+	if n := proxy.Hits(refused); n != 1 {
 		t.Errorf("proxy refused %d AssumeRole calls, want 1 (AccessDenied is not retried)", n)
 	}
 	if got := stranger.keyStatus(t, "ci-deployer", strangerKey); got != "Active" {

@@ -1,18 +1,12 @@
 package remediate
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
 	"net/url"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
 
+	"github.com/iam-watchdog/iam-watchdog/internal/faultproxy"
 	"github.com/iam-watchdog/iam-watchdog/internal/motoserver"
 	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
 )
@@ -445,46 +440,6 @@ func TestMissingUserMoto(t *testing.T) {
 	})
 }
 
-// denyProxy forwards to moto, except that it answers calls to the named API operation with
-// AccessDenied, as AWS does when the caller's policy lacks the permission. Query-protocol
-// services (IAM) get the XML error; JSON-protocol services (CloudTrail, keyed by X-Amz-Target)
-// get the JSON one. denied counts the refusals.
-func denyProxy(t *testing.T, target, operation string) (proxyURL string, denied *atomic.Int32) {
-	t.Helper()
-	u, err := url.Parse(target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	denied = &atomic.Int32{}
-	rp := httputil.NewSingleHostReverseProxy(u)
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadGateway)
-			return
-		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		if tgt := r.Header.Get("X-Amz-Target"); tgt != "" {
-			if tgt[strings.LastIndexByte(tgt, '.')+1:] == operation {
-				denied.Add(1)
-				w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-				w.WriteHeader(http.StatusBadRequest)
-				fmt.Fprintf(w, `{"__type":"AccessDeniedException","message":"User is not authorized to perform: cloudtrail:%s"}`, operation)
-				return
-			}
-		} else if form, err := url.ParseQuery(string(body)); err == nil && form.Get("Action") == operation {
-			denied.Add(1)
-			w.Header().Set("Content-Type", "text/xml")
-			w.WriteHeader(http.StatusForbidden)
-			fmt.Fprintf(w, `<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User is not authorized to perform: iam:%s</Message></Error><RequestId>1</RequestId></ErrorResponse>`, operation)
-			return
-		}
-		rp.ServeHTTP(w, r)
-	}))
-	t.Cleanup(ts.Close)
-	return ts.URL, denied
-}
-
 // TestAccessDeniedMoto refuses one API call at a time and checks that the error is recognised
 // as AccessDenied and that moto's state is exactly what it was before the refused step.
 func TestAccessDeniedMoto(t *testing.T) {
@@ -518,8 +473,10 @@ func TestAccessDeniedMoto(t *testing.T) {
 			sc := byName[tt.scenario]
 			e := newMotoEnv(t, srv, srv.Endpoint, i)
 			a := sc.setup(t, e)
-			proxy, denied := denyProxy(t, srv.Endpoint, tt.deny)
-			refusing := NewStatic(motoserver.Config(t, proxy), motoserver.AccountID)
+			proxy := faultproxy.Start(t, srv.Endpoint)
+			// CloudTrail speaks the JSON protocol; IAM the query protocol.
+			deny := proxy.Inject(faultproxy.Op(tt.deny), faultproxy.AccessDenied(tt.deny == "StartLogging"))
+			refusing := NewStatic(motoserver.Config(t, proxy.URL), motoserver.AccountID)
 
 			var want string
 			var err error
@@ -540,7 +497,7 @@ func TestAccessDeniedMoto(t *testing.T) {
 			if !IsAccessDenied(err) {
 				t.Fatalf("err = %v, want AccessDenied", err)
 			}
-			if n := denied.Load(); n != 1 {
+			if n := proxy.Hits(deny); n != 1 {
 				t.Errorf("proxy refused %d calls, want 1 (AccessDenied must not be retried)", n)
 			}
 			if errors.Is(err, ErrAlreadyReverted) {
