@@ -8,8 +8,6 @@ import (
 	"io"
 	"io/fs"
 	"net/url"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -24,7 +22,6 @@ import (
 	"github.com/iam-watchdog/iam-watchdog/pkg/notify"
 	"github.com/iam-watchdog/iam-watchdog/pkg/policy"
 	"github.com/iam-watchdog/iam-watchdog/pkg/remediate"
-	"github.com/iam-watchdog/iam-watchdog/pkg/state"
 	"github.com/iam-watchdog/iam-watchdog/pkg/watchdog"
 )
 
@@ -79,15 +76,11 @@ func doneDemo(ctx context.Context, w io.Writer) error {
 	fmt.Fprintln(w, "created in moto, then the events go through the same pipeline and remediation code as deployed, in")
 	fmt.Fprintln(w, "auto mode, and are undone as `watchdog undo` undoes them. Each step is read back from moto.")
 
-	dir, err := os.MkdirTemp("", "watchdog-demo-")
+	store, done, err := throwawayStore()
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	store, err := state.OpenFile(filepath.Join(dir, "state.json"))
-	if err != nil {
-		return err
-	}
+	defer done()
 	awsCfg := motoConfig(moto.Endpoint)
 	cfg := policy.Default()
 	cfg.Mode = policy.Auto

@@ -68,15 +68,11 @@ func (terminalSlack) GroupMembers(context.Context, string) ([]string, error) { r
 // slack-actions function serves it, against a throwaway state file. The demo has no AWS
 // account, so the revert and undo are simulated, and say so: no AWS API is called.
 func threadDemo(ctx context.Context, w io.Writer) error {
-	dir, err := os.MkdirTemp("", "watchdog-demo-")
+	store, done, err := throwawayStore()
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	store, err := state.OpenFile(filepath.Join(dir, "state.json"))
-	if err != nil {
-		return err
-	}
+	defer done()
 	raw, err := fs.ReadFile(eventstestdata.FS, threadDemoEvent)
 	if err != nil {
 		return err
@@ -150,4 +146,18 @@ func signedClick(secret string, verb state.Verb, key string) events.LambdaFuncti
 		},
 		Body: body,
 	}
+}
+
+// throwawayStore is a state file for one demo section, removed by done.
+func throwawayStore() (store *state.File, done func(), err error) {
+	dir, err := os.MkdirTemp("", "watchdog-demo-")
+	if err != nil {
+		return nil, nil, err
+	}
+	store, err = state.OpenFile(filepath.Join(dir, "state.json"))
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, err
+	}
+	return store, func() { os.RemoveAll(dir) }, nil
 }
