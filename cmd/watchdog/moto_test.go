@@ -1,21 +1,16 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
-	"github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/smithy-go"
 
 	"github.com/iam-watchdog/iam-watchdog/internal/motoserver"
 )
@@ -64,42 +59,34 @@ func (m *moto) name(base string) string {
 	return fmt.Sprintf("%s-%d", base, m.n)
 }
 
+// fx is the shared moto fixture over this server's clients.
+func (m *moto) fx() *motoserver.Fixture {
+	return &motoserver.Fixture{IAM: m.iam, CloudTrail: m.ct, S3: m.s3}
+}
+
 func (m *moto) createUser(t *testing.T, base string) string {
 	t.Helper()
 	name := m.name(base)
-	if _, err := m.iam.CreateUser(t.Context(), &iam.CreateUserInput{UserName: aws.String(name)}); err != nil {
-		t.Fatalf("create user %s: %v", name, err)
-	}
+	m.fx().CreateUser(t, name)
 	return name
 }
 
 func (m *moto) createKey(t *testing.T, user string) string {
 	t.Helper()
-	out, err := m.iam.CreateAccessKey(t.Context(), &iam.CreateAccessKeyInput{UserName: aws.String(user)})
-	if err != nil {
-		t.Fatalf("create access key for %s: %v", user, err)
-	}
-	return aws.ToString(out.AccessKey.AccessKeyId)
+	return m.fx().CreateKey(t, user)
 }
 
 func (m *moto) setKey(t *testing.T, user, key, status string) {
 	t.Helper()
-	_, err := m.iam.UpdateAccessKey(t.Context(), &iam.UpdateAccessKeyInput{UserName: aws.String(user), AccessKeyId: aws.String(key), Status: types.StatusType(status)})
-	if err != nil {
-		t.Fatalf("set key %s of %s to %s: %v", key, user, status, err)
-	}
+	m.fx().SetKey(t, user, key, status)
 }
 
 // keys is "KEY=Status" for each of user's access keys, sorted.
 func (m *moto) keys(t *testing.T, user string) string {
 	t.Helper()
-	out, err := m.iam.ListAccessKeys(t.Context(), &iam.ListAccessKeysInput{UserName: aws.String(user)})
-	if err != nil {
-		t.Fatalf("list access keys of %s: %v", user, err)
-	}
 	var s []string
-	for _, k := range out.AccessKeyMetadata {
-		s = append(s, aws.ToString(k.AccessKeyId)+"="+string(k.Status))
+	for k, status := range m.fx().Keys(t, user) {
+		s = append(s, k+"="+status)
 	}
 	slices.Sort(s)
 	return strings.Join(s, " ")
@@ -107,107 +94,53 @@ func (m *moto) keys(t *testing.T, user string) string {
 
 func (m *moto) createPolicy(t *testing.T, base string) string {
 	t.Helper()
-	name := m.name(base)
-	out, err := m.iam.CreatePolicy(t.Context(), &iam.CreatePolicyInput{
-		PolicyName:     aws.String(name),
-		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"BoolIfExists":{"aws:MultiFactorAuthPresent":"false"}}}]}`),
-	})
-	if err != nil {
-		t.Fatalf("create policy %s: %v", name, err)
-	}
-	return aws.ToString(out.Policy.Arn)
+	return m.fx().CreatePolicy(t, m.name(base))
 }
 
 func (m *moto) attach(t *testing.T, user, policyARN string) {
 	t.Helper()
-	if _, err := m.iam.AttachUserPolicy(t.Context(), &iam.AttachUserPolicyInput{UserName: aws.String(user), PolicyArn: aws.String(policyARN)}); err != nil {
-		t.Fatalf("attach %s to %s: %v", policyARN, user, err)
-	}
+	m.fx().Attach(t, user, policyARN)
 }
 
 func (m *moto) detach(t *testing.T, user, policyARN string) {
 	t.Helper()
-	if _, err := m.iam.DetachUserPolicy(t.Context(), &iam.DetachUserPolicyInput{UserName: aws.String(user), PolicyArn: aws.String(policyARN)}); err != nil {
-		t.Fatalf("detach %s from %s: %v", policyARN, user, err)
-	}
+	m.fx().Detach(t, user, policyARN)
 }
 
 // attached lists the managed policies attached to user, sorted.
 func (m *moto) attached(t *testing.T, user string) string {
 	t.Helper()
-	out, err := m.iam.ListAttachedUserPolicies(t.Context(), &iam.ListAttachedUserPoliciesInput{UserName: aws.String(user)})
-	if err != nil {
-		t.Fatalf("list attached policies of %s: %v", user, err)
-	}
-	var arns []string
-	for _, p := range out.AttachedPolicies {
-		arns = append(arns, aws.ToString(p.PolicyArn))
-	}
-	slices.Sort(arns)
-	return strings.Join(arns, " ")
+	return strings.Join(m.fx().Attached(t, user), " ")
 }
 
 func (m *moto) putInline(t *testing.T, user, name, doc string) {
 	t.Helper()
-	if _, err := m.iam.PutUserPolicy(t.Context(), &iam.PutUserPolicyInput{UserName: aws.String(user), PolicyName: aws.String(name), PolicyDocument: aws.String(doc)}); err != nil {
-		t.Fatalf("put inline policy %s on %s: %v", name, user, err)
-	}
+	m.fx().PutInline(t, user, name, doc)
 }
 
 func (m *moto) deleteInline(t *testing.T, user, name string) {
 	t.Helper()
-	if _, err := m.iam.DeleteUserPolicy(t.Context(), &iam.DeleteUserPolicyInput{UserName: aws.String(user), PolicyName: aws.String(name)}); err != nil {
-		t.Fatalf("delete inline policy %s of %s: %v", name, user, err)
-	}
+	m.fx().DeleteInline(t, user, name)
 }
 
 // inline is the decoded document of user's inline policy name, or "<absent>".
 func (m *moto) inline(t *testing.T, user, name string) string {
 	t.Helper()
-	out, err := m.iam.GetUserPolicy(t.Context(), &iam.GetUserPolicyInput{UserName: aws.String(user), PolicyName: aws.String(name)})
-	var apiErr smithy.APIError
-	if errors.As(err, &apiErr) && apiErr.ErrorCode() == "NoSuchEntity" {
-		return "<absent>"
-	}
-	if err != nil {
-		t.Fatalf("get inline policy %s of %s: %v", name, user, err)
-	}
-	doc, err := url.PathUnescape(aws.ToString(out.PolicyDocument))
-	if err != nil {
-		t.Fatalf("decode inline policy %s of %s: %v", name, user, err)
-	}
-	return doc
+	return m.fx().Inline(t, user, name)
 }
 
 // createStoppedTrail creates a trail over a new bucket, starts and stops its logging, and
 // returns its name (moto finds trails by name only).
 func (m *moto) createStoppedTrail(t *testing.T, base string) string {
 	t.Helper()
-	ctx := t.Context()
 	name := m.name(base)
-	bucket := name + "-logs"
-	if _, err := m.s3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
-		t.Fatalf("create bucket %s: %v", bucket, err)
-	}
-	if _, err := m.ct.CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String(name), S3BucketName: aws.String(bucket)}); err != nil {
-		t.Fatalf("create trail %s: %v", name, err)
-	}
-	if _, err := m.ct.StartLogging(ctx, &cloudtrail.StartLoggingInput{Name: aws.String(name)}); err != nil {
-		t.Fatalf("start logging on %s: %v", name, err)
-	}
-	if _, err := m.ct.StopLogging(ctx, &cloudtrail.StopLoggingInput{Name: aws.String(name)}); err != nil {
-		t.Fatalf("stop logging on %s: %v", name, err)
-	}
+	m.fx().CreateStoppedTrail(t, name)
 	return name
 }
 
 func (m *moto) logging(t *testing.T, trail string) string {
 	t.Helper()
-	out, err := m.ct.GetTrailStatus(t.Context(), &cloudtrail.GetTrailStatusInput{Name: aws.String(trail)})
-	if err != nil {
-		t.Fatalf("trail status of %s: %v", trail, err)
-	}
-	return fmt.Sprintf("logging=%t", aws.ToBool(out.IsLogging))
+	return fmt.Sprintf("logging=%t", m.fx().Logging(t, trail))
 }
 
 // inlineDocument has spaces, newlines, tabs, non-ASCII text, '+' and '%', so that a restore

@@ -4,13 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -65,120 +63,62 @@ func newMotoEnv(t *testing.T, srv *motoserver.Server, endpoint string, n int) *m
 // name makes base unique to this subtest.
 func (e *motoEnv) name(base string) string { return fmt.Sprintf("%s-%d", base, e.n) }
 
-func (e *motoEnv) createUser(t *testing.T, name string) {
-	t.Helper()
-	if _, err := e.iam.CreateUser(t.Context(), &iam.CreateUserInput{UserName: aws.String(name)}); err != nil {
-		t.Fatalf("create user %s: %v", name, err)
-	}
+// fx is the shared moto fixture over this view's clients.
+func (e *motoEnv) fx() *motoserver.Fixture {
+	return &motoserver.Fixture{IAM: e.iam, CloudTrail: e.ct, S3: e.s3}
 }
+
+func (e *motoEnv) createUser(t *testing.T, name string) { t.Helper(); e.fx().CreateUser(t, name) }
 
 func (e *motoEnv) createKey(t *testing.T, user string) string {
 	t.Helper()
-	out, err := e.iam.CreateAccessKey(t.Context(), &iam.CreateAccessKeyInput{UserName: aws.String(user)})
-	if err != nil {
-		t.Fatalf("create access key for %s: %v", user, err)
-	}
-	return aws.ToString(out.AccessKey.AccessKeyId)
+	return e.fx().CreateKey(t, user)
 }
 
 func (e *motoEnv) keyStatus(t *testing.T, user, key string) string {
 	t.Helper()
-	out, err := e.iam.ListAccessKeys(t.Context(), &iam.ListAccessKeysInput{UserName: aws.String(user)})
-	if err != nil {
-		t.Fatalf("list access keys of %s: %v", user, err)
-	}
-	for _, k := range out.AccessKeyMetadata {
-		if aws.ToString(k.AccessKeyId) == key {
-			return string(k.Status)
-		}
+	if status, ok := e.fx().Keys(t, user)[key]; ok {
+		return status
 	}
 	return "<no such key>"
 }
 
 func (e *motoEnv) createPolicy(t *testing.T, name string) string {
 	t.Helper()
-	out, err := e.iam.CreatePolicy(t.Context(), &iam.CreatePolicyInput{
-		PolicyName:     aws.String(name),
-		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"BoolIfExists":{"aws:MultiFactorAuthPresent":"false"}}}]}`),
-	})
-	if err != nil {
-		t.Fatalf("create policy %s: %v", name, err)
-	}
-	return aws.ToString(out.Policy.Arn)
+	return e.fx().CreatePolicy(t, name)
 }
 
 func (e *motoEnv) attach(t *testing.T, user, policyARN string) {
 	t.Helper()
-	if _, err := e.iam.AttachUserPolicy(t.Context(), &iam.AttachUserPolicyInput{UserName: aws.String(user), PolicyArn: aws.String(policyARN)}); err != nil {
-		t.Fatalf("attach %s to %s: %v", policyARN, user, err)
-	}
+	e.fx().Attach(t, user, policyARN)
 }
 
 // attached lists the managed policies attached to user, sorted.
 func (e *motoEnv) attached(t *testing.T, user string) []string {
 	t.Helper()
-	out, err := e.iam.ListAttachedUserPolicies(t.Context(), &iam.ListAttachedUserPoliciesInput{UserName: aws.String(user)})
-	if err != nil {
-		t.Fatalf("list attached policies of %s: %v", user, err)
-	}
-	arns := []string{}
-	for _, p := range out.AttachedPolicies {
-		arns = append(arns, aws.ToString(p.PolicyArn))
-	}
-	slices.Sort(arns)
-	return arns
+	return e.fx().Attached(t, user)
 }
 
 func (e *motoEnv) putInline(t *testing.T, user, name, doc string) {
 	t.Helper()
-	if _, err := e.iam.PutUserPolicy(t.Context(), &iam.PutUserPolicyInput{UserName: aws.String(user), PolicyName: aws.String(name), PolicyDocument: aws.String(doc)}); err != nil {
-		t.Fatalf("put inline policy %s on %s: %v", name, user, err)
-	}
+	e.fx().PutInline(t, user, name, doc)
 }
 
 // inline is the decoded document of user's inline policy name, or "<absent>".
 func (e *motoEnv) inline(t *testing.T, user, name string) string {
 	t.Helper()
-	out, err := e.iam.GetUserPolicy(t.Context(), &iam.GetUserPolicyInput{UserName: aws.String(user), PolicyName: aws.String(name)})
-	if isNoSuchEntity(err) {
-		return "<absent>"
-	}
-	if err != nil {
-		t.Fatalf("get inline policy %s of %s: %v", name, user, err)
-	}
-	doc, err := url.PathUnescape(aws.ToString(out.PolicyDocument))
-	if err != nil {
-		t.Fatalf("decode inline policy %s of %s: %v", name, user, err)
-	}
-	return doc
+	return e.fx().Inline(t, user, name)
 }
 
 // createStoppedTrail creates a trail over a new bucket and stops its logging.
 func (e *motoEnv) createStoppedTrail(t *testing.T, name string) {
 	t.Helper()
-	ctx := t.Context()
-	bucket := name + "-logs"
-	if _, err := e.s3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
-		t.Fatalf("create bucket %s: %v", bucket, err)
-	}
-	if _, err := e.ct.CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String(name), S3BucketName: aws.String(bucket)}); err != nil {
-		t.Fatalf("create trail %s: %v", name, err)
-	}
-	if _, err := e.ct.StartLogging(ctx, &cloudtrail.StartLoggingInput{Name: aws.String(name)}); err != nil {
-		t.Fatalf("start logging on %s: %v", name, err)
-	}
-	if _, err := e.ct.StopLogging(ctx, &cloudtrail.StopLoggingInput{Name: aws.String(name)}); err != nil {
-		t.Fatalf("stop logging on %s: %v", name, err)
-	}
+	e.fx().CreateStoppedTrail(t, name)
 }
 
 func (e *motoEnv) logging(t *testing.T, trail string) string {
 	t.Helper()
-	out, err := e.ct.GetTrailStatus(t.Context(), &cloudtrail.GetTrailStatusInput{Name: aws.String(trail)})
-	if err != nil {
-		t.Fatalf("trail status of %s: %v", trail, err)
-	}
-	return fmt.Sprintf("logging=%t", aws.ToBool(out.IsLogging))
+	return fmt.Sprintf("logging=%t", e.fx().Logging(t, trail))
 }
 
 // scenario is one action with the moto state it acts on. setup creates the state a risky
