@@ -3,8 +3,11 @@ package motoserver
 import (
 	"context"
 	"sync"
+	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
 // DynamoDBAPI is the part of the DynamoDB client the watchdog's state store uses
@@ -47,4 +50,19 @@ func (s *Serialized) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInpu
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.API.UpdateItem(ctx, in, optFns...)
+}
+
+// CreateStateTable creates a table shaped as template.yaml's StateTable: a string partition
+// key "pk", on demand.
+func CreateStateTable(t testing.TB, db *dynamodb.Client, name string) {
+	t.Helper()
+	_, err := db.CreateTable(t.Context(), &dynamodb.CreateTableInput{
+		TableName:            aws.String(name),
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS}},
+		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash}},
+		BillingMode:          types.BillingModePayPerRequest,
+	})
+	if err != nil {
+		t.Fatalf("create state table %s: %v", name, err)
+	}
 }

@@ -15,7 +15,6 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 
@@ -67,18 +66,10 @@ func (r countingRemediator) Revert(ctx context.Context, u remediate.Undo) error 
 
 func newWorld(t *testing.T, mode policy.Mode) *world {
 	t.Helper()
-	ctx := context.Background()
 	srv := motoserver.Start(t)
 	cfg := srv.Config(t)
 	db := dynamodb.NewFromConfig(cfg)
-	if _, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:            aws.String("state"),
-		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
-		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: ddbtypes.KeyTypeHash}},
-		BillingMode:          ddbtypes.BillingModePayPerRequest,
-	}); err != nil {
-		t.Fatal(err)
-	}
+	motoserver.CreateStateTable(t, db, "state")
 	store := &state.DynamoDB{API: &motoserver.Serialized{API: db}, Table: "state"}
 	slack := slackserver.Start(t)
 	sink, err := notify.NewBot(notify.BotConfig{Token: "xoxb-test", Channel: "C0SECURITY", APIURL: slack.APIURL()})

@@ -10,9 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/iam-watchdog/iam-watchdog/internal/motoserver"
 )
@@ -193,15 +191,7 @@ func TestDynamoDB(t *testing.T) {
 	testStore(t, func(t *testing.T, c *clock) Store {
 		n++
 		table := "watchdog-state-" + string(rune('a'+n))
-		_, err := db.CreateTable(context.Background(), &dynamodb.CreateTableInput{
-			TableName:            aws.String(table),
-			AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS}},
-			KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash}},
-			BillingMode:          types.BillingModePayPerRequest,
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		motoserver.CreateStateTable(t, db, table)
 		return &DynamoDB{API: &motoserver.Serialized{API: db}, Table: table, Now: c.now}
 	})
 }

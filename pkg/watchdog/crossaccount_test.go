@@ -13,7 +13,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
@@ -65,15 +64,7 @@ func deployOrg(t *testing.T, srv *motoserver.Server, endpoint string) orgDeploym
 	t.Helper()
 	cfg := srv.Config(t)
 	const table = "iam-watchdog-state"
-	_, err := dynamodb.NewFromConfig(cfg).CreateTable(t.Context(), &dynamodb.CreateTableInput{
-		TableName:            aws.String(table),
-		AttributeDefinitions: []dbtypes.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: dbtypes.ScalarAttributeTypeS}},
-		KeySchema:            []dbtypes.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: dbtypes.KeyTypeHash}},
-		BillingMode:          dbtypes.BillingModePayPerRequest,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	motoserver.CreateStateTable(t, dynamodb.NewFromConfig(cfg), table)
 	fnCfg := motoserver.Config(t, endpoint)
 	fnCfg.AppID = policy.AppID
 	env := LambdaEnvFrom(func(name string) string {

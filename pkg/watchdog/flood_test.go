@@ -11,9 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/iam-watchdog/iam-watchdog/internal/motoserver"
 	"github.com/iam-watchdog/iam-watchdog/internal/slackserver"
@@ -87,15 +85,7 @@ func dynamoStore(t *testing.T) *state.DynamoDB {
 	t.Helper()
 	srv := motoserver.Start(t)
 	db := dynamodb.NewFromConfig(srv.Config(t))
-	_, err := db.CreateTable(context.Background(), &dynamodb.CreateTableInput{
-		TableName:            aws.String("state"),
-		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS}},
-		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash}},
-		BillingMode:          types.BillingModePayPerRequest,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	motoserver.CreateStateTable(t, db, "state")
 	// moto checks conditions without a lock; motoserver.Serialized restores DynamoDB's atomicity.
 	return &state.DynamoDB{API: &motoserver.Serialized{API: db}, Table: "state"}
 }

@@ -105,14 +105,7 @@ func TestLoad(t *testing.T) {
 	moto := motoserver.Start(t)
 	direct := moto.Config(t)
 	db := dynamodb.NewFromConfig(direct)
-	if _, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:            aws.String(faultTable),
-		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
-		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: ddbtypes.KeyTypeHash}},
-		BillingMode:          ddbtypes.BillingModePayPerRequest,
-	}); err != nil {
-		t.Fatal(err)
-	}
+	motoserver.CreateStateTable(t, db, faultTable)
 	// The functions' calls go through a proxy that counts them; setup and checks go direct.
 	counter := faultproxy.Start(t, moto.Endpoint)
 	slack := slackserver.Start(t)
