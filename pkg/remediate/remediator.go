@@ -74,38 +74,45 @@ func (r *Remediator) Describe(a detect.Action) string {
 	}
 }
 
-// Apply performs a and returns what Revert needs to reverse it. On error nothing was changed,
-// except that a delete_user_policy whose DeleteUserPolicy fails has only read the document.
-// An error wraps ErrAlreadyReverted when IAM answers NoSuchEntity; IsAccessDenied tells a
-// missing permission apart.
+// Apply performs a and returns what Revert needs to reverse it: Plan, then Do. On error
+// nothing was changed (a delete_user_policy whose DeleteUserPolicy fails has only read the
+// document). An error wraps ErrAlreadyReverted when IAM answers NoSuchEntity; IsAccessDenied
+// tells a missing permission apart.
 func (r *Remediator) Apply(ctx context.Context, a detect.Action) (Undo, error) {
-	u := Undo{Action: a.Kind, Account: a.Account, Region: a.Region, At: r.now()}
+	u, err := r.Plan(ctx, a)
+	if err != nil {
+		return Undo{}, err
+	}
+	if err := r.Do(ctx, u); err != nil {
+		return Undo{}, err
+	}
+	return u, nil
+}
+
+// Plan returns the Undo record of a before anything is changed: everything Do needs to perform
+// a and Revert needs to reverse it. It only reads: for delete_user_policy it saves the inline
+// document (GetUserPolicy), so that the document can be stored before Do deletes it; for
+// quarantine_user it settles which policy to attach. A caller that stores the record before
+// calling Do can always reverse a Do that was cut short, and can resume it (see Do).
+func (r *Remediator) Plan(ctx context.Context, a detect.Action) (Undo, error) {
+	u := Undo{Action: a.Kind, Account: a.Account, Region: a.Region, UserName: a.UserName, At: r.now()}
 	switch a.Kind {
 	case detect.DeactivateAccessKey:
-		if err := need(a.Kind, "user name", a.UserName, "access key ID", a.AccessKeyID); err != nil {
-			return Undo{}, err
-		}
-		u.UserName, u.AccessKeyID = a.UserName, a.AccessKeyID
-		return u, r.setKeyStatus(ctx, a.Account, a.UserName, a.AccessKeyID, types.StatusTypeInactive)
-
+		u.AccessKeyID = a.AccessKeyID
+		return u, need(a.Kind, "user name", a.UserName, "access key ID", a.AccessKeyID)
 	case detect.DetachUserPolicy:
-		if err := need(a.Kind, "user name", a.UserName, "policy ARN", a.PolicyARN); err != nil {
-			return Undo{}, err
-		}
-		u.UserName, u.PolicyARN = a.UserName, a.PolicyARN
-		return u, r.detach(ctx, a.Account, a.UserName, a.PolicyARN)
-
+		u.PolicyARN = a.PolicyARN
+		return u, need(a.Kind, "user name", a.UserName, "policy ARN", a.PolicyARN)
 	case detect.DeleteUserPolicy:
 		if err := need(a.Kind, "user name", a.UserName, "policy name", a.PolicyName); err != nil {
 			return Undo{}, err
 		}
-		doc, err := r.deleteInline(ctx, a.Account, a.UserName, a.PolicyName)
+		doc, err := r.saveInline(ctx, a.Account, a.UserName, a.PolicyName)
 		if err != nil {
 			return Undo{}, err
 		}
-		u.UserName, u.PolicyName, u.PolicyDocument = a.UserName, a.PolicyName, doc
+		u.PolicyName, u.PolicyDocument = a.PolicyName, doc
 		return u, nil
-
 	case detect.QuarantineUser:
 		if err := need(a.Kind, "user name", a.UserName); err != nil {
 			return Undo{}, err
@@ -114,27 +121,57 @@ func (r *Remediator) Apply(ctx context.Context, a detect.Action) (Undo, error) {
 		if err != nil {
 			return Undo{}, fmt.Errorf("quarantine user %s: %w", a.UserName, err)
 		}
-		u.UserName, u.PolicyARN = a.UserName, policy
-		return u, r.attach(ctx, a.Account, a.UserName, policy)
-
-	case detect.RestartLogging:
-		if err := need(a.Kind, "trail", a.Trail); err != nil {
-			return Undo{}, err
-		}
-		ct, err := r.trail(ctx, a.Account, a.Region)
-		if err != nil {
-			return Undo{}, err
-		}
-		if _, err := ct.StartLogging(ctx, &cloudtrail.StartLoggingInput{Name: aws.String(a.Trail)}); err != nil {
-			return Undo{}, wrap(err, "start logging on trail %s in %s", a.Trail, regionOr(a.Region))
-		}
-		u.Trail = a.Trail
+		u.PolicyARN = policy
 		return u, nil
-
+	case detect.RestartLogging:
+		u.UserName, u.Trail = "", a.Trail
+		return u, need(a.Kind, "trail", a.Trail)
 	case "":
 		return Undo{}, errors.New("no remediation action: no API can undo this change")
 	default:
 		return Undo{}, fmt.Errorf("unknown remediation action %q", a.Kind)
+	}
+}
+
+// Do performs the action u records (as Plan made it): one API call. It is safe to repeat, as
+// Apply is. A NoSuchEntity from IAM wraps ErrAlreadyReverted — unless an earlier attempt of the
+// same call (the SDK's retry) went unanswered: IAM may have acted on that attempt, and the
+// NoSuchEntity is then the answer to the watchdog's own change, which Do reports as done.
+func (r *Remediator) Do(ctx context.Context, u Undo) error {
+	if err := u.complete(); err != nil {
+		return err
+	}
+	switch u.Action {
+	case detect.DeactivateAccessKey:
+		return r.setKeyStatus(ctx, u.Account, u.UserName, u.AccessKeyID, types.StatusTypeInactive)
+	case detect.DetachUserPolicy:
+		return r.detach(ctx, u.Account, u.UserName, u.PolicyARN)
+	case detect.DeleteUserPolicy:
+		c, err := r.iam(ctx, u.Account)
+		if err != nil {
+			return err
+		}
+		var calls attempts
+		_, err = c.DeleteUserPolicy(ctx, &iam.DeleteUserPolicyInput{UserName: aws.String(u.UserName), PolicyName: aws.String(u.PolicyName)}, calls.watch)
+		if err != nil && !calls.ownNoSuchEntity(err) {
+			return wrap(err, "delete inline policy %s of user %s", u.PolicyName, u.UserName)
+		}
+		return nil
+	case detect.QuarantineUser:
+		return r.attach(ctx, u.Account, u.UserName, u.PolicyARN)
+	case detect.RestartLogging:
+		ct, err := r.trail(ctx, u.Account, u.Region)
+		if err != nil {
+			return err
+		}
+		if _, err := ct.StartLogging(ctx, &cloudtrail.StartLoggingInput{Name: aws.String(u.Trail)}); err != nil {
+			return wrap(err, "start logging on trail %s in %s", u.Trail, regionOr(u.Region))
+		}
+		return nil
+	case "":
+		return errors.New("no remediation action: no API can undo this change")
+	default:
+		return fmt.Errorf("unknown remediation action %q", u.Action)
 	}
 }
 
@@ -144,21 +181,15 @@ func (r *Remediator) Apply(ctx context.Context, a detect.Action) (Undo, error) {
 // ErrIrreversible. NoSuchEntity (say, the quarantine policy was already detached, or the user
 // is gone) wraps ErrAlreadyReverted.
 func (r *Remediator) Revert(ctx context.Context, u Undo) error {
+	if err := u.complete(); err != nil {
+		return err
+	}
 	switch u.Action {
 	case detect.DeactivateAccessKey:
-		if err := need(u.Action, "user name", u.UserName, "access key ID", u.AccessKeyID); err != nil {
-			return err
-		}
 		return r.setKeyStatus(ctx, u.Account, u.UserName, u.AccessKeyID, types.StatusTypeActive)
 	case detect.DetachUserPolicy:
-		if err := need(u.Action, "user name", u.UserName, "policy ARN", u.PolicyARN); err != nil {
-			return err
-		}
 		return r.attach(ctx, u.Account, u.UserName, u.PolicyARN)
 	case detect.DeleteUserPolicy:
-		if err := need(u.Action, "user name", u.UserName, "policy name", u.PolicyName, "policy document", u.PolicyDocument); err != nil {
-			return err
-		}
 		c, err := r.iam(ctx, u.Account)
 		if err != nil {
 			return err
@@ -171,9 +202,6 @@ func (r *Remediator) Revert(ctx context.Context, u Undo) error {
 		}
 		return nil
 	case detect.QuarantineUser:
-		if err := need(u.Action, "user name", u.UserName, "policy ARN", u.PolicyARN); err != nil {
-			return err
-		}
 		return r.detach(ctx, u.Account, u.UserName, u.PolicyARN)
 	case detect.RestartLogging:
 		return fmt.Errorf("restarting logging on trail %s is not undone: the watchdog never stops a trail on anyone's behalf (stop it yourself if you must): %w", u.Trail, ErrIrreversible)
@@ -212,17 +240,18 @@ func (r *Remediator) detach(ctx context.Context, account, user, policyARN string
 	if err != nil {
 		return err
 	}
-	if _, err := c.DetachUserPolicy(ctx, &iam.DetachUserPolicyInput{UserName: aws.String(user), PolicyArn: aws.String(policyARN)}); err != nil {
+	var calls attempts
+	_, err = c.DetachUserPolicy(ctx, &iam.DetachUserPolicyInput{UserName: aws.String(user), PolicyArn: aws.String(policyARN)}, calls.watch)
+	if err != nil && !calls.ownNoSuchEntity(err) {
 		return wrap(err, "detach %s from %s", policyARN, user)
 	}
 	return nil
 }
 
-// deleteInline saves the inline policy's document, then deletes the policy, and returns the
-// document. GetUserPolicy returns it URL-encoded (RFC 3986); it is decoded with
-// url.PathUnescape, which, unlike QueryUnescape, leaves a literal '+' alone, as RFC 3986 and
-// the AWS SDKs' own decoders do.
-func (r *Remediator) deleteInline(ctx context.Context, account, user, name string) (string, error) {
+// saveInline returns the document of a user's inline policy. GetUserPolicy returns it
+// URL-encoded (RFC 3986); it is decoded with url.PathUnescape, which, unlike QueryUnescape,
+// leaves a literal '+' alone, as RFC 3986 and the AWS SDKs' own decoders do.
+func (r *Remediator) saveInline(ctx context.Context, account, user, name string) (string, error) {
 	c, err := r.iam(ctx, account)
 	if err != nil {
 		return "", err
@@ -237,9 +266,6 @@ func (r *Remediator) deleteInline(ctx context.Context, account, user, name strin
 	}
 	if doc == "" {
 		return "", fmt.Errorf("save inline policy %s of user %s: IAM returned an empty document; not deleting what could not be saved", name, user)
-	}
-	if _, err := c.DeleteUserPolicy(ctx, &iam.DeleteUserPolicyInput{UserName: aws.String(user), PolicyName: aws.String(name)}); err != nil {
-		return "", wrap(err, "delete inline policy %s of user %s", name, user)
 	}
 	return doc, nil
 }
@@ -271,6 +297,21 @@ func (r *Remediator) now() time.Time {
 		return r.Now()
 	}
 	return time.Now()
+}
+
+// complete fails when u lacks a value its action needs.
+func (u Undo) complete() error {
+	switch u.Action {
+	case detect.DeactivateAccessKey:
+		return need(u.Action, "user name", u.UserName, "access key ID", u.AccessKeyID)
+	case detect.DetachUserPolicy, detect.QuarantineUser:
+		return need(u.Action, "user name", u.UserName, "policy ARN", u.PolicyARN)
+	case detect.DeleteUserPolicy:
+		return need(u.Action, "user name", u.UserName, "policy name", u.PolicyName, "policy document", u.PolicyDocument)
+	case detect.RestartLogging:
+		return need(u.Action, "trail", u.Trail)
+	}
+	return nil
 }
 
 // need fails when any of the named values (name, value, name, value, …) is empty.

@@ -19,7 +19,8 @@ import (
 // Remediator performs and reverses remediation actions (remediate.Remediator).
 type Remediator interface {
 	Describe(a detect.Action) string
-	Apply(ctx context.Context, a detect.Action) (remediate.Undo, error)
+	Plan(ctx context.Context, a detect.Action) (remediate.Undo, error)
+	Do(ctx context.Context, u remediate.Undo) error
 	Revert(ctx context.Context, u remediate.Undo) error
 }
 
@@ -248,7 +249,18 @@ func (h *Handler) runOne(ctx context.Context, verb state.Verb, key string) (runR
 			return resFailed, nil, fmt.Errorf("stored action of %s: %w", key, err)
 		}
 		what := rem.Describe(act)
-		undo, err := rem.Apply(ctx, act)
+		undo, err := rem.Plan(ctx, act)
+		if err == nil {
+			// The undo record is stored before anything changes, so that an action whose
+			// outcome cannot be recorded afterwards can still be undone (`watchdog undo`).
+			if _, werr := h.Store.Update(ctx, key, func(x *state.Entry) error {
+				x.Undo, _ = json.Marshal(undo)
+				return nil
+			}); werr != nil {
+				return resFailed, nil, fmt.Errorf("nothing was done: storing the undo record of %s first failed: %w", what, werr)
+			}
+			err = rem.Do(ctx, undo)
+		}
 		res := resDone
 		next := remediate.Outcome{Action: act.Kind, Status: remediate.Done, Reason: what, Undo: remediate.UndoCommand(e.EventID)}
 		switch {
@@ -261,6 +273,7 @@ func (h *Handler) runOne(ctx context.Context, verb state.Verb, key string) (runR
 		}
 		if _, werr := h.Store.Update(ctx, key, func(x *state.Entry) error {
 			x.Outcome, _ = json.Marshal(next)
+			x.Undo = nil // nothing to reverse unless it was done
 			if res == resDone {
 				x.Undo, _ = json.Marshal(undo)
 			}
@@ -310,10 +323,12 @@ func (s simulator) Describe(a detect.Action) string {
 	return "simulated: " + s.describe(a)
 }
 
-func (simulator) Apply(_ context.Context, a detect.Action) (remediate.Undo, error) {
+func (simulator) Plan(_ context.Context, a detect.Action) (remediate.Undo, error) {
 	return remediate.Undo{Action: a.Kind, Account: a.Account, Region: a.Region, UserName: a.UserName,
 		AccessKeyID: a.AccessKeyID, PolicyARN: a.PolicyARN, PolicyName: a.PolicyName, Trail: a.Trail}, nil
 }
+
+func (simulator) Do(context.Context, remediate.Undo) error { return nil }
 
 func (simulator) Revert(context.Context, remediate.Undo) error { return nil }
 

@@ -75,6 +75,15 @@ func (r *recordingRemediator) Apply(_ context.Context, a detect.Action) (remedia
 	return remediate.Undo{Action: a.Kind, UserName: a.UserName, AccessKeyID: a.AccessKeyID}, nil
 }
 
+func (r *recordingRemediator) Plan(_ context.Context, a detect.Action) (remediate.Undo, error) {
+	return remediate.Undo{Action: a.Kind, UserName: a.UserName, AccessKeyID: a.AccessKeyID}, nil
+}
+
+func (r *recordingRemediator) Do(ctx context.Context, u remediate.Undo) error {
+	_, err := r.Apply(ctx, detect.Action{Kind: u.Action, UserName: u.UserName, AccessKeyID: u.AccessKeyID})
+	return err
+}
+
 func (r *recordingRemediator) Revert(_ context.Context, u remediate.Undo) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -54,9 +54,9 @@ type countingRemediator struct {
 	applied, reverted *atomic.Int64
 }
 
-func (r countingRemediator) Apply(ctx context.Context, a detect.Action) (remediate.Undo, error) {
+func (r countingRemediator) Do(ctx context.Context, u remediate.Undo) error {
 	r.applied.Add(1)
-	return r.Remediator.Apply(ctx, a)
+	return r.Remediator.Do(ctx, u)
 }
 
 func (r countingRemediator) Revert(ctx context.Context, u remediate.Undo) error {

@@ -19,6 +19,10 @@ type Stage string
 // Stages, in order.
 const (
 	Claimed Stage = "claimed" // work started; nothing done yet
+	// Acting: the planned action and its undo record are stored, and the action may have been
+	// carried out: an invocation that takes the entry over resumes it (remediate.Remediator.Do)
+	// rather than plan it afresh.
+	Acting  Stage = "acting"
 	Acted   Stage = "acted"   // remediation ran (or was decided against); the outcome is stored
 	Alerted Stage = "alerted" // the alert was delivered: the finding is finished
 )

@@ -132,7 +132,8 @@ func (c *calls[T]) all() []T {
 	return append([]T(nil), c.got...)
 }
 
-// fakeRemediator is a watchdog.Remediator made of functions.
+// fakeRemediator is a watchdog.Remediator made of functions: apply answers for Plan and Do
+// together, once per action carried out.
 type fakeRemediator struct {
 	describe func(a detect.Action) string
 	apply    func(ctx context.Context, a detect.Action) (remediate.Undo, error)
@@ -140,8 +141,16 @@ type fakeRemediator struct {
 
 func (r *fakeRemediator) Describe(a detect.Action) string { return r.describe(a) }
 
-func (r *fakeRemediator) Apply(ctx context.Context, a detect.Action) (remediate.Undo, error) {
-	return r.apply(ctx, a)
+// Plan records the action in the undo record, which Do reads it back from.
+func (r *fakeRemediator) Plan(_ context.Context, a detect.Action) (remediate.Undo, error) {
+	return remediate.Undo{Action: a.Kind, Account: a.Account, Region: a.Region, UserName: a.UserName,
+		AccessKeyID: a.AccessKeyID, PolicyARN: a.PolicyARN, PolicyName: a.PolicyName, Trail: a.Trail}, nil
+}
+
+func (r *fakeRemediator) Do(ctx context.Context, u remediate.Undo) error {
+	_, err := r.apply(ctx, detect.Action{Kind: u.Action, Account: u.Account, Region: u.Region, UserName: u.UserName,
+		AccessKeyID: u.AccessKeyID, PolicyARN: u.PolicyARN, PolicyName: u.PolicyName, Trail: u.Trail})
+	return err
 }
 
 var _ watchdog.Remediator = (*fakeRemediator)(nil)

@@ -60,14 +60,16 @@ type countingRemediator struct {
 
 func (r *countingRemediator) Describe(a detect.Action) string { return a.Kind + " of " + a.UserName }
 
-func (r *countingRemediator) Apply(_ context.Context, a detect.Action) (remediate.Undo, error) {
+func (r *countingRemediator) Plan(_ context.Context, a detect.Action) (remediate.Undo, error) {
+	return remediate.Undo{Action: a.Kind, UserName: a.UserName, AccessKeyID: a.AccessKeyID}, nil
+}
+
+func (r *countingRemediator) Do(_ context.Context, u remediate.Undo) error {
 	r.applied.Add(1)
 	if r.fail != nil {
-		if err := r.fail(a); err != nil {
-			return remediate.Undo{}, err
-		}
+		return r.fail(detect.Action{Kind: u.Action, UserName: u.UserName, AccessKeyID: u.AccessKeyID})
 	}
-	return remediate.Undo{Action: a.Kind, UserName: a.UserName, AccessKeyID: a.AccessKeyID}, nil
+	return nil
 }
 
 func burstPipeline(mode policy.Mode, rem watchdog.Remediator, store state.Store, sink notify.Sink, owner string) *watchdog.Pipeline {

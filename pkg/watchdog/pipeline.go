@@ -29,10 +29,12 @@ const (
 	keySource  = "source"
 )
 
-// Remediator performs and describes remediation actions (remediate.Remediator).
+// Remediator performs and describes remediation actions (remediate.Remediator): Plan reads
+// what the undo record needs, without changing anything, and Do carries the plan out.
 type Remediator interface {
 	Describe(a detect.Action) string
-	Apply(ctx context.Context, a detect.Action) (remediate.Undo, error)
+	Plan(ctx context.Context, a detect.Action) (remediate.Undo, error)
+	Do(ctx context.Context, u remediate.Undo) error
 }
 
 var _ Remediator = (*remediate.Remediator)(nil)
@@ -128,13 +130,31 @@ func (p *Pipeline) handleFinding(ctx context.Context, f detect.Finding) (*Result
 		}
 		r.Remediation = &o
 	} else {
+		var intend func(remediate.Undo) error
+		var prior *remediate.Undo
+		if p.Store != nil && entry.Key != "" {
+			intend = func(u remediate.Undo) error { return p.intend(ctx, &entry, f, u) }
+			if entry.Stage == state.Acting && len(entry.Undo) > 0 {
+				prior = new(remediate.Undo)
+				if err := json.Unmarshal(entry.Undo, prior); err != nil {
+					return nil, fmt.Errorf("stored undo record of the planned action: %w", err)
+				}
+				log.WarnContext(ctx, "resuming an action an earlier attempt planned and may have carried out", "undo", string(entry.Undo))
+			}
+		}
 		var undo *remediate.Undo
-		r.Remediation, undo = p.act(ctx, f, d)
+		var err error
+		if r.Remediation, undo, err = p.act(ctx, f, d, prior, intend); err != nil {
+			return nil, err
+		}
 		if p.Store != nil && entry.Key != "" {
 			entry.Stage = state.Acted
 			if r.Remediation != nil {
 				entry.Outcome, _ = json.Marshal(r.Remediation)
 			}
+			// The undo record stays only for a done action: a planned one that failed or
+			// found nothing to do has nothing to reverse.
+			entry.Undo = nil
 			if undo != nil {
 				entry.Undo, _ = json.Marshal(undo)
 			}
@@ -144,9 +164,10 @@ func (p *Pipeline) handleFinding(ctx context.Context, f detect.Finding) (*Result
 			entry.SetStatus(initialStatus(r.Remediation), "watchdog", p.now())
 			if err := p.saveUndo(ctx, &entry, r); err != nil {
 				if len(entry.Undo) > 0 {
-					// The action is done but its undo record is not stored: log it, so that
-					// a person can still reverse the change from the log.
-					log.ErrorContext(ctx, "undo record not saved; reverse by hand with it", "undo", string(entry.Undo), "error", err.Error())
+					// The action is done but the outcome is not stored. The undo record was
+					// stored before acting (stage acting), so Lambda's retry resumes from it;
+					// log it too, so that a person can reverse the change from the log.
+					log.ErrorContext(ctx, "outcome of a done action not saved; its undo record, stored before acting, is also here", "undo", string(entry.Undo), "error", err.Error())
 				}
 				return nil, err
 			}
@@ -205,15 +226,37 @@ func (p *Pipeline) lease() time.Duration {
 	return 2 * time.Minute
 }
 
-// act turns a decision into a remediation outcome, acting for real only in auto mode.
-func (p *Pipeline) act(ctx context.Context, f detect.Finding, d policy.Decision) (*remediate.Outcome, *remediate.Undo) {
+// intend stores the plan of an action before it is carried out: the undo record, at stage
+// acting. If the invocation then ends before the outcome is stored, the record is there for
+// `watchdog undo`, and Lambda's retry resumes the action from it instead of taking a second
+// look that could no longer tell the watchdog's own change from somebody else's. Nothing is
+// done when the plan cannot be stored.
+func (p *Pipeline) intend(ctx context.Context, entry *state.Entry, f detect.Finding, u remediate.Undo) error {
+	e := *entry
+	e.Stage = state.Acting
+	e.Undo, _ = json.Marshal(u)
+	e.Action, _ = json.Marshal(f.Action)
+	if err := p.Store.Save(ctx, e); err != nil {
+		return fmt.Errorf("record the planned %s before acting: %w", f.Action.Kind, err)
+	}
+	e.Version++ // Save wrote over the version read, and the next write goes over this one
+	*entry = e
+	return nil
+}
+
+// act turns a decision into a remediation outcome, acting for real only in auto mode. The
+// plan is handed to intend (when set) before anything changes, and nothing is done if intend
+// fails; its error is act's. prior is a plan an earlier attempt stored and may have carried
+// out: it is carried out again (every action is safe to repeat), and a NoSuchEntity then
+// answers the earlier attempt's own change.
+func (p *Pipeline) act(ctx context.Context, f detect.Finding, d policy.Decision, prior *remediate.Undo, intend func(remediate.Undo) error) (*remediate.Outcome, *remediate.Undo, error) {
 	if f.Action.Kind == "" {
-		return nil, nil
+		return nil, nil, nil
 	}
 	o := &remediate.Outcome{Action: f.Action.Kind}
 	if !d.Act {
 		o.Status, o.Reason = remediate.Skipped, d.Reason
-		return o, nil
+		return o, nil, nil
 	}
 	what := f.Action.Kind
 	if p.Remediator != nil {
@@ -222,16 +265,32 @@ func (p *Pipeline) act(ctx context.Context, f detect.Finding, d policy.Decision)
 	switch d.Mode {
 	case policy.DryRun:
 		o.Status, o.Reason = remediate.Planned, "dry run: would "+what
-		return o, nil
+		return o, nil, nil
 	case policy.Approve:
 		o.Status, o.Reason = remediate.Pending, "waiting for approval to "+what
-		return o, nil
+		return o, nil, nil
 	}
 	if p.Remediator == nil {
 		o.Status, o.Reason = remediate.Failed, "no AWS clients are configured to act with"
-		return o, nil
+		return o, nil, nil
 	}
-	undo, err := p.Remediator.Apply(ctx, f.Action)
+	var undo remediate.Undo
+	var err error
+	if prior != nil {
+		undo = *prior
+	} else if undo, err = p.Remediator.Plan(ctx, f.Action); err == nil && intend != nil {
+		if err := intend(undo); err != nil {
+			return nil, nil, err
+		}
+	}
+	if err == nil {
+		err = p.Remediator.Do(ctx, undo)
+		if prior != nil && errors.Is(err, remediate.ErrAlreadyReverted) {
+			// The earlier attempt stored its plan and may then have acted; nothing tells its
+			// change from somebody else's now, and either way the change is reverted.
+			err, what = nil, what+" (resumed: an earlier attempt acted before it could record the outcome)"
+		}
+	}
 	switch {
 	case errors.Is(err, remediate.ErrAlreadyReverted):
 		o.Status, o.Reason = remediate.Skipped, "already reverted: "+err.Error()
@@ -244,7 +303,7 @@ func (p *Pipeline) act(ctx context.Context, f detect.Finding, d policy.Decision)
 		if remediate.Reversible(f.Action.Kind) {
 			o.Undo = remediate.UndoCommand(f.EventID)
 		}
-		return o, &undo
+		return o, &undo, nil
 	}
-	return o, nil
+	return o, nil, nil
 }
