@@ -26,12 +26,12 @@ type replayOptions struct {
 // this bounds memory without slowing the workers.
 const pendingRecords = 16
 
-// A task is one input on its way: a worker reads it into out, which the pipeline drains in
-// input order.
+// A task is one input on its way: a worker reads it into batches, which the pipeline drains
+// in input order.
 type task struct {
-	in  input
-	err error // from listing the inputs: nothing to read
-	out chan item
+	in      input
+	err     error // from listing the inputs: nothing to read
+	batches chan []item
 }
 
 // An item is one thing a worker found in an input: a wanted record, an error, or, last, what it
@@ -49,54 +49,21 @@ type item struct {
 // the scope: only the records a rule could report are decoded.
 //
 // Memory is bounded by the job count, not by the archive: at most o.jobs inputs are read at a
-// time, at most o.jobs more wait, each with at most pendingRecords records, and each worker
-// holds one line (one log file) at a time.
+// time, at most a few per job more wait, each with at most pendingRecords records, and each
+// worker holds one line (one log file) at a time.
+//
+// A worker hands over what it found in batches, most inputs in one, because each hand-over
+// can wake a sleeping thread: per record, the wake-ups cost more than the records. With one
+// job there are no hand-overs at all: inputs are read and handled on the caller's goroutine.
 func replayInputs(ctx context.Context, p *watchdog.Pipeline, inputs func(func(input, error) bool), out notify.Sink, stderr io.Writer, o replayOptions) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	jobs := max(1, o.jobs)
 	want := func(rec *cloudtrail.Record) bool { return o.scope.keeps(rec) && p.Detector.Wants(rec) }
-
-	tasks := make(chan *task, jobs)
-	order := make(chan *task, jobs)
-	go func() {
-		defer close(order)
-		defer close(tasks)
-		for in, err := range inputs {
-			t := &task{in: in, err: err, out: make(chan item, pendingRecords)}
-			select {
-			case order <- t:
-			case <-ctx.Done():
-				return
-			}
-			if err != nil {
-				close(t.out)
-				continue
-			}
-			select {
-			case tasks <- t:
-			case <-ctx.Done():
-				close(t.out)
-				return
-			}
-		}
-	}()
-
 	scanners := make([]*cloudtrail.Scanner, jobs)
-	var wg sync.WaitGroup
 	for w := range scanners {
-		sc := &cloudtrail.Scanner{Want: want}
-		scanners[w] = sc
-		wg.Go(func() {
-			for t := range tasks {
-				readTask(ctx, sc, t)
-			}
-		})
+		scanners[w] = &cloudtrail.Scanner{Want: want}
 	}
-	defer func() {
-		cancel() // a worker waiting to hand over a record gives up
-		wg.Wait()
-	}()
 
 	s := newSummary(jobs)
 	bar := newProgress(stderr, "", 0)
@@ -105,10 +72,14 @@ func replayInputs(ctx context.Context, p *watchdog.Pipeline, inputs func(func(in
 		stop = sync.OnceFunc(watchProgress(ctx, bar, s, scanners, o.sizes))
 		defer stop()
 	}
-	for t := range order {
-		if err := s.take(ctx, p, t, out, stderr); err != nil {
-			return err
-		}
+	var err error
+	if jobs == 1 {
+		err = s.readInline(ctx, p, scanners[0], inputs, out, stderr)
+	} else {
+		err = s.readConcurrently(ctx, p, scanners, inputs, out, stderr)
+	}
+	if err != nil {
+		return err
 	}
 	if err := ctx.Err(); err != nil {
 		return err
@@ -122,73 +93,174 @@ func replayInputs(ctx context.Context, p *watchdog.Pipeline, inputs func(func(in
 	return nil
 }
 
-// readTask reads one input into t.out and closes it.
+// readInline reads and handles the inputs one after the other on this goroutine.
+func (s *summary) readInline(ctx context.Context, p *watchdog.Pipeline, sc *cloudtrail.Scanner, inputs func(func(input, error) bool), out notify.Sink, stderr io.Writer) error {
+	for in, err := range inputs {
+		if err != nil {
+			s.listErr(in, err, stderr)
+			continue
+		}
+		var handleErr error
+		bad := false
+		readInput(sc, in, func(it item) bool {
+			bad = bad || it.openErr != nil || it.err != nil
+			handleErr = s.take(ctx, p, it, out, stderr)
+			return handleErr == nil && ctx.Err() == nil
+		})
+		if handleErr != nil {
+			return handleErr
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		s.inputDone(in, bad)
+	}
+	return nil
+}
+
+// readConcurrently reads the inputs on one worker per scanner and handles what they found in
+// input order on this goroutine.
+func (s *summary) readConcurrently(ctx context.Context, p *watchdog.Pipeline, scanners []*cloudtrail.Scanner, inputs func(func(input, error) bool), out notify.Sink, stderr io.Writer) error {
+	ctx, cancel := context.WithCancel(ctx)
+	jobs := len(scanners)
+	tasks := make(chan *task, jobs)
+	order := make(chan *task, 4*jobs)
+	go func() {
+		defer close(order)
+		defer close(tasks)
+		for in, err := range inputs {
+			t := &task{in: in, err: err, batches: make(chan []item, 1)}
+			select {
+			case order <- t:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil {
+				close(t.batches)
+				continue
+			}
+			select {
+			case tasks <- t:
+			case <-ctx.Done():
+				close(t.batches)
+				return
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	for _, sc := range scanners {
+		wg.Go(func() {
+			for t := range tasks {
+				readTask(ctx, sc, t)
+			}
+		})
+	}
+	defer func() {
+		cancel() // a worker waiting to hand over a batch gives up
+		wg.Wait()
+	}()
+
+	for t := range order {
+		if t.err != nil {
+			s.listErr(t.in, t.err, stderr)
+			continue
+		}
+		bad := false
+		for batch := range t.batches {
+			for _, it := range batch {
+				bad = bad || it.openErr != nil || it.err != nil
+				if err := s.take(ctx, p, it, out, stderr); err != nil {
+					return err
+				}
+			}
+		}
+		s.inputDone(t.in, bad)
+	}
+	return nil
+}
+
+// readTask reads one input into t.batches, pendingRecords items at most to a batch, and closes
+// it.
 func readTask(ctx context.Context, sc *cloudtrail.Scanner, t *task) {
-	defer close(t.out)
-	send := func(it item) bool {
+	defer close(t.batches)
+	var batch []item
+	send := func() bool {
 		select {
-		case t.out <- it:
+		case t.batches <- batch:
+			batch = nil
 			return true
 		case <-ctx.Done():
 			return false
 		}
 	}
-	rc, err := t.in.open()
+	readInput(sc, t.in, func(it item) bool {
+		batch = append(batch, it)
+		return len(batch) < pendingRecords || send()
+	})
+	if len(batch) > 0 {
+		send()
+	}
+}
+
+// readInput reads one input with sc and calls emit with each wanted record and error, and
+// last with what it read, until emit returns false.
+func readInput(sc *cloudtrail.Scanner, in input, emit func(item) bool) {
+	rc, err := in.open()
 	if err != nil {
-		send(item{openErr: err})
+		emit(item{openErr: err})
 		return
 	}
 	defer rc.Close()
 	before := sc.Stats()
-	for rec, err := range sc.Records(t.in.name, rc) {
-		if !send(item{rec: rec, err: err}) {
+	for rec, err := range sc.Records(in.name, rc) {
+		if !emit(item{rec: rec, err: err}) {
 			return
 		}
 	}
 	after := sc.Stats()
-	send(item{read: &cloudtrail.ScanStats{Records: after.Records - before.Records, Decoded: after.Decoded - before.Decoded,
+	emit(item{read: &cloudtrail.ScanStats{Records: after.Records - before.Records, Decoded: after.Decoded - before.Decoded,
 		Input: after.Input - before.Input, Bytes: after.Bytes - before.Bytes}})
 }
 
-// take runs one input's records through the pipeline and counts what came of it.
-func (s *summary) take(ctx context.Context, p *watchdog.Pipeline, t *task, out notify.Sink, stderr io.Writer) error {
-	if t.err != nil {
-		s.unreadableInput(t.in.name)
-		fmt.Fprintf(stderr, "watchdog: %v\n", t.err)
-		return nil
-	}
+// listErr counts an input that could not even be listed.
+func (s *summary) listErr(in input, err error, stderr io.Writer) {
+	s.unreadableInput(in.name)
+	fmt.Fprintf(stderr, "watchdog: %v\n", err)
+}
+
+// inputDone counts an input read to its end, unreadable in part when bad.
+func (s *summary) inputDone(in input, bad bool) {
 	s.inputs++
-	bad := false
-	for it := range t.out {
-		switch {
-		case it.openErr != nil:
-			bad = true
-			fmt.Fprintf(stderr, "watchdog: %v\n", it.openErr)
-		case it.err != nil:
-			bad = true
-			fmt.Fprintf(stderr, "watchdog: %v\n", it.err)
-		case it.read != nil:
-			s.add(*it.read)
-		default:
-			results, err := p.Handle(ctx, it.rec)
-			if err != nil {
-				s.failed++
-				fmt.Fprintf(stderr, "watchdog: %s: %v\n", it.rec.Pos, err)
-			}
-			for _, r := range results {
-				if !r.Alerted && !r.Duplicate {
-					continue
-				}
-				s.finding(r.Finding)
-				if _, err := out.Notify(ctx, r.Alert); err != nil {
-					return fmt.Errorf("write output: %w", err)
-				}
-			}
-		}
-	}
 	s.done.Add(1)
 	if bad {
-		s.unreadableInput(t.in.name)
+		s.unreadableInput(in.name)
+	}
+}
+
+// take runs one thing found in an input through the pipeline and counts what came of it.
+func (s *summary) take(ctx context.Context, p *watchdog.Pipeline, it item, out notify.Sink, stderr io.Writer) error {
+	switch {
+	case it.openErr != nil:
+		fmt.Fprintf(stderr, "watchdog: %v\n", it.openErr)
+	case it.err != nil:
+		fmt.Fprintf(stderr, "watchdog: %v\n", it.err)
+	case it.read != nil:
+		s.add(*it.read)
+	default:
+		results, err := p.Handle(ctx, it.rec)
+		if err != nil {
+			s.failed++
+			fmt.Fprintf(stderr, "watchdog: %s: %v\n", it.rec.Pos, err)
+		}
+		for _, r := range results {
+			if !r.Alerted && !r.Duplicate {
+				continue
+			}
+			s.finding(r.Finding)
+			if _, err := out.Notify(ctx, r.Alert); err != nil {
+				return fmt.Errorf("write output: %w", err)
+			}
+		}
 	}
 	return nil
 }
