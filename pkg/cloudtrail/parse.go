@@ -9,6 +9,8 @@ import (
 	"io"
 	"iter"
 	"reflect"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -221,20 +223,63 @@ func (p *parser) badLine(lr *lineReader, first line) {
 // readAtMost appends r to buf until the end of r or until buf holds more than max bytes.
 // A clean end of input is not an error.
 func readAtMost(r io.Reader, buf []byte, max int) ([]byte, error) {
-	for len(buf) <= max {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)] // let append choose the growth
+	var more blocks
+	err := more.readFrom(r, max+1-len(buf))
+	return more.appendTo(buf), err
+}
+
+// blocks gathers bytes whose number is not known in advance, to be joined into one slice once.
+// A slice grown by append is copied at every growth, and a large one grows by a quarter, so
+// gathering n bytes that way allocates about 5n; blocks that double in size, then one copy,
+// allocate about 2n.
+type blocks struct {
+	full [][]byte
+	last []byte
+	n    int
+}
+
+// space returns the free room of the last block, adding a block if it has none.
+func (b *blocks) space() []byte {
+	if len(b.last) == cap(b.last) {
+		if b.last != nil {
+			b.full = append(b.full, b.last)
 		}
-		n, err := r.Read(buf[len(buf):min(cap(buf), max+1)])
-		buf = buf[:len(buf)+n]
+		b.last = make([]byte, 0, min(max(2*cap(b.last), 64<<10), 8<<20))
+	}
+	return b.last[len(b.last):cap(b.last)]
+}
+
+func (b *blocks) write(p []byte) {
+	for len(p) > 0 {
+		k := copy(b.space(), p)
+		b.last, b.n, p = b.last[:len(b.last)+k], b.n+k, p[k:]
+	}
+}
+
+// readFrom reads r until its end or until more than max bytes are held. A clean end of input
+// is not an error.
+func (b *blocks) readFrom(r io.Reader, max int) error {
+	for b.n < max {
+		room := b.space()
+		k, err := r.Read(room[:min(len(room), max-b.n)])
+		b.last, b.n = b.last[:len(b.last)+k], b.n+k
 		if err == io.EOF {
-			return buf, nil
+			return nil
 		}
 		if err != nil {
-			return buf, err
+			return err
 		}
 	}
-	return buf, nil
+	return nil
+}
+
+// appendTo appends the bytes gathered to dst, growing it at most once.
+func (b *blocks) appendTo(dst []byte) []byte {
+	dst = slices.Grow(dst, b.n)
+	for _, f := range b.full {
+		dst = append(dst, f...)
+	}
+	return append(dst, b.last...)
 }
 
 // document reads doc, which began on line firstLine, as a run of JSON values: pretty-printed
@@ -268,11 +313,12 @@ func (p *parser) document(doc []byte, firstLine int) {
 		if oneLine {
 			end = eol
 		}
-		dec := json.NewDecoder(bytes.NewReader(doc[off:end]))
+		in := &blankSkipper{data: doc[off:end]}
+		dec := json.NewDecoder(in)
 		err := dec.Decode(new(skipValue))
 		switch {
 		case err == nil:
-			n := off + int(dec.InputOffset())
+			n := off + in.offset(dec.InputOffset())
 			p.value(doc[off:n], at)
 			off = n
 		case end == eol:
@@ -286,7 +332,7 @@ func (p *parser) document(doc []byte, firstLine int) {
 			broke := len(doc)
 			var se *json.SyntaxError
 			if errors.As(err, &se) && se.Offset > 0 {
-				broke = min(off+int(se.Offset)-1, len(doc))
+				broke = min(off+in.offset(se.Offset-1), len(doc)) // the byte at which the error was found
 			}
 			off = resync(doc, max(lineStart(doc, broke), off+good, off+1))
 		}
@@ -379,7 +425,22 @@ func (p *parser) value(data []byte, at Position) int {
 
 // logFile streams the Records array of a CloudTrail log file, so that records before a syntax
 // error are still yielded. It returns the offset in data just after the last record it read.
-func (p *parser) logFile(data []byte, at Position) (good int) {
+func (p *parser) logFile(data []byte, at Position) int {
+	good, exact := p.readLogFile(data, at, false)
+	if !exact {
+		p.readLogFile(data, at, true)
+	}
+	return good
+}
+
+// readLogFile is logFile. The Decoder is given data through a blankSkipper, which leaves out
+// long runs of blanks. Most offsets map back exactly, but the offset in a syntax error about the
+// log file's own keys and brackets counts either all the bytes read or only those read as values
+// (which is which is the Decoder's affair), so with a run left out it cannot be mapped back.
+// Such an error is not reported: readLogFile returns exact false, and the caller reads data
+// again with every blank (again true), yielding that error and none of the records before it,
+// which were yielded the first time.
+func (p *parser) readLogFile(data []byte, at Position, again bool) (good int, exact bool) {
 	lines := lineCounter{doc: data, first: at.Line, line: at.Line}
 	lineAt := func(off int) int {
 		if at.Line == 0 {
@@ -387,42 +448,52 @@ func (p *parser) logFile(data []byte, at Position) (good int) {
 		}
 		return lines.at(off)
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if _, err := dec.Token(); err != nil { // '{'
+	in := &blankSkipper{data: data, keep: again}
+	dec := json.NewDecoder(in)
+	exact = true
+	logErr := func(err error) {
+		var se *json.SyntaxError
+		if errors.As(err, &se) && len(in.cuts) > 0 {
+			exact = false
+			return
+		}
 		p.fail(at, "%s", describe(err, "log file"))
-		return 0
+	}
+	if _, err := dec.Token(); err != nil { // '{'
+		logErr(err)
+		return 0, exact
 	}
 	found := false
 	defer func() {
 		// encoding/json matched "Records" without regard to case to send the value here;
 		// CloudTrail's key is exactly "Records", and a look-alike must not pass in silence.
-		if !found && !p.stopped {
+		if !found && !p.stopped && exact {
 			p.fail(at, "log file has no \"Records\" array (keys are case-sensitive)")
 		}
 	}()
 	for dec.More() && !p.stopped {
 		tok, err := dec.Token()
 		if err != nil {
-			p.fail(at, "%s", describe(err, "log file"))
-			return good
+			logErr(err)
+			return good, exact
 		}
 		if key, _ := tok.(string); key != "Records" {
 			if err := dec.Decode(new(skipValue)); err != nil {
-				p.fail(at, "%s", describe(err, "log file"))
-				return good
+				logErr(err)
+				return good, exact
 			}
 			continue
 		}
 		found = true
 		if tok, err := dec.Token(); err != nil {
-			p.fail(at, "%s", describe(err, "log file"))
-			return good
+			logErr(err)
+			return good, exact
 		} else if tok != json.Delim('[') {
 			p.fail(at, "Records is not an array")
-			return good
+			return good, exact
 		}
 		for i := 0; dec.More() && !p.stopped; i++ {
-			start, comma := elementStart(data, int(dec.InputOffset()))
+			start, comma := elementStart(data, in.offset(dec.InputOffset()))
 			rat := at
 			rat.Index, rat.Line = i, lineAt(start)
 			if err := dec.Decode(new(skipValue)); err != nil {
@@ -434,19 +505,109 @@ func (p *parser) logFile(data []byte, at Position) (good int) {
 						err = truncation(data[start:], se)
 						rat.Line = lineAt(start + int(se.Offset) - 1)
 					}
+				} else if errors.As(err, &se) {
+					// The Decoder found no comma where start is, and gave as offset its
+					// position there.
+					se.Offset = int64(in.offset(se.Offset))
 				}
 				p.fail(rat, "%s; records after it are unreadable", describe(err, "record"))
-				return good
+				return good, exact
 			}
-			good = int(dec.InputOffset())
-			p.record(data[start:good], rat, "")
+			good = in.offset(dec.InputOffset())
+			if !again {
+				p.record(data[start:good], rat, "")
+			}
 		}
 		if _, err := dec.Token(); err != nil { // ']'
-			p.fail(at, "%s", describe(err, "log file"))
-			return good
+			logErr(err)
+			return good, exact
 		}
 	}
-	return good
+	return good, exact
+}
+
+// maxBlankRun is the longest run of blanks outside strings that a blankSkipper gives whole.
+const maxBlankRun = 64
+
+// blankSkipper reads data to an encoding/json Decoder, giving only the first byte of each run of
+// more than maxBlankRun blanks outside strings. A Decoder keeps all it has read since the value
+// it is reading began (and More and Token keep the blanks they pass), growing its buffer by
+// doubling: megabytes of blanks inside a document held in memory would be copied whole, more
+// than once. The Decoder reads the same tokens without the rest of the run, since the byte kept
+// still ends a number or literal before it, and offset maps its offsets back into data.
+type blankSkipper struct {
+	data     []byte
+	keep     bool // give every byte
+	off      int  // the next byte of data to give
+	given    int  // bytes given
+	inString bool
+	escaped  bool
+	cuts     []blankCut
+}
+
+// blankCut says that the bytes given from at on follow skipped bytes of data (in all) left out.
+type blankCut struct{ at, skipped int }
+
+func (s *blankSkipper) Read(p []byte) (int, error) {
+	if s.off == len(s.data) {
+		return 0, io.EOF
+	}
+	n := 0
+	for n < len(p) && s.off < len(s.data) {
+		// Give the bytes up to the next one that changes what a blank means, at once.
+		rest := s.data[s.off:min(len(s.data), s.off+len(p)-n)]
+		k := 0
+		switch {
+		case s.escaped:
+			k, s.escaped = 1, false
+		case s.inString:
+			for k < len(rest) && rest[k] != '"' && rest[k] != '\\' {
+				k++
+			}
+			if k < len(rest) {
+				s.escaped, s.inString = rest[k] == '\\', rest[k] != '"'
+				k++
+			}
+		case s.keep:
+			for k < len(rest) && rest[k] != '"' {
+				k++
+			}
+		default:
+			for k < len(rest) && rest[k] != '"' && !isBlank(rest[k]) {
+				k++
+			}
+		}
+		if k == 0 && !s.keep && isBlank(rest[0]) {
+			end := skipBlanks(s.data, s.off)
+			if end-s.off > maxBlankRun {
+				skipped := end - s.off - 1
+				if len(s.cuts) > 0 {
+					skipped += s.cuts[len(s.cuts)-1].skipped
+				}
+				p[n] = rest[0]
+				n, s.off = n+1, end
+				s.cuts = append(s.cuts, blankCut{at: s.given + n, skipped: skipped})
+				continue
+			}
+			k = min(end-s.off, len(rest))
+		}
+		if k == 0 { // a quote that begins a string
+			s.inString, k = true, 1
+		}
+		n += copy(p[n:], rest[:k])
+		s.off += k
+	}
+	s.given += n
+	return n, nil
+}
+
+// offset returns the offset in data of the byte given at offset off.
+func (s *blankSkipper) offset(off int64) int {
+	i := sort.Search(len(s.cuts), func(i int) bool { return int64(s.cuts[i].at) > off })
+	if i == 0 {
+		return int(off)
+	}
+	return int(off) + s.cuts[i-1].skipped
 }
 
 // record decodes and checks one CloudTrail record.
@@ -522,7 +683,7 @@ func (*skipValue) UnmarshalJSON([]byte) error { return nil }
 func truncation(data []byte, err error) error {
 	var se *json.SyntaxError
 	if errors.As(err, &se) && se.Offset >= int64(len(data)) {
-		if derr := json.NewDecoder(bytes.NewReader(data)).Decode(new(skipValue)); errors.Is(derr, io.ErrUnexpectedEOF) {
+		if derr := json.NewDecoder(&blankSkipper{data: data}).Decode(new(skipValue)); errors.Is(derr, io.ErrUnexpectedEOF) {
 			return derr
 		}
 	}
@@ -635,8 +796,11 @@ const maxIndent = 4 << 10
 // more than maxIndent blanks, they are left out and dropped counts them. n is the number of
 // bytes consumed, 0 only at the end of input. A line over max bytes is consumed and reported as
 // errLineTooLong.
+//
+// A line that outgrows buf is gathered in blocks and joined once (see blocks).
 func readLine(br *bufio.Reader, buf []byte, max int) (text []byte, dropped, n int, err error) {
 	tooLong, blank := false, true // blank: no more than blanks read so far
+	var more blocks               // the rest of a line that did not fit in buf
 	for {
 		chunk, err := br.ReadSlice('\n')
 		n += len(chunk)
@@ -654,11 +818,14 @@ func readLine(br *bufio.Reader, buf []byte, max int) (text []byte, dropped, n in
 				buf, chunk = buf[:0], chunk[k:]
 			}
 		}
-		if !tooLong && len(buf)+len(chunk) > max {
-			tooLong, buf = true, buf[:0]
-		}
-		if !tooLong {
+		switch {
+		case tooLong:
+		case len(buf)+more.n+len(chunk) > max:
+			tooLong, buf, more = true, buf[:0], blocks{}
+		case more.n == 0 && (len(buf)+len(chunk) <= cap(buf) || len(buf) < 64<<10):
 			buf = append(buf, chunk...)
+		default:
+			more.write(chunk)
 		}
 		switch {
 		case err == bufio.ErrBufferFull:
@@ -666,7 +833,7 @@ func readLine(br *bufio.Reader, buf []byte, max int) (text []byte, dropped, n in
 		case tooLong && (err == nil || err == io.EOF):
 			return buf, dropped, n, errLineTooLong
 		}
-		return buf, dropped, n, err
+		return more.appendTo(buf), dropped, n, err
 	}
 }
 
@@ -689,11 +856,13 @@ func (c *lineCounter) at(off int) int {
 var newline = []byte{'\n'}
 
 func skipBlanks(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n') {
+	for i < len(b) && isBlank(b[i]) {
 		i++
 	}
 	return i
 }
+
+func isBlank(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
 
 func trimBlanks(b []byte) []byte { return bytes.Trim(b, " \t\r\n") }
 
