@@ -116,6 +116,9 @@ func Parse(data []byte) (Config, error) {
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return Config{}, errors.New(strings.TrimPrefix(err.Error(), "yaml: "))
 	}
+	if err := checkDepth(&doc); err != nil {
+		return Config{}, err
+	}
 	if err := checkNames(&doc); err != nil {
 		return Config{}, err
 	}
@@ -126,6 +129,47 @@ func Parse(data []byte) (Config, error) {
 		return Config{}, locate(err, keyPaths(&doc))
 	}
 	return c, c.Validate(detect.Rules())
+}
+
+// maxDepth is how deep Parse lets lists and mappings nest. No key of a config is more than five
+// deep (rules.<id>.allow.actors is a list in three mappings in the document's), so deeper nesting
+// is an error whatever it holds; refusing it first, with the line where it goes too deep, keeps
+// it from costing more than its reading (keyPaths walks every node).
+const maxDepth = 64
+
+// checkDepth refuses lists and mappings nested more than maxDepth deep, naming the top-level key
+// they are under and the line and column of the one too deep.
+func checkDepth(doc *yaml.Node) error {
+	var tooDeep func(n *yaml.Node, depth int) *yaml.Node
+	tooDeep = func(n *yaml.Node, depth int) *yaml.Node {
+		if n.Kind == yaml.MappingNode || n.Kind == yaml.SequenceNode {
+			if depth++; depth > maxDepth {
+				return n
+			}
+		}
+		for _, c := range n.Content {
+			if deep := tooDeep(c, depth); deep != nil {
+				return deep
+			}
+		}
+		return nil
+	}
+	root := doc
+	if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
+		root = doc.Content[0]
+	}
+	for i, c := range root.Content {
+		deep := tooDeep(c, 1)
+		if deep == nil {
+			continue
+		}
+		where := ""
+		if key := root.Content[i-i%2]; root.Kind == yaml.MappingNode && key.Value != "" {
+			where = key.Value + ": "
+		}
+		return fmt.Errorf("%sline %d column %d: lists and mappings nested more than %d deep", where, deep.Line, deep.Column, maxDepth)
+	}
+	return nil
 }
 
 // checkNames checks the values that must be one of a few names, modes and severities, while
