@@ -126,15 +126,15 @@ func Parse(data []byte) (Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-		return Config{}, locate(err, keyPaths(&doc))
+		return Config{}, locate(err, newKeyPaths(&doc))
 	}
 	return c, c.Validate(detect.Rules())
 }
 
 // maxDepth is how deep Parse lets lists and mappings nest. No key of a config is more than five
 // deep (rules.<id>.allow.actors is a list in three mappings in the document's), so deeper nesting
-// is an error whatever it holds; refusing it first, with the line where it goes too deep, keeps
-// it from costing more than its reading (keyPaths walks every node).
+// is an error whatever it holds; refused first, it is named for what it is, with the line where
+// it goes too deep, and nothing after walks nodes thousands deep.
 const maxDepth = 64
 
 // checkDepth refuses lists and mappings nested more than maxDepth deep, naming the top-level key
@@ -232,42 +232,78 @@ func kindName(k yaml.Kind) string {
 	return "non-scalar"
 }
 
-// keyPaths maps each line of doc to the path of the last key or list item on it
+// keyPaths gives for each line of a document the path of the last key or list item on it
 // ("rules.access-key-created.mode", "allow.actors[1]"), to name the keys of decoder errors,
-// which give only a line.
-func keyPaths(doc *yaml.Node) map[int]string {
-	paths := map[int]string{}
-	var walk func(n *yaml.Node, path string)
-	walk = func(n *yaml.Node, path string) {
+// which give only a line. It holds one step per key or item and builds a path only when asked:
+// building every path would copy each key into the paths of all the nodes under it, and a long
+// key over many entries would cost the square of the file's size.
+type keyPaths struct {
+	steps []pathStep
+	lines map[int]int // the last step on each line
+}
+
+// pathStep is a key, or the index of a list item, under the path of steps[parent] (-1: none).
+type pathStep struct {
+	parent int
+	key    string
+	index  int // -1 for a key
+}
+
+func newKeyPaths(doc *yaml.Node) *keyPaths {
+	kp := &keyPaths{lines: map[int]int{}}
+	add := func(parent, line int, key string, index int) int {
+		kp.steps = append(kp.steps, pathStep{parent, key, index})
+		kp.lines[line] = len(kp.steps) - 1
+		return len(kp.steps) - 1
+	}
+	var walk func(n *yaml.Node, parent int)
+	walk = func(n *yaml.Node, parent int) {
 		switch n.Kind {
 		case yaml.DocumentNode:
 			for _, c := range n.Content {
-				walk(c, path)
+				walk(c, parent)
 			}
 		case yaml.MappingNode:
 			for i := 0; i+1 < len(n.Content); i += 2 {
 				k := n.Content[i]
-				p := k.Value
-				if path != "" {
-					p = path + "." + k.Value
-				}
-				paths[k.Line] = p
-				walk(n.Content[i+1], p)
+				walk(n.Content[i+1], add(parent, k.Line, k.Value, -1))
 			}
 		case yaml.SequenceNode:
 			for i, c := range n.Content {
-				p := fmt.Sprintf("%s[%d]", path, i)
-				paths[c.Line] = p
-				walk(c, p)
+				walk(c, add(parent, c.Line, "", i))
 			}
 		}
 	}
-	walk(doc, "")
-	return paths
+	walk(doc, -1)
+	return kp
+}
+
+// at returns the path of the last key or list item on line, or "".
+func (kp *keyPaths) at(line int) string {
+	i, ok := kp.lines[line]
+	if !ok {
+		return ""
+	}
+	var steps []pathStep
+	for ; i >= 0; i = kp.steps[i].parent {
+		steps = append(steps, kp.steps[i])
+	}
+	var b strings.Builder
+	for _, s := range slices.Backward(steps) {
+		switch {
+		case s.index >= 0:
+			fmt.Fprintf(&b, "[%d]", s.index)
+		case b.Len() > 0:
+			b.WriteString("." + s.key)
+		default:
+			b.WriteString(s.key)
+		}
+	}
+	return b.String()
 }
 
 // locate puts the key path in front of each decoder error that gives a line.
-func locate(err error, paths map[int]string) error {
+func locate(err error, paths *keyPaths) error {
 	var te *yaml.TypeError
 	if !errors.As(err, &te) {
 		return errors.New(strings.TrimPrefix(err.Error(), "yaml: "))
@@ -275,8 +311,10 @@ func locate(err error, paths map[int]string) error {
 	errs := make([]error, len(te.Errors))
 	for i, msg := range te.Errors {
 		var line int
-		if _, scanErr := fmt.Sscanf(msg, "line %d:", &line); scanErr == nil && paths[line] != "" {
-			msg = paths[line] + ": " + msg
+		if _, scanErr := fmt.Sscanf(msg, "line %d:", &line); scanErr == nil {
+			if path := paths.at(line); path != "" {
+				msg = path + ": " + msg
+			}
 		}
 		errs[i] = errors.New(msg)
 	}

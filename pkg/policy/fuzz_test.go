@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -65,6 +66,11 @@ func TestParseConfigHostile(t *testing.T) {
 		prev := string(rune('a' + i))
 		laughs += name + ": &" + name + " [" + strings.Repeat("*"+prev+",", 8) + "*" + prev + "]\n"
 	}
+	longKey := "? " + strings.Repeat("k", 1<<20) + "\n: {"
+	for i := range 2000 {
+		longKey += "e" + strconv.Itoa(i) + ": 1, "
+	}
+	longKey += "}\n"
 	for _, tc := range []struct {
 		name     string
 		doc      string
@@ -85,6 +91,10 @@ func TestParseConfigHostile(t *testing.T) {
 		// for this 20 KB file).
 		{"nesting just under YAML's depth limit", "allow: " + strings.Repeat("[", 9999) + strings.Repeat("]", 9999) + "\n", 32 << 20,
 			"allow: line 1 column 71: lists and mappings nested more than 64 deep"},
+		// Paths naming the keys of errors are built for the lines of errors alone; building
+		// every path copied this key 2,000 times (2 GB). What remains (about 20 MB) is yaml.v3
+		// reading the key, twice, and the error quoting it.
+		{"a 1 MB key over 2,000 entries", longKey, 32 << 20, "field " + strings.Repeat("k", 1<<20) + " not found"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var before, after runtime.MemStats
