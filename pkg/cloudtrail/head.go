@@ -126,16 +126,31 @@ func keyHash(key []byte) uint8 {
 // a byte ≥ 0x80. It marks the head unsure when encoding/json might match the key to a field by
 // rules the skimmer does not follow: a name in another case (encoding/json matches without
 // regard to case, even folding the non-ASCII Kelvin sign and long s onto k and s), an escaped
-// key, or a field given twice.
-func (r *headReader) keyField(l level, key []byte, escaped, high bool, seen *[numFields]bool) field {
+// key, or a field given twice. plain says the answer depends on the key's bytes alone (not on
+// seen): the key may be learned (keyBook).
+func (r *headReader) keyField(l level, key []byte, escaped, high bool, seen *[numFields]bool) (f field, plain bool) {
 	if escaped || high {
 		r.unsure = true
-		return fNone
+		return fNone, false
 	}
+	f, fold := lookupField(l, key)
+	if fold {
+		r.unsure = true
+		return fNone, false
+	}
+	if f != fNone && seen[f] {
+		r.unsure = true
+	}
+	return f, true
+}
+
+// lookupField returns the field key names at level l, or fNone; fold says the key differs from
+// a field's name in case only.
+func lookupField(l level, key []byte) (f field, fold bool) {
 	if len(key) < 3 || len(key) > maxFieldName {
-		return fNone // no field's name folds to it
+		return fNone, false // no field's name folds to it
 	}
-	f := fieldTable[l][keyHash(key)]
+	f = fieldTable[l][keyHash(key)]
 	if f == fCollide {
 		for _, g := range levelFields[l] {
 			if len(fieldNames[g]) == len(key) && asciiEqualFold(key, fieldNames[g]) {
@@ -146,16 +161,69 @@ func (r *headReader) keyField(l level, key []byte, escaped, high bool, seen *[nu
 	}
 	switch {
 	case f == fNone || f == fCollide:
-		return fNone
+		return fNone, false
 	case string(key) == fieldNames[f]:
-		if seen[f] {
-			r.unsure = true
-		}
-		return f
-	case len(key) == len(fieldNames[f]) && asciiEqualFold(key, fieldNames[f]):
-		r.unsure = true
+		return f, false
 	}
-	return fNone
+	return fNone, len(key) == len(fieldNames[f]) && asciiEqualFold(key, fieldNames[f])
+}
+
+// A keyBook predicts the keys of the typed objects (a record, its userIdentity, …). CloudTrail
+// writes an object's keys in much the same order every time, so the key that followed the
+// previous one last time is usually the next: when the bytes after the opening quote are that
+// key and its closing quote, the key needs neither stringEnd nor keyField. Only keys whose
+// field depends on their bytes alone are learned (plain ASCII, no escape, no other case), and
+// a prediction is taken only on an exact match of those bytes, so a predicted key is read
+// exactly as it would be without the book.
+//
+// The book learns at most maxKeys-2 keys per level, so that hostile input costs it a bounded
+// number of small allocations per Scanner.
+type keyBook struct {
+	// keys are the learned keys of each level with their closing quote; key id k is keys[k-1].
+	keys [len(levelFields)][]string
+	// next is the guess after the key with each id (0: at the object's start; unknownKey: after
+	// a key not learned, which guesses nothing).
+	next [len(levelFields)][maxKeys]keyGuess
+}
+
+type keyGuess struct {
+	quoted string // the key and its closing quote; empty guesses nothing
+	f      field
+	id     uint8
+}
+
+const (
+	maxKeys    = 64
+	unknownKey = maxKeys - 1
+)
+
+// guess returns the guess for the key after the one with id prev, if the text at i (after its
+// opening quote) is that key.
+func (kb *keyBook) guess(l level, prev uint8, b []byte, i int) *keyGuess {
+	g := &kb.next[l][prev]
+	if n := len(g.quoted); n != 0 && n <= len(b)-i && string(b[i:i+n]) == g.quoted {
+		return g
+	}
+	return nil
+}
+
+// learn notes that key, naming f, came after the key with id prev, and returns key's id.
+func (kb *keyBook) learn(l level, prev uint8, key []byte, f field) uint8 {
+	id := uint8(unknownKey)
+	for k, q := range kb.keys[l] {
+		if len(q) == len(key)+1 && q[:len(key)] == string(key) {
+			id = uint8(k + 1)
+			break
+		}
+	}
+	if id == unknownKey && len(kb.keys[l]) < unknownKey-1 {
+		kb.keys[l] = append(kb.keys[l], string(key)+`"`)
+		id = uint8(len(kb.keys[l]))
+	}
+	if id != unknownKey && prev != unknownKey {
+		kb.next[l][prev] = keyGuess{quoted: kb.keys[l][id-1], f: f, id: id}
+	}
+	return id
 }
 
 func asciiEqualFold(b []byte, s string) bool {
@@ -176,6 +244,7 @@ const maxFieldName = len("additionalEventData")
 // headReader reads heads. It is reused from record to record and belongs to one Scanner.
 type headReader struct {
 	text     // the document
+	book     keyBook
 	rec      Record
 	session  SessionContext
 	readOnly bool
@@ -213,18 +282,34 @@ func (r *headReader) object(l level, i, depth int, seen *[numFields]bool) int {
 	if i = ws(b, i+1); i < len(b) && b[i] == '}' {
 		return i + 1
 	}
+	prev := uint8(0) // the id of the key before (keyBook)
 	for {
 		if i >= len(b) || b[i] != '"' {
 			return -1
 		}
 		kstart := i + 1
-		end, escaped, high := r.stringEnd(kstart)
-		if end < 0 {
-			return -1
+		var f field
+		if g := r.book.guess(l, prev, b, kstart); g != nil {
+			i, f, prev = kstart+len(g.quoted), g.f, g.id
+			if f != fNone && seen[f] {
+				r.unsure = true
+			}
+		} else {
+			end, escaped, high := r.stringEnd(kstart)
+			if end < 0 {
+				return -1
+			}
+			r.high = r.high || high
+			key := b[kstart : end-1]
+			var plain bool
+			if f, plain = r.keyField(l, key, escaped, high, seen); plain {
+				prev = r.book.learn(l, prev, key, f)
+			} else {
+				prev = unknownKey
+			}
+			i = end
 		}
-		r.high = r.high || high
-		f := r.keyField(l, b[kstart:end-1], escaped, high, seen)
-		if i = end; i < len(b) && b[i] <= ' ' {
+		if i < len(b) && b[i] <= ' ' {
 			i = ws(b, i)
 		}
 		if i >= len(b) || b[i] != ':' {
