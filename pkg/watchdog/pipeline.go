@@ -254,13 +254,29 @@ func (p *Pipeline) act(ctx context.Context, f detect.Finding, d policy.Decision,
 		return nil, nil, nil
 	}
 	o := &remediate.Outcome{Action: f.Action.Kind}
-	if !d.Act {
-		o.Status, o.Reason = remediate.Skipped, d.Reason
-		return o, nil, nil
-	}
 	what := f.Action.Kind
 	if p.Remediator != nil {
 		what = p.Remediator.Describe(f.Action)
+	}
+	if prior != nil && (!d.Act || d.Mode != policy.Auto || p.Remediator == nil) {
+		// Remediation was switched off (or to dry-run, or approval) since the earlier attempt
+		// planned the action, which it may have carried out: nothing new is done, and the undo
+		// record is kept.
+		why := "remediation is now " + string(d.Mode)
+		switch {
+		case !d.Act:
+			why = d.Reason
+		case p.Remediator == nil:
+			why = "no AWS clients are configured to act with"
+		}
+		o.Status, o.Reason = remediate.Skipped, "not resumed ("+why+"): an earlier attempt planned to "+what+
+			" and may have done it; its undo record is kept"
+		o.Undo = remediate.UndoCommand(f.EventID)
+		return o, prior, nil
+	}
+	if !d.Act {
+		o.Status, o.Reason = remediate.Skipped, d.Reason
+		return o, nil, nil
 	}
 	switch d.Mode {
 	case policy.DryRun:

@@ -386,6 +386,58 @@ func TestTakeoverAfterActedAlertsStoredOutcome(t *testing.T) {
 	}
 }
 
+// An invocation that stored its plan (stage acting) and crashed, maybe after acting: the one
+// that takes over resumes the plan in auto mode — a NoSuchEntity then being the first one's own
+// change — and, once remediation needs approval instead, acts no more but keeps the undo record.
+func TestTakeoverAtActingResumesThePlan(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		mode    policy.Mode
+		answer  error
+		applies int
+		status  remediate.Status
+	}{
+		{"auto, not yet done", policy.Auto, nil, 1, remediate.Done},
+		{"auto, done by the first", policy.Auto, fmt.Errorf("detach: %w", remediate.ErrAlreadyReverted), 1, remediate.Done},
+		{"approval now", policy.Approve, nil, 0, remediate.Skipped},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			const eventID = "9d1a3b52-0018-4c1e-8f00-000000000018"
+			ctx := context.Background()
+			var applied calls[detect.Action]
+			var alerts calls[notify.Alert]
+			store := openStore(t)
+			p := pipeline(tc.mode, applying(&applied, func(a detect.Action) (remediate.Undo, error) { return remediate.Undo{}, tc.answer }),
+				store, delivering(&alerts, slackMessage, nil))
+
+			e, err := store.Claim(ctx, state.Entry{Key: state.Key(eventID, keyRule), EventID: eventID, Rule: keyRule, Owner: "invocation-0"}, -time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			plan := `{"action":"deactivate_access_key","user_name":"bob","access_key_id":"` + newKeyID + `","at":"2024-05-02T09:03:52Z"}`
+			e.Stage, e.Undo = state.Acting, json.RawMessage(plan)
+			if err := store.Save(ctx, e); err != nil {
+				t.Fatal(err)
+			}
+
+			r, err := handleOne(t, p, createAccessKey(eventID, alice))
+			if err != nil {
+				t.Fatal(err)
+			}
+			acts := keyActions(&applied)
+			if len(acts) != tc.applies || tc.applies == 1 && acts[0].AccessKeyID != newKeyID {
+				t.Errorf("actions %+v: want %d, of the stored plan", acts, tc.applies)
+			}
+			if o := r.Remediation; o == nil || o.Status != tc.status || o.Undo == "" {
+				t.Errorf("outcome %+v: want %s with the undo command", o, tc.status)
+			}
+			if after := entry(t, store, eventID); after.Stage != state.Alerted || string(after.Undo) != plan {
+				t.Errorf("store entry %+v: want alerted, keeping the planned undo record", after)
+			}
+		})
+	}
+}
+
 func TestOwnCallIsDropped(t *testing.T) {
 	const eventID = "9d1a3b52-0009-4c1e-8f00-000000000009"
 	var applied calls[detect.Action]
