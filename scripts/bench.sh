@@ -7,6 +7,7 @@
 #   gzip -dc, and jq selecting the same risky events (gzip -dc | jq), 1 and all cores
 #   the ratios: replay ÷ decompression alone, replay ÷ jq
 #   the Lambda: bootstrap size (arm64, as deployed), INIT, warm invoke p50/p99 under aws-lambda-rie
+#   the handler under load: 10,000 mixed events, p50/p99 handling time and peak memory (TestLoad)
 #   Go benchmarks of parse+detect per record, with allocations
 #
 # Each timing is taken in BENCH_RUNS interleaved rounds and shown as best and median: on a shared
@@ -111,6 +112,9 @@ boot=$(stat -c %s "$OUT/lambda/bootstrap")
 lambda=$($GO test ./internal/lambdabench -run '^$' -bench . -benchtime "${INVOKES}x" -count 1 | grep '^BenchmarkLambda')
 metric() { echo "$lambda" | awk -v u="$1" '{for (i = 2; i <= NF; i++) if ($i == u) print $(i-1)}'; }
 
+echo "bench: load: 10,000 events through the handler (pkg/watchdog TestLoad, as make bench-load)" >&2
+$GO test -count=1 -run '^TestLoad$' ./pkg/watchdog/ -args -load.events=10000 -load.report="$PWD/$OUT/load.txt" >/dev/null
+
 echo "bench: Go benchmarks" >&2
 gobench=$($GO test ./pkg/cloudtrail -run '^$' -bench 'ParseDetect|ScannerLogFile|Skim' -benchmem -count 1 | grep '^Benchmark')
 
@@ -164,6 +168,13 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 	echo "| bootstrap, linux/arm64 as deployed | $(awk "BEGIN{printf \"%.1f\", $boot/1048576}") MB | ≤ 15 MB |"
 	echo "| INIT (first invoke less a warm one), p50 / max of 5 | $(metric init-p50-ms) / $(metric init-max-ms) ms | < 50 ms |"
 	echo "| warm invoke p50 / p99 over $(metric invokes) invokes | $(metric p50-ms) / $(metric p99-ms) ms | p99 < 5 ms |"
+	echo
+	echo "Load: 10,000 mixed events (1% risky) through 16 concurrent handlers against moto_server and a local Slack"
+	echo "(\`make bench-load\`; times include moto_server's):"
+	echo
+	echo '```'
+	cat "$OUT/load.txt"
+	echo '```'
 	echo
 	echo "Go benchmarks (\`go test -bench 'ParseDetect|ScannerLogFile|Skim' -benchmem ./pkg/cloudtrail\`):"
 	echo
