@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -312,6 +313,40 @@ func TestRevertNowThenUndo(t *testing.T) {
 	}
 	if e := w.entry(key); e.UndoneAt.IsZero() || e.Status != state.Undone {
 		t.Fatalf("entry after Undo: %+v", e)
+	}
+}
+
+// failingUpdate is a store whose nth Update fails.
+type failingUpdate struct {
+	state.Store
+	n, calls atomic.Int64
+}
+
+func (s *failingUpdate) Update(ctx context.Context, key string, change func(*state.Entry) error) (state.Entry, error) {
+	if s.calls.Add(1) == s.n.Load() {
+		return state.Entry{}, errors.New("table unavailable")
+	}
+	return s.Store.Update(ctx, key, change)
+}
+
+// Revert now stores the undo record before it acts: when that write fails, nothing is done
+// (the click's first Update marks it begun, the second stores the undo record).
+func TestRevertNowStoresUndoFirst(t *testing.T) {
+	w := newWorld(t, policy.Approve)
+	keyID := w.newKey("bob")
+	key := w.alert("undo-first-1", "bob", keyID)
+	store := &failingUpdate{Store: w.store}
+	store.n.Store(2)
+	w.h.Store = store
+	w.serve(request(state.Revert, key, approver, time.Now(), signingSecret))
+	if store.calls.Load() < 2 {
+		t.Fatalf("%d Updates: the click never came to store the undo record", store.calls.Load())
+	}
+	if w.applied.Load() != 0 || w.keyStatus("bob", keyID) != iamtypes.StatusTypeActive {
+		t.Errorf("%d remediations, key %s: want nothing done when the undo record cannot be stored", w.applied.Load(), w.keyStatus("bob", keyID))
+	}
+	if e := w.entry(key); len(e.Undo) != 0 {
+		t.Errorf("undo record %s stored for an action not taken", e.Undo)
 	}
 }
 
