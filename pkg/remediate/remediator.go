@@ -99,10 +99,10 @@ func (r *Remediator) Plan(ctx context.Context, a detect.Action) (Undo, error) {
 	switch a.Kind {
 	case detect.DeactivateAccessKey:
 		u.AccessKeyID = a.AccessKeyID
-		return u, need(a.Kind, "user name", a.UserName, "access key ID", a.AccessKeyID)
+		return u, u.complete()
 	case detect.DetachUserPolicy:
 		u.PolicyARN = a.PolicyARN
-		return u, need(a.Kind, "user name", a.UserName, "policy ARN", a.PolicyARN)
+		return u, u.complete()
 	case detect.DeleteUserPolicy:
 		if err := need(a.Kind, "user name", a.UserName, "policy name", a.PolicyName); err != nil {
 			return Undo{}, err
@@ -125,7 +125,7 @@ func (r *Remediator) Plan(ctx context.Context, a detect.Action) (Undo, error) {
 		return u, nil
 	case detect.RestartLogging:
 		u.UserName, u.Trail = "", a.Trail
-		return u, need(a.Kind, "trail", a.Trail)
+		return u, u.complete()
 	case "":
 		return Undo{}, errors.New("no remediation action: no API can undo this change")
 	default:
