@@ -398,16 +398,23 @@ func TestReplayBadInput(t *testing.T) {
 		})
 	}
 
-	t.Run("all at once", func(t *testing.T) {
-		dir := t.TempDir()
-		var args []string
-		for _, tc := range tests {
-			if tc.data != nil {
-				writeFile(t, dir, tc.file, tc.data(t))
-			}
-			args = append(args, path.Join(dir, tc.file))
+	// All at once, read inline (one job) and by workers (three): the same output and errors.
+	dir := t.TempDir()
+	var args []string
+	for _, tc := range tests {
+		if tc.data != nil {
+			writeFile(t, dir, tc.file, tc.data(t))
 		}
-		r := runCLI(t, "", append([]string{"replay", "--output", "jsonl", path.Join(eventsDir, stopLogging)}, args...)...)
+		args = append(args, path.Join(dir, tc.file))
+	}
+	var first *cliResult
+	for _, jobs := range []string{"1", "3"} {
+		r := runCLI(t, "", append([]string{"replay", "--output", "jsonl", "--jobs", jobs, path.Join(eventsDir, stopLogging)}, args...)...)
+		if first == nil {
+			first = &r
+		} else if r.stdout != first.stdout || withoutTimes(r.stderr) != withoutTimes(first.stderr) {
+			t.Errorf("--jobs %s read the inputs otherwise than --jobs 1:\n%s\n%s", jobs, r.stderr, first.stderr)
+		}
 		if !errors.Is(r.err, errSomeInputs) {
 			t.Fatalf("replay = %v, want errSomeInputs", r.err)
 		}
@@ -423,7 +430,18 @@ func TestReplayBadInput(t *testing.T) {
 		if !slices.Contains(eventIDs(rows), eventIDOf(t, stopLogging)) {
 			t.Errorf("the good file's event is missing from the output")
 		}
-	})
+	}
+}
+
+// withoutTimes is stderr without the summary's line of times and rates.
+func withoutTimes(stderr string) string {
+	var b strings.Builder
+	for l := range strings.Lines(stderr) {
+		if !strings.Contains(l, " MB/s") {
+			b.WriteString(l)
+		}
+	}
+	return b.String()
 }
 
 // stderrLine is the first line of stderr naming file.
