@@ -249,17 +249,26 @@ func (h *Handler) runOne(ctx context.Context, verb state.Verb, key string) (runR
 			return resFailed, nil, fmt.Errorf("stored action of %s: %w", key, err)
 		}
 		what := rem.Describe(act)
-		undo, err := rem.Plan(ctx, act)
-		if err == nil {
-			// The undo record is stored before anything changes, so that an action whose
-			// outcome cannot be recorded afterwards can still be undone (`watchdog undo`).
-			if _, werr := h.Store.Update(ctx, key, func(x *state.Entry) error {
-				x.Undo, _ = json.Marshal(undo)
-				return nil
-			}); werr != nil {
-				return resFailed, nil, fmt.Errorf("nothing was done: storing the undo record of %s first failed: %w", what, werr)
+		// An undo record on an alert still pending is the plan of an earlier click that ended
+		// before it recorded the outcome, and may have acted: it is resumed.
+		var prior *remediate.Undo
+		if len(e.Undo) > 0 {
+			prior = new(remediate.Undo)
+			if err := json.Unmarshal(e.Undo, prior); err != nil {
+				return resFailed, nil, fmt.Errorf("stored undo record of %s: %w", key, err)
 			}
-			err = rem.Do(ctx, undo)
+		}
+		// The undo record is stored before anything changes, so that an action whose outcome
+		// cannot be recorded afterwards can still be undone (`watchdog undo`).
+		undo, err := remediate.Carry(ctx, rem, act, prior, func(u remediate.Undo) error {
+			_, werr := h.Store.Update(ctx, key, func(x *state.Entry) error {
+				x.Undo, _ = json.Marshal(u)
+				return nil
+			})
+			return werr
+		})
+		if errors.Is(err, remediate.ErrNotRecorded) {
+			return resFailed, nil, fmt.Errorf("%s: %w", what, err)
 		}
 		res := resDone
 		next := remediate.Outcome{Action: act.Kind, Status: remediate.Done, Reason: what, Undo: remediate.UndoCommand(e.EventID)}
@@ -273,8 +282,8 @@ func (h *Handler) runOne(ctx context.Context, verb state.Verb, key string) (runR
 		}
 		if _, werr := h.Store.Update(ctx, key, func(x *state.Entry) error {
 			x.Outcome, _ = json.Marshal(next)
-			x.Undo = nil // nothing to reverse unless it was done
-			if res == resDone {
+			x.Undo = nil // nothing to reverse unless it was done, or may have been
+			if res == resDone || prior != nil {
 				x.Undo, _ = json.Marshal(undo)
 			}
 			return nil

@@ -322,6 +322,14 @@ type failingUpdate struct {
 	n, calls atomic.Int64
 }
 
+// failUpdate makes the handler's store fail its nth Update from now on.
+func (w *world) failUpdate(n int64) *failingUpdate {
+	s := &failingUpdate{Store: w.store}
+	s.n.Store(n)
+	w.h.Store = s
+	return s
+}
+
 func (s *failingUpdate) Update(ctx context.Context, key string, change func(*state.Entry) error) (state.Entry, error) {
 	if s.calls.Add(1) == s.n.Load() {
 		return state.Entry{}, errors.New("table unavailable")
@@ -335,9 +343,7 @@ func TestRevertNowStoresUndoFirst(t *testing.T) {
 	w := newWorld(t, policy.Approve)
 	keyID := w.newKey("bob")
 	key := w.alert("undo-first-1", "bob", keyID)
-	store := &failingUpdate{Store: w.store}
-	store.n.Store(2)
-	w.h.Store = store
+	store := w.failUpdate(2)
 	w.serve(request(state.Revert, key, approver, time.Now(), signingSecret))
 	if store.calls.Load() < 2 {
 		t.Fatalf("%d Updates: the click never came to store the undo record", store.calls.Load())
@@ -347,6 +353,37 @@ func TestRevertNowStoresUndoFirst(t *testing.T) {
 	}
 	if e := w.entry(key); len(e.Undo) != 0 {
 		t.Errorf("undo record %s stored for an action not taken", e.Undo)
+	}
+}
+
+// A Revert now that acted but could not record its outcome (the click's third Update) is
+// resumed by the next click once its run's lease is over. The key is deleted meanwhile, so the
+// resumed UpdateAccessKey meets NoSuchEntity: that answers the first click's own change, and the
+// undo record stored before acting is kept with the outcome done (a fresh plan would have said
+// "already reverted" and dropped it).
+func TestRevertNowResumesAPlanLeftByAnEarlierClick(t *testing.T) {
+	w := newWorld(t, policy.Approve)
+	keyID := w.newKey("bob")
+	key := w.alert("resume-event-1", "bob", keyID)
+	w.failUpdate(3)
+	w.serve(request(state.Revert, key, approver, time.Now(), signingSecret))
+	if w.keyStatus("bob", keyID) != iamtypes.StatusTypeInactive || len(w.entry(key).Undo) == 0 {
+		t.Fatalf("first click: key %s, undo %s; want deactivated with the undo record stored first", w.keyStatus("bob", keyID), w.entry(key).Undo)
+	}
+
+	if _, err := w.iam.DeleteAccessKey(t.Context(), &iam.DeleteAccessKeyInput{UserName: aws.String("bob"), AccessKeyId: aws.String(keyID)}); err != nil {
+		t.Fatal(err)
+	}
+	later := time.Now().Add(3 * time.Minute)
+	w.h.Now = func() time.Time { return later }
+	w.serve(request(state.Revert, key, approver, later, signingSecret))
+	e := w.entry(key)
+	var o remediate.Outcome
+	if err := json.Unmarshal(e.Outcome, &o); err != nil {
+		t.Fatal(err)
+	}
+	if o.Status != remediate.Done || !strings.Contains(string(e.Undo), keyID) || e.Status != state.Reverted {
+		t.Errorf("after the second click: outcome %s (%q), status %s, undo %s; want done and reverted, keeping the undo record", o.Status, o.Reason, e.Status, e.Undo)
 	}
 }
 

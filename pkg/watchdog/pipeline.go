@@ -244,11 +244,10 @@ func (p *Pipeline) intend(ctx context.Context, entry *state.Entry, f detect.Find
 	return nil
 }
 
-// act turns a decision into a remediation outcome, acting for real only in auto mode. The
-// plan is handed to intend (when set) before anything changes, and nothing is done if intend
-// fails; its error is act's. prior is a plan an earlier attempt stored and may have carried
-// out: it is carried out again (every action is safe to repeat), and a NoSuchEntity then
-// answers the earlier attempt's own change.
+// act turns a decision into a remediation outcome, acting for real only in auto mode, through
+// remediate.Carry: the plan is handed to intend (when set) before anything changes, and nothing
+// is done if intend fails (its error is act's); prior, a plan an earlier attempt stored, is
+// resumed. The undo record is returned for a done action, and for any resumed one.
 func (p *Pipeline) act(ctx context.Context, f detect.Finding, d policy.Decision, prior *remediate.Undo, intend func(remediate.Undo) error) (*remediate.Outcome, *remediate.Undo, error) {
 	if f.Action.Kind == "" {
 		return nil, nil, nil
@@ -290,22 +289,12 @@ func (p *Pipeline) act(ctx context.Context, f detect.Finding, d policy.Decision,
 		o.Status, o.Reason = remediate.Failed, "no AWS clients are configured to act with"
 		return o, nil, nil
 	}
-	var undo remediate.Undo
-	var err error
-	if prior != nil {
-		undo = *prior
-	} else if undo, err = p.Remediator.Plan(ctx, f.Action); err == nil && intend != nil {
-		if err := intend(undo); err != nil {
-			return nil, nil, err
-		}
+	undo, err := remediate.Carry(ctx, p.Remediator, f.Action, prior, intend)
+	if errors.Is(err, remediate.ErrNotRecorded) {
+		return nil, nil, err
 	}
-	if err == nil {
-		err = p.Remediator.Do(ctx, undo)
-		if prior != nil && errors.Is(err, remediate.ErrAlreadyReverted) {
-			// The earlier attempt stored its plan and may then have acted; nothing tells its
-			// change from somebody else's now, and either way the change is reverted.
-			err, what = nil, what+" (resumed: an earlier attempt acted before it could record the outcome)"
-		}
+	if prior != nil {
+		what += " (resumed from the plan an earlier attempt stored)"
 	}
 	switch {
 	case errors.Is(err, remediate.ErrAlreadyReverted):
@@ -316,6 +305,14 @@ func (p *Pipeline) act(ctx context.Context, f detect.Finding, d policy.Decision,
 		o.Status, o.Reason = remediate.Failed, err.Error()
 	default:
 		o.Status, o.Reason = remediate.Done, what
+		if remediate.Reversible(f.Action.Kind) {
+			o.Undo = remediate.UndoCommand(f.EventID)
+		}
+		return o, &undo, nil
+	}
+	if prior != nil {
+		// The earlier attempt may have acted before this one failed: keep its record.
+		o.Reason += "; an earlier attempt may have done it, and its undo record is kept"
 		if remediate.Reversible(f.Action.Kind) {
 			o.Undo = remediate.UndoCommand(f.EventID)
 		}

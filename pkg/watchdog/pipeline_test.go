@@ -388,7 +388,8 @@ func TestTakeoverAfterActedAlertsStoredOutcome(t *testing.T) {
 
 // An invocation that stored its plan (stage acting) and crashed, maybe after acting: the one
 // that takes over resumes the plan in auto mode — a NoSuchEntity then being the first one's own
-// change — and, once remediation needs approval instead, acts no more but keeps the undo record.
+// change; when the call fails now, the undo record is kept all the same (the first one may have
+// acted) — and, once remediation needs approval instead, acts no more but keeps the undo record.
 func TestTakeoverAtActingResumesThePlan(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -399,6 +400,7 @@ func TestTakeoverAtActingResumesThePlan(t *testing.T) {
 	}{
 		{"auto, not yet done", policy.Auto, nil, 1, remediate.Done},
 		{"auto, done by the first", policy.Auto, fmt.Errorf("detach: %w", remediate.ErrAlreadyReverted), 1, remediate.Done},
+		{"auto, failing now", policy.Auto, errors.New("Throttling: Rate exceeded"), 1, remediate.Failed},
 		{"approval now", policy.Approve, nil, 0, remediate.Skipped},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
