@@ -23,6 +23,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/iam-watchdog/iam-watchdog/internal/sleep"
 )
 
 // Request is what a Matcher sees of a request.
@@ -300,12 +302,8 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	f, faulty := p.pick(req)
 	if faulty && f.Delay > 0 {
-		t := time.NewTimer(f.Delay)
-		select {
-		case <-r.Context().Done(): // the client gave up: nothing reaches the target
-			t.Stop()
-			return
-		case <-t.C:
+		if sleep.For(r.Context(), f.Delay) != nil {
+			return // the client gave up: nothing reaches the target
 		}
 	}
 	switch {

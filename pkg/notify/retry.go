@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
+
+	"github.com/iam-watchdog/iam-watchdog/internal/sleep"
 )
 
 // Defaults for the Slack sinks.
@@ -72,12 +74,8 @@ func (r retrier) do(ctx context.Context, send func(context.Context) error) error
 		if deadline, has := ctx.Deadline(); has && time.Until(deadline) < wait {
 			return fmt.Errorf("not retrying: waiting %s would pass the deadline: %w", wait, err)
 		}
-		timer := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			return fmt.Errorf("waiting %s to retry: %w", wait, errors.Join(ctx.Err(), err))
-		case <-timer.C:
+		if werr := sleep.For(ctx, wait); werr != nil {
+			return fmt.Errorf("waiting %s to retry: %w", wait, errors.Join(werr, err))
 		}
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/iam-watchdog/iam-watchdog/internal/sleep"
 )
 
 // DynamoDBAPI is the part of the DynamoDB client the store uses.
@@ -243,12 +245,5 @@ func (d *DynamoDB) Update(ctx context.Context, key string, change func(*Entry) e
 // half, so that writers spread out instead of colliding in lockstep.
 func pause(ctx context.Context, attempt int) error {
 	step := min(5*time.Millisecond<<min(attempt, 6), 200*time.Millisecond)
-	t := time.NewTimer(step/2 + rand.N(step/2+1)) // #nosec G404 -- jitter needs no cryptographic randomness.
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return sleep.For(ctx, step/2+rand.N(step/2+1)) // #nosec G404 -- jitter needs no cryptographic randomness.
 }

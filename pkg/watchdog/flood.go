@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/iam-watchdog/iam-watchdog/internal/sleep"
 	"github.com/iam-watchdog/iam-watchdog/pkg/notify"
 	"github.com/iam-watchdog/iam-watchdog/pkg/remediate"
 	"github.com/iam-watchdog/iam-watchdog/pkg/state"
@@ -109,7 +110,7 @@ func (p *Pipeline) flood(ctx context.Context, th notify.Threads, entry *state.En
 			if time.Now().After(giveUp) {
 				return notify.Delivery{}, ErrFloodBusy
 			}
-			if err := sleep(ctx, time.Duration(min(attempt+1, 10))*50*time.Millisecond); err != nil {
+			if err := sleep.For(ctx, time.Duration(min(attempt+1, 10))*50*time.Millisecond); err != nil {
 				return notify.Delivery{}, err
 			}
 			continue
@@ -233,15 +234,4 @@ func (p *Pipeline) recordAlert(ctx context.Context, entry state.Entry, d notify.
 		return nil
 	})
 	return err
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
