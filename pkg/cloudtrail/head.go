@@ -409,7 +409,8 @@ func (r *headReader) field(l level, f field, i, depth int) int {
 				raw = []byte(s)
 			}
 			if f == fEventTime {
-				if r.rec.EventTime.UnmarshalText(raw) != nil {
+				var ok bool
+				if r.rec.EventTime, ok = utcSecond(raw); !ok && r.rec.EventTime.UnmarshalText(raw) != nil {
 					r.unsure = true
 				}
 				return end

@@ -49,7 +49,28 @@ type eventKey struct{ source, name string }
 type Detector struct {
 	rules []Rule
 	index map[eventKey][]*Rule
+	// names has the bit nameBit(name) set for every eventName in index: a record whose bit is
+	// clear is in no rule's index, and Wants, asked about every record of a replay, skips the
+	// map's hashing of both strings (most records' names are nobody's).
+	names [nameBits / 64]uint64
 	any   []*Rule
+}
+
+const nameBits = 1024
+
+// nameBit is a cheap hash of an eventName: its length and three of its bytes.
+func nameBit(name string) uint {
+	n := len(name)
+	if n == 0 {
+		return 0
+	}
+	return (uint(n)*131 + uint(name[0])*31 + uint(name[n/2])*7 + uint(name[n-1])) % nameBits
+}
+
+// mayWatch is false when no indexed rule looks at events named name.
+func (d *Detector) mayWatch(name string) bool {
+	b := nameBit(name)
+	return d.names[b/64]&(1<<(b%64)) != 0
 }
 
 // New builds a detector over rules, in their order.
@@ -67,6 +88,8 @@ func New(rules []Rule) *Detector {
 		for _, name := range r.Events {
 			k := eventKey{r.Source, name}
 			d.index[k] = append(d.index[k], r)
+			b := nameBit(name)
+			d.names[b/64] |= 1 << (b % 64)
 		}
 	}
 	return d

@@ -13,7 +13,7 @@ import "github.com/iam-watchdog/iam-watchdog/pkg/cloudtrail"
 // rule without a wants function is asked about every record. A rule's wants must therefore read
 // typed fields only, as its documentation says.
 func (d *Detector) Wants(rec *cloudtrail.Record) bool {
-	if len(d.index[eventKey{rec.EventSource, rec.EventName}]) > 0 {
+	if d.mayWatch(rec.EventName) && len(d.index[eventKey{rec.EventSource, rec.EventName}]) > 0 {
 		return true
 	}
 	for _, r := range d.any {

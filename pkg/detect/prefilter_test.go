@@ -66,3 +66,24 @@ func TestWantsEveryFinding(t *testing.T) {
 		t.Errorf("Wants accepted all %d records: it filters nothing", checked)
 	}
 }
+
+// TestWantsEveryIndexedEvent asks Wants about a bare record of every (eventSource, eventName)
+// of the rule table: the bitmap of names it looks at first must let each one through.
+func TestWantsEveryIndexedEvent(t *testing.T) {
+	d := Default()
+	n := 0
+	for _, r := range d.Rules() {
+		if r.AnyEvent {
+			continue
+		}
+		for _, name := range r.Events {
+			n++
+			if !d.Wants(&cloudtrail.Record{EventSource: r.Source, EventName: name}) {
+				t.Errorf("Wants refuses %s %s, which rule %s is indexed by", r.Source, name, r.ID)
+			}
+		}
+	}
+	if n < 20 {
+		t.Fatalf("only %d indexed events in the rule table", n)
+	}
+}
