@@ -69,11 +69,13 @@ export JQ_KEYS=$OUT/rule-keys.json JQ_PROG=$OUT/risky.jq
 # largest peak RSS of each: interleaved, a burst of other work on the machine slows one round of
 # everything rather than all runs of one thing.
 jqcmd='gzip -dc "$@" | jq -r --slurpfile k "$JQ_KEYS" -f "$JQ_PROG"'
-names=(replay1 replayN gunzip1 gunzipN gzip1 gzipN jq1 jqN)
+# Each replay runs next to its decompression-alone baseline, so that the ratio of the two is
+# taken over seconds, not minutes, of a machine whose speed drifts.
+names=(replay1 gunzip1 replayN gunzipN gzip1 gzipN jq1 jqN)
 cmds=(
 	"'$BIN/watchdog' replay --output jsonl --jobs 1 '$CORPUS' 2>'$OUT/replay1.err' >'$OUT/replay1.jsonl'"
-	"'$BIN/watchdog' replay --output jsonl --jobs $JOBS '$CORPUS' 2>'$OUT/replayN.err' >'$OUT/replayN.jsonl'"
 	"'$BIN/gunzip' -jobs 1 '$CORPUS'"
+	"'$BIN/watchdog' replay --output jsonl --jobs $JOBS '$CORPUS' 2>'$OUT/replayN.err' >'$OUT/replayN.jsonl'"
 	"'$BIN/gunzip' -jobs $JOBS '$CORPUS'"
 	"xargs -0 gzip -dc <'$OUT/files' >/dev/null"
 	"xargs -0 -P $JOBS -n $per gzip -dc <'$OUT/files' >/dev/null"
@@ -81,8 +83,12 @@ cmds=(
 	"xargs -0 -P $JOBS -n $per sh -c '$jqcmd' sh <'$OUT/files' >'$OUT/jqN.out'"
 )
 declare -A secs med all rss
+order=("${!names[@]}")
 for round in $(seq "$RUNS"); do
-	for k in "${!names[@]}"; do
+	# Every other round runs the list backwards: a machine speeding up or slowing down during a
+	# round then favours each of a pair in turn.
+	if ((round % 2 == 0)); then ks=($(printf '%s\n' "${order[@]}" | tac)); else ks=("${order[@]}"); fi
+	for k in "${ks[@]}"; do
 		name=${names[$k]}
 		/usr/bin/time -f '%e %M' -o "$OUT/time" bash -c "${cmds[$k]}" >/dev/null
 		read -r t m <"$OUT/time"
