@@ -181,6 +181,10 @@ func lookupField(l level, key []byte) (f field, fold bool) {
 type keyBook struct {
 	// keys are the learned keys of each level with their closing quote; key id k is keys[k-1].
 	keys [len(levelFields)][]string
+	// ids find a learned key's id from its bytes: an open-addressing table (linear probing, 0
+	// empty) under bookSlot's hash, twice as large as the most keys a level learns, so that a
+	// probe always ends and most end at once.
+	ids [len(levelFields)][2 * maxKeys]uint8
 	// next is the guess after the key with each id (0: at the object's start; unknownKey: after
 	// a key not learned, which guesses nothing).
 	next [len(levelFields)][maxKeys]keyGuess
@@ -210,20 +214,32 @@ func (kb *keyBook) guess(l level, prev uint8, b []byte, i int) *keyGuess {
 // learn notes that key, naming f, came after the key with id prev, and returns key's id.
 func (kb *keyBook) learn(l level, prev uint8, key []byte, f field) uint8 {
 	id := uint8(unknownKey)
-	for k, q := range kb.keys[l] {
-		if len(q) == len(key)+1 && q[:len(key)] == string(key) {
-			id = uint8(k + 1)
+	slot := bookSlot(key)
+	for ; kb.ids[l][slot] != 0; slot = (slot + 1) % (2 * maxKeys) {
+		if k := kb.ids[l][slot]; len(kb.keys[l][k-1]) == len(key)+1 && kb.keys[l][k-1][:len(key)] == string(key) {
+			id = k
 			break
 		}
 	}
 	if id == unknownKey && len(kb.keys[l]) < unknownKey-1 {
 		kb.keys[l] = append(kb.keys[l], string(key)+`"`)
 		id = uint8(len(kb.keys[l]))
+		kb.ids[l][slot] = id
 	}
 	if id != unknownKey && prev != unknownKey {
 		kb.next[l][prev] = keyGuess{quoted: kb.keys[l][id-1], f: f, id: id}
 	}
 	return id
+}
+
+// bookSlot is where a key's id is looked for first in keyBook.ids.
+func bookSlot(key []byte) int {
+	n := len(key)
+	h := n * 131
+	if n > 0 {
+		h += int(key[0])*31 + int(key[n/2])*7 + int(key[n-1])
+	}
+	return h % (2 * maxKeys)
 }
 
 func asciiEqualFold(b []byte, s string) bool {

@@ -1,6 +1,7 @@
 package cloudtrail
 
 import (
+	"fmt"
 	"reflect"
 	"slices"
 	"strings"
@@ -83,5 +84,46 @@ func TestFieldTable(t *testing.T) {
 				t.Errorf("level %d: %s is in the slot of %d", l, fieldNames[f], got)
 			}
 		}
+	}
+}
+
+// TestKeyBookLearn checks the key book's ids: a key gets the same id every time it is learned,
+// different keys get different ids, a level learns no more than its bound (later keys are
+// unknownKey), and a learned successor is guessed only on an exact match of its bytes.
+func TestKeyBookLearn(t *testing.T) {
+	var kb keyBook
+	ids := map[string]uint8{}
+	for round := range 3 {
+		prev := uint8(0)
+		for k := range 100 {
+			key := fmt.Sprintf("k%d", k*7919) // lengths and bytes that share hash slots
+			id := kb.learn(lRecord, prev, []byte(key), fNone)
+			switch want, seen := ids[key]; {
+			case k >= unknownKey-1 && id != unknownKey:
+				t.Fatalf("round %d: key %d of 100 got id %d past the bound", round, k, id)
+			case seen && id != want:
+				t.Fatalf("round %d: %q got id %d, first %d", round, key, id, want)
+			case !seen:
+				for other, o := range ids {
+					if o == id && id != unknownKey {
+						t.Fatalf("%q and %q share id %d", key, other, id)
+					}
+				}
+				ids[key] = id
+			}
+			if prev != unknownKey && id != unknownKey {
+				b := []byte(key + `",`)
+				if g := kb.guess(lRecord, prev, b, 0); g == nil || g.id != id {
+					t.Fatalf("round %d: after id %d, %q is not guessed", round, prev, key)
+				}
+				if g := kb.guess(lRecord, prev, []byte(key+`x"`), 0); g != nil {
+					t.Fatalf("round %d: after id %d, %q guessed for a longer key", round, prev, key)
+				}
+			}
+			prev = id
+		}
+	}
+	if len(kb.keys[lRecord]) != unknownKey-1 || len(kb.keys[lUserIdentity]) != 0 {
+		t.Fatalf("learned %d keys at the record level, %d at userIdentity", len(kb.keys[lRecord]), len(kb.keys[lUserIdentity]))
 	}
 }
