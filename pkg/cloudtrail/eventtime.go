@@ -4,8 +4,9 @@ import "time"
 
 // utcSecond reads the one form CloudTrail writes eventTime in, 2006-01-02T15:04:05Z, into the
 // Time that time.Time's UnmarshalText makes of it (the same instant and location, equal by ==),
-// without its general parser: skimming, that parser was a tenth of the cost of a head. ok is
-// false for any other text, which the caller gives to UnmarshalText to judge.
+// at half the cost of its general parser (profiled in a replay: 1% of the time, every record
+// having an eventTime). ok is false for any other text, which the caller gives to
+// UnmarshalText to judge.
 func utcSecond(s []byte) (t time.Time, ok bool) {
 	if len(s) != len("2006-01-02T15:04:05Z") || s[4] != '-' || s[7] != '-' || s[10] != 'T' ||
 		s[13] != ':' || s[16] != ':' || s[19] != 'Z' {
@@ -21,8 +22,8 @@ func utcSecond(s []byte) (t time.Time, ok bool) {
 		return t, false
 	}
 	// Days from 1970-01-01 to the date, in the proleptic Gregorian calendar (as package time
-	// counts), by the civil-from-days method: years begin in March, so that the leap day ends
-	// one. year is 0–9999 here, never negative.
+	// counts), by the days-from-civil method: years begin in March, so that the leap day ends
+	// one, and January and February of year 0 fall in year -1.
 	y := year
 	if month <= 2 {
 		y--

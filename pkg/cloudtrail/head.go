@@ -261,6 +261,7 @@ const maxFieldName = len("additionalEventData")
 type headReader struct {
 	text     // the document
 	book     keyBook
+	memo     identityMemo
 	rec      Record
 	session  SessionContext
 	readOnly bool
@@ -395,7 +396,7 @@ func (r *headReader) field(l level, f field, i, depth int) int {
 			var seen [numFields]bool
 			switch f {
 			case fUserIdentity:
-				return r.object(lUserIdentity, i, depth+1, &seen)
+				return r.userIdentity(i, depth+1)
 			case fSessionContext:
 				r.session = SessionContext{}
 				r.rec.UserIdentity.SessionContext = &r.session

@@ -228,6 +228,18 @@ func scannerInputs(t testing.TB) map[string]string {
 		"object with Records key only":         `{"Records":[` + r1 + `]}` + "\n" + `{"Records":[]}`,
 		"a megabyte of spaces between records": `{"Records":[` + r1 + "," + strings.Repeat(" ", 1<<20) + r3 + "]}",
 		"a megabyte-long string":               logFile(r1, rec(`"aws-cli/2.15.0"`, `"`+strings.Repeat("a", 1<<20)+`"`), r3),
+		// r2's userIdentity is long enough for the memo (identityMemo): each pair's second copy
+		// is read from it, and each variant must not be.
+		"identities remembered": logFile(r2, r2, rec(`"alice"}`, `"alicf"}`), r2, rec(`"userName":"alice"}`, `"userName":"alice","invokedBy":"x"}`),
+			rec(`"alice"}`, `"alicé 日本"}`), rec(`"alice"}`, `"alicé 日本"}`), rec(`"alice"}`, "\"al\xffce\"}"), rec(`"alice"}`, "\"al\xffce\"}"),
+			rec(`"alice"}`, `"al\"ice"}`), rec(`"alice"}`, `"al\"ice"}`), rec(`"type":"IAMUser"`, `"type":"Root","type":"IAMUser"`),
+			rec(`"type":"IAMUser"`, `"type":"Root","type":"IAMUser"`), rec(`"type":"IAMUser"`, `"Type":"IAMUser"`), rec(`"type":"IAMUser"`, `"Type":"IAMUser"`),
+			rec(`"type":"IAMUser"`, `"type":7`), rec(`"type":"IAMUser"`, `"type":7`), sessionTwice, sessionTwice, r2,
+			rec(`"userName":"alice"}`, `"userName":"alice","sessionContext":{"sessionIssuer":{"type":"Role","arn":"a","accountId":"1","userName":"u"},"attributes":{"mfaAuthenticated":"true","creationDate":"d"}}}`),
+			rec(`"userName":"alice"}`, `"userName":"alice","sessionContext":{"sessionIssuer":{"type":"Role","arn":"a","accountId":"1","userName":"u"},"attributes":{"mfaAuthenticated":"true","creationDate":"d"}}}`),
+			rec(`"userName":"alice"}`, `"userName":"alice","sessionContext":null}`), rec(`"userName":"alice"}`, `"userName":"alice","sessionContext":null}`),
+			rec(`"userName":"alice"}`, `"userName":"alice","x":"`+strings.Repeat("y", 5000)+`"}`), rec(`"userName":"alice"}`, `"userName":"alice","x":"`+strings.Repeat("y", 5000)+`"}`), r2),
+		"identity remembered, then cut short": logFile(r2, r2, r2)[:len(logFile(r2, r2, r2))-len(r2)+60],
 	}
 	return in
 }
