@@ -176,6 +176,7 @@ func (p *parser) run(r io.Reader) {
 // on one line, or the first line of a value that spans lines. The next non-blank line tells
 // which: if there is none, or it looks like a line of JSON Lines, this line is read on its own.
 func (p *parser) badLine(lr *lineReader, first line) {
+	first = lr.keep(first)
 	var blanks []byte // the blank lines after first, kept in case a value spans them
 	next, ok := lr.next()
 	for ok && len(next.text) == 0 && !next.tooLong {
@@ -738,7 +739,9 @@ func kindOf(t reflect.Type) string {
 }
 
 // lineReader reads lines with one line of look-ahead (pending). The text of a line stays valid
-// until the second non-blank line after it has been read.
+// until the next line is read, and, once kept (keep), until the second non-blank line after it
+// has been read. A line that is whole in the reader's buffer is handed out where it lies, not
+// copied (inPlace): most lines are used up before the next is read.
 type lineReader struct {
 	br      *bufio.Reader
 	max     int
@@ -756,6 +759,7 @@ type line struct {
 	no       int
 	indented bool // began with blanks
 	tooLong  bool
+	inPlace  bool // raw is in the bufio.Reader's buffer, valid until its next read
 }
 
 func (lr *lineReader) next() (line, bool) {
@@ -767,25 +771,44 @@ func (lr *lineReader) next() (line, bool) {
 		return line{}, false
 	}
 	i := 1 - lr.cur
-	raw, dropped, n, err := readLine(lr.br, lr.bufs[i][:0], lr.max)
-	lr.bufs[i] = raw
+	raw, dropped, n, inPlace, err := readLine(lr.br, lr.bufs[i][:0], lr.max)
+	if !inPlace {
+		lr.bufs[i] = raw
+	}
 	if n == 0 {
 		lr.err, lr.errLine = err, lr.no+1
 		return line{}, false
 	}
 	lr.no++
 	text := trimBlanks(raw)
-	l := line{raw: raw, text: text, no: lr.no, tooLong: err == errLineTooLong,
+	l := line{raw: raw, text: text, no: lr.no, tooLong: err == errLineTooLong, inPlace: inPlace,
 		indented: dropped > 0 || len(text) > 0 && raw[0] != text[0]}
 	if err != nil && err != errLineTooLong {
 		// A read error ends the input, but what was read of the line is still parsed: a
 		// truncated log file keeps the records before the cut.
 		lr.err, lr.errLine = err, lr.no
 	}
-	if len(l.text) > 0 {
+	if len(l.text) > 0 && !inPlace {
 		lr.cur = i
 	}
 	return l, true
+}
+
+// keep makes l outlast the reading of the lines after it, as a line read into the reader's
+// own buffers does: a line handed out in place is copied into the buffer the next line will
+// not be read into.
+func (lr *lineReader) keep(l line) line {
+	if !l.inPlace {
+		return l
+	}
+	i := 1 - lr.cur
+	lr.bufs[i] = append(lr.bufs[i][:0], l.raw...)
+	if len(l.text) > 0 {
+		lr.cur = i
+	}
+	l.raw, l.inPlace = lr.bufs[i], false
+	l.text = trimBlanks(l.raw)
+	return l
 }
 
 // maxIndent is the longest run of blanks at the start of a line that readLine keeps. Longer runs
@@ -797,8 +820,10 @@ const maxIndent = 4 << 10
 // bytes consumed, 0 only at the end of input. A line over max bytes is consumed and reported as
 // errLineTooLong.
 //
-// A line that outgrows buf is gathered in blocks and joined once (see blocks).
-func readLine(br *bufio.Reader, buf []byte, max int) (text []byte, dropped, n int, err error) {
+// A line that outgrows buf is gathered in blocks and joined once (see blocks). A line that is
+// whole in br's buffer, without blanks to drop, is returned where it lies there (inPlace), not
+// in buf.
+func readLine(br *bufio.Reader, buf []byte, max int) (text []byte, dropped, n int, inPlace bool, err error) {
 	tooLong, blank := false, true // blank: no more than blanks read so far
 	var more blocks               // the rest of a line that did not fit in buf
 	for {
@@ -806,6 +831,12 @@ func readLine(br *bufio.Reader, buf []byte, max int) (text []byte, dropped, n in
 		n += len(chunk)
 		if err == nil {
 			chunk = chunk[:len(chunk)-1]
+		}
+		if n == len(chunk)+1 || n == len(chunk) && err != bufio.ErrBufferFull {
+			// The whole line, first chunk (and the last): as it is, if its blanks are kept.
+			if len(chunk) <= max && (len(chunk) <= maxIndent || !isBlank(chunk[maxIndent])) {
+				return chunk, 0, n, true, err
+			}
 		}
 		if blank && !tooLong {
 			k := 0
@@ -831,9 +862,9 @@ func readLine(br *bufio.Reader, buf []byte, max int) (text []byte, dropped, n in
 		case err == bufio.ErrBufferFull:
 			continue
 		case tooLong && (err == nil || err == io.EOF):
-			return buf, dropped, n, errLineTooLong
+			return buf, dropped, n, false, errLineTooLong
 		}
-		return more.appendTo(buf), dropped, n, err
+		return more.appendTo(buf), dropped, n, false, err
 	}
 }
 

@@ -719,7 +719,7 @@ func TestReadLine(t *testing.T) {
 			}
 			var got []read
 			for {
-				text, dropped, n, err := readLine(br, nil, max)
+				text, dropped, n, _, err := readLine(br, nil, max)
 				if n == 0 {
 					if err != io.EOF {
 						t.Fatalf("end of input: %v, want io.EOF", err)

@@ -185,6 +185,12 @@ func (c *counter) Read(b []byte) (int, error) {
 // stay in the cache while the parser reads what it brought.
 const readBuffer = 64 << 10
 
+// outBuffer is the size of a Scanner's buffer of decompressed JSON: large enough to hold a
+// typical log file (a few hundred KB) whole, so that its one line is read where the
+// decompressor put it (see readLine) instead of being copied out piece by piece. A longer line
+// is gathered as before.
+const outBuffer = 1 << 20
+
 // open sets up the reading of r: the buffered JSON text, and whether r is gzip-compressed (told
 // by its magic bytes). A Scanner reuses its buffers and decompressor, and counts bytes.
 func (p *parser) open(r io.Reader) (br *bufio.Reader, gzipped bool, err error) {
@@ -223,7 +229,7 @@ func (p *parser) open(r io.Reader) (br *bufio.Reader, gzipped bool, err error) {
 	}
 	out := &counter{r: s.zr, n: &s.bytes}
 	if s.out == nil {
-		s.out = bufio.NewReaderSize(out, readBuffer)
+		s.out = bufio.NewReaderSize(out, outBuffer)
 	} else {
 		s.out.Reset(out)
 	}
