@@ -324,5 +324,8 @@ func FuzzScanner(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		checkScanner(t, data)
+		// Gzipped, the decompressed text is read through the Scanner's larger buffer, where a
+		// log file's line is read in place.
+		checkScanner(t, gzipped(t, data))
 	})
 }
