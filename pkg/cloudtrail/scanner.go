@@ -82,7 +82,7 @@ func (s *Scanner) wants(rec *Record) bool { return s.Want == nil || s.Want(rec) 
 func (s *Scanner) logFile(p *parser, data []byte, at Position) bool {
 	h := &s.heads
 	h.text = newText(data)
-	defer func() { h.text, h.rec = text{}, Record{} }() // keep no pointer into the buffer
+	defer func() { h.text, h.rec, h.session = text{}, Record{}, SessionContext{} }() // keep no pointer into the buffer
 	s.todo = s.todo[:0]
 	skipped := 0
 	i := ws(data, 0)
