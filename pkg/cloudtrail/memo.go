@@ -1,9 +1,6 @@
 package cloudtrail
 
-import (
-	"bytes"
-	"unsafe"
-)
+import "unsafe"
 
 // An identityMemo remembers userIdentity values already read, so that the next record of the
 // same caller skips reading its own. A log file holds many calls of few callers (a session of a
@@ -16,8 +13,8 @@ import (
 // and the same doubts (unsure, high). The fields are remembered as offsets into the value and
 // taken from the new copy, so that a head's strings still point into the Scanner's buffer. A
 // value is remembered only when it is memoMin to memoMax bytes long (so that the memo holds at
-// most memoSets × memoWays × memoMax bytes, whatever the input) and holds no backslash (an
-// escaped string's text is not in the buffer).
+// most memoSets × memoWays × memoMax bytes, whatever the input) and each of its typed strings
+// lies in it (a string with an escape is decoded elsewhere, and its value is not remembered).
 type identityMemo struct {
 	sets [memoSets][memoWays]memoEntry
 	next [memoSets]uint8 // the way of each set to fill next
@@ -59,7 +56,7 @@ func memoSet(b []byte, i int) int {
 		h0 = (h0 ^ load64(p, i+k)) * 0x9e3779b97f4a7c15
 		h1 = (h1 ^ load64(p, i+k+8)) * 0xc2b2ae3d27d4eb4f
 	}
-	return int((h0 ^ h1>>7) >> 59 % memoSets)
+	return int((h0^h1>>7)>>59) % memoSets
 }
 
 // userIdentity reads the userIdentity object at b[i] (its '{'), at depth, as field does, and
@@ -98,7 +95,7 @@ func (r *headReader) userIdentity(i, depth int) int {
 	end := r.object(lUserIdentity, i, depth, &seen)
 	e := memoEntry{unsure: r.unsure, high: r.high, session: r.rec.UserIdentity.SessionContext != nil}
 	r.unsure, r.high = unsure || r.unsure, high || r.high
-	if set < 0 || end < 0 || end-i < memoMin || end-i > memoMax || bytes.IndexByte(b[i:end], '\\') >= 0 {
+	if set < 0 || end < 0 || end-i < memoMin || end-i > memoMax {
 		return end
 	}
 	var none SessionContext
@@ -113,7 +110,7 @@ func (r *headReader) userIdentity(i, depth int) int {
 		}
 		off := uintptr(unsafe.Pointer(unsafe.StringData(*s))) - base
 		if off > uintptr(end-i-len(*s)) {
-			return end // not in the value (cannot happen without an escape): not remembered
+			return end // decoded from an escape, not in the value: not remembered
 		}
 		e.spans[k] = span{int32(off), int32(len(*s))}
 	}
