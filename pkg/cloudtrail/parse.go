@@ -827,16 +827,16 @@ func readLine(br *bufio.Reader, buf []byte, max int) (text []byte, dropped, n in
 	tooLong, blank := false, true // blank: no more than blanks read so far
 	var more blocks               // the rest of a line that did not fit in buf
 	for {
+		first := n == 0
 		chunk, err := br.ReadSlice('\n')
 		n += len(chunk)
 		if err == nil {
 			chunk = chunk[:len(chunk)-1]
 		}
-		if n == len(chunk)+1 || n == len(chunk) && err != bufio.ErrBufferFull {
-			// The whole line, first chunk (and the last): as it is, if its blanks are kept.
-			if len(chunk) <= max && (len(chunk) <= maxIndent || !isBlank(chunk[maxIndent])) {
-				return chunk, 0, n, true, err
-			}
+		// The whole line in one chunk, not over max, with no run of blanks to drop before it:
+		// as it lies.
+		if first && err != bufio.ErrBufferFull && len(chunk) <= max && (len(chunk) <= maxIndent || !isBlank(chunk[maxIndent])) {
+			return chunk, 0, n, true, err
 		}
 		if blank && !tooLong {
 			k := 0
