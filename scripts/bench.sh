@@ -169,9 +169,9 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 	echo
 	echo "| ratio of speeds, within each round or pair: median (lowest–highest) | value | target |"
 	echo "| --- | ---: | --- |"
-	# r2 A B: how many times B's time A's time is, taken within each round (the two ran minutes
-	# apart at most, so a slow spell of the machine slows both), then the median over the rounds.
-	# r2 A B, or r2 A B pairs to take the rounds and the pairs after them.
+	# r2 A B [pairs]: how many times B's time A's time is, taken within each round (the two ran
+	# minutes apart at most, so a slow spell of the machine slows both), and with "pairs" within
+	# each of the back-to-back pairs too, then the median over them.
 	r2() {
 		local -n from=${3:-all}
 		paste <(echo "${from[$1]}" | tr ' ' '\n' | grep .) <(echo "${from[$2]}" | tr ' ' '\n' | grep .) |
