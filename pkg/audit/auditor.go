@@ -49,6 +49,10 @@ func (au *Auditor) Account(ctx context.Context, home Clients) Report {
 func (au *Auditor) Accounts(ctx context.Context, home Clients, accounts []string, assume Assumer) Report {
 	started := au.opts.Now()
 	homeAccount, homePartition, homeIdentity, homeErr := identify(ctx, home.STS)
+	if homeErr != nil {
+		// Members name their own partition when entered; this one only names the unreachable.
+		homePartition = "aws"
+	}
 	targets := accounts
 	if targets == nil {
 		targets = []string{homeAccount}

@@ -29,8 +29,8 @@ func WriteText(w io.Writer, r Report, opts TextOptions) error {
 	for _, res := range r.Results {
 		counts[res.Status]++
 	}
-	fmt.Fprintf(bw, "Audit of %s at %s: %d failed, %d errors, %d passed, %d not applicable\n",
-		accountList(accounts), r.StartedAt.UTC().Format("2006-01-02 15:04 MST"),
+	writeWrapped(bw, fmt.Sprintf("Audit of %s at %s", accountList(accounts), r.StartedAt.UTC().Format("2006-01-02 15:04 MST")), "", width)
+	fmt.Fprintf(bw, "%d failed, %d could not run, %d passed, %d not applicable\n",
 		counts[Fail], counts[Error], counts[Pass], counts[NotApplicable])
 
 	groups := groupByCheck(r.Results)
@@ -88,8 +88,7 @@ func groupByCheck(results []Result) []checkGroup {
 
 func writeGroup(w *bufio.Writer, g checkGroup, manyAccounts, verbose bool, width int) {
 	first := g.results[0]
-	label := map[Status]string{Fail: "FAIL", Error: "ERROR", Pass: "PASS", NotApplicable: "N/A"}[first.Status]
-	head := fmt.Sprintf("%s %s  %s", label, first.Severity, first.Check)
+	head := fmt.Sprintf("%s %s  %s", strings.ToUpper(statusWord(first.Status)), first.Severity, first.Check)
 	if first.CIS != "" {
 		head += "  CIS " + first.CIS
 	}
@@ -100,7 +99,7 @@ func writeGroup(w *bufio.Writer, g checkGroup, manyAccounts, verbose bool, width
 		}
 	}
 	if shown < len(g.results) {
-		head += fmt.Sprintf("  (%d of %d)", shown, len(g.results))
+		head += fmt.Sprintf("  (%d of %d resources)", shown, len(g.results))
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, head)
@@ -114,7 +113,7 @@ func writeGroup(w *bufio.Writer, g checkGroup, manyAccounts, verbose bool, width
 			line = r.Account + " " + line
 		}
 		if r.Status != first.Status {
-			line = strings.ToLower(label2(r.Status)) + " " + line
+			line = statusWord(r.Status) + " " + line
 		}
 		writeWrapped(w, line+": "+r.Detail, "  ", width)
 	}
@@ -123,7 +122,8 @@ func writeGroup(w *bufio.Writer, g checkGroup, manyAccounts, verbose bool, width
 	}
 }
 
-func label2(s Status) string {
+// statusWord is a status as the text output writes it.
+func statusWord(s Status) string {
 	if s == NotApplicable {
 		return "n/a"
 	}
