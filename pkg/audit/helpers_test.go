@@ -2,7 +2,10 @@ package audit
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,11 +16,41 @@ import (
 	"github.com/iam-watchdog/iam-watchdog/internal/motoserver"
 )
 
-// startMoto runs moto_server without AWS managed policies: moto then answers
-// GetAccountAuthorizationDetails in milliseconds instead of seconds.
+// shared is the package's moto_server without AWS managed policies, launched by the first test
+// that needs it and stopped by TestMain: starting moto takes seconds, a reset milliseconds, and
+// the tests of this package do not run in parallel.
+var shared struct {
+	once sync.Once
+	p    *motoserver.Process
+	err  error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if shared.p != nil {
+		if err := shared.p.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+		}
+	}
+	os.Exit(code)
+}
+
+// startMoto returns the shared moto_server, reset to empty. Without AWS managed policies, moto
+// answers GetAccountAuthorizationDetails in milliseconds instead of seconds. The test fails when
+// moto_server is not installed.
 func startMoto(t *testing.T) *motoserver.Server {
 	t.Helper()
-	return motoserver.Start(t)
+	shared.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		shared.p, shared.err = motoserver.Launch(ctx)
+	})
+	if shared.err != nil {
+		t.Fatal(shared.err)
+	}
+	srv := &motoserver.Server{Endpoint: shared.p.Endpoint}
+	srv.Reset(t)
+	return srv
 }
 
 // startMotoManaged runs moto_server with AWS managed policies loaded, so that

@@ -303,4 +303,3 @@ func TestSlackCheck(t *testing.T) {
 		})
 	}
 }
-

@@ -53,7 +53,7 @@ func TestSnapshotMoto(t *testing.T) {
 	}
 
 	for _, tc := range []struct {
-		user, policy     string
+		user, policy    string
 		attached, known bool
 	}{{"alice", readS3, true, true}, {"bob", readS3, false, true}, {"carol", readS3, false, false}} {
 		if a, k := snap.WasAttached(tc.user, tc.policy); a != tc.attached || k != tc.known {

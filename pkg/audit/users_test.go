@@ -272,7 +272,9 @@ func (s iamSetup) usedKey(user string) string {
 		config.WithRegion("us-east-1"),
 		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(id, secret, "")),
 		config.WithBaseEndpoint(endpoint),
-		config.WithRetryer(func() aws.Retryer { return retry.NewStandard(func(o *retry.StandardOptions) { o.RateLimiter = ratelimit.None }) }),
+		config.WithRetryer(func() aws.Retryer {
+			return retry.NewStandard(func(o *retry.StandardOptions) { o.RateLimiter = ratelimit.None })
+		}),
 	)
 	if err != nil {
 		t.Fatal(err)
@@ -282,5 +284,3 @@ func (s iamSetup) usedKey(user string) string {
 	}
 	return id
 }
-
-
