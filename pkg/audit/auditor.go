@@ -76,6 +76,8 @@ func (au *Auditor) Accounts(ctx context.Context, home Clients, accounts []string
 			case sem <- struct{}{}:
 				defer func() { <-sem }()
 			case <-ctx.Done():
+				outcomes[i] = outcome{results: []Result{unreachable(account, homePartition, fmt.Errorf("account %s: not audited: %w", account, context.Cause(ctx)))}}
+				return
 			}
 			a := &accountAudit{account: account, partition: homePartition, homeBus: homeBus, now: started, opts: au.opts}
 			switch {
@@ -84,6 +86,9 @@ func (au *Auditor) Accounts(ctx context.Context, home Clients, accounts []string
 			case accounts == nil:
 				// The home account could not be identified: nothing else to audit.
 				outcomes[i] = outcome{results: []Result{unreachable(account, "aws", homeErr)}}
+				return
+			case !isAccountID(account):
+				outcomes[i] = outcome{results: []Result{unreachable(account, homePartition, fmt.Errorf("account %q: not a 12-digit account ID", account))}}
 				return
 			default:
 				c, identity, partition, err := au.enter(ctx, account, assume)

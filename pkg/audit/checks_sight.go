@@ -194,34 +194,47 @@ func evalForwarding(ctx context.Context, a *accountAudit, c *Check) []Result {
 
 // targetedRules finds the default bus's rules whose targets include target, and says whether
 // at least min of them exist and all are enabled. ListRuleNamesByTarget and ListRules have no
-// SDK paginators (EventBridge's model marks none), so their NextToken is followed here.
+// SDK paginators (EventBridge's model marks none), so their NextToken is followed here, and a
+// token seen before ends the listing as an error rather than a loop.
 func targetedRules(ctx context.Context, api EventsAPI, target string, min int) (Status, string) {
 	var names []string
-	for token := (*string)(nil); ; {
-		out, err := api.ListRuleNamesByTarget(ctx, &eventbridge.ListRuleNamesByTargetInput{TargetArn: aws.String(target), NextToken: token})
+	seen := map[string]bool{}
+	for token := ""; ; {
+		out, err := api.ListRuleNamesByTarget(ctx, &eventbridge.ListRuleNamesByTargetInput{TargetArn: aws.String(target), NextToken: optional(token)})
 		if err != nil {
 			return Error, fmt.Sprintf("list rules targeting %s: %v", target, err)
 		}
 		names = append(names, out.RuleNames...)
-		if token = out.NextToken; aws.ToString(token) == "" {
+		next := aws.ToString(out.NextToken)
+		if next == "" {
 			break
 		}
+		if seen[next] {
+			return Error, fmt.Sprintf("list rules targeting %s: EventBridge returned a NextToken twice", target)
+		}
+		seen[next], token = true, next
 	}
 	if len(names) < min {
 		return Fail, fmt.Sprintf("%d rule(s) target %s, want at least %d", len(names), target, min)
 	}
 	state := map[string]ebtypes.RuleState{}
-	for token := (*string)(nil); ; {
-		out, err := api.ListRules(ctx, &eventbridge.ListRulesInput{NextToken: token})
+	clear(seen)
+	for token := ""; ; {
+		out, err := api.ListRules(ctx, &eventbridge.ListRulesInput{NextToken: optional(token)})
 		if err != nil {
 			return Error, fmt.Sprintf("list rules: %v", err)
 		}
 		for _, r := range out.Rules {
 			state[aws.ToString(r.Name)] = r.State
 		}
-		if token = out.NextToken; aws.ToString(token) == "" {
+		next := aws.ToString(out.NextToken)
+		if next == "" {
 			break
 		}
+		if seen[next] {
+			return Error, "list rules: EventBridge returned a NextToken twice"
+		}
+		seen[next], token = true, next
 	}
 	slices.Sort(names)
 	var off []string
@@ -237,6 +250,14 @@ func targetedRules(ctx context.Context, api EventsAPI, target string, min int) (
 		return Fail, fmt.Sprintf("%d of %d rule(s) targeting %s are not enabled: %s", len(off), len(names), target, strings.Join(off, ", "))
 	}
 	return Pass, fmt.Sprintf("%d rule(s) target %s, all enabled", len(names), target)
+}
+
+// optional is nil for "", so that a first page asks for no token.
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }
 
 func evalSlack(ctx context.Context, a *accountAudit, c *Check) []Result {

@@ -200,3 +200,25 @@ func TestAccountsConcurrencyBound(t *testing.T) {
 		t.Errorf("accounts reported %v, want %v", got, accounts)
 	}
 }
+
+// TestAccountsRefuseNonAccounts: a listed "account" that is no account ID is reported, never
+// assumed into.
+func TestAccountsRefuseNonAccounts(t *testing.T) {
+	called := false
+	assume := AssumerFunc(func(context.Context, string) (aws.Config, error) {
+		called = true
+		return aws.Config{}, errors.New("unexpected")
+	})
+	report := mustAuditor(t, fastOptions(time.Now())).Accounts(t.Context(), Clients{}, []string{"12345", "arn:aws:iam::123456789012:root"}, assume)
+	if called {
+		t.Error("the assumer was asked for a non-account")
+	}
+	for _, r := range report.Results {
+		if r.Check != "account-access" || r.Status != Error || !strings.Contains(r.Detail, "not a 12-digit account ID") {
+			t.Errorf("%+v", r)
+		}
+	}
+	if len(report.Results) != 2 {
+		t.Errorf("%d results, want 2", len(report.Results))
+	}
+}
