@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -113,17 +114,10 @@ func identify(ctx context.Context, api STSAPI) (account, partition, identity str
 	return aws.ToString(out.Account), parts[1], identity, nil
 }
 
-func isAccountID(s string) bool {
-	if len(s) != 12 {
-		return false
-	}
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
-}
+// accountID is what an AWS account ID looks like.
+var accountID = regexp.MustCompile(`^[0-9]{12}$`)
+
+func isAccountID(s string) bool { return accountID.MatchString(s) }
 
 // days is the whole number of days from t to now (never negative).
 func days(now, t time.Time) int {

@@ -50,14 +50,21 @@ func evalRootAccessKey(_ context.Context, a *accountAudit, c *Check) []Result {
 	return []Result{a.result(c, Pass, a.rootARN(), "no active root access key")}
 }
 
-func evalRootMFA(_ context.Context, a *accountAudit, c *Check) []Result {
+// rootSignIn returns the root row when the root user can sign in, or the result a check about
+// how it signs in gives: without a root row, an error; without root credentials, not applicable.
+func (a *accountAudit) rootSignIn(c *Check) (CredentialRow, []Result) {
 	row, errs := a.rootRow(c)
-	if errs != nil {
-		return errs
+	if errs == nil && !rootHasCredentials(row) {
+		errs = []Result{a.result(c, NotApplicable, a.rootARN(), "the root user has no password and no access key")}
 	}
+	return row, errs
+}
+
+func evalRootMFA(_ context.Context, a *accountAudit, c *Check) []Result {
+	row, errs := a.rootSignIn(c)
 	switch {
-	case !rootHasCredentials(row):
-		return []Result{a.result(c, NotApplicable, a.rootARN(), "the root user has no password and no access key")}
+	case errs != nil:
+		return errs
 	case row.MFAActive:
 		return []Result{a.result(c, Pass, a.rootARN(), "MFA is active on the root user")}
 	}
@@ -72,13 +79,10 @@ func evalRootMFA(_ context.Context, a *accountAudit, c *Check) []Result {
 //
 // The call is made only when the root user has MFA at all.
 func evalRootHardwareMFA(ctx context.Context, a *accountAudit, c *Check) []Result {
-	row, errs := a.rootRow(c)
-	if errs != nil {
-		return errs
-	}
+	row, errs := a.rootSignIn(c)
 	switch {
-	case !rootHasCredentials(row):
-		return []Result{a.result(c, NotApplicable, a.rootARN(), "the root user has no password and no access key")}
+	case errs != nil:
+		return errs
 	case !row.MFAActive:
 		return []Result{a.result(c, Fail, a.rootARN(), "the root user has no MFA device at all")}
 	}
