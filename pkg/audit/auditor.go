@@ -36,7 +36,8 @@ func New(opts Options) (*Auditor, error) {
 }
 
 // Account audits the account home's credentials belong to: the account the watchdog runs in,
-// so the sight checks run too.
+// so the sight checks run too. When STS cannot say which account that is, the report holds one
+// account-access error, with no account.
 func (au *Auditor) Account(ctx context.Context, home Clients) Report {
 	return au.Accounts(ctx, home, nil, nil)
 }
