@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 )
 
@@ -68,11 +67,7 @@ func checkAlarms(t *testing.T, d *deployment) {
 		}
 
 		policy := decodePolicy(t, s.Outputs["ProbeTopicPolicy"])
-		keyOut, err := kms.NewFromConfig(d.m.cfg).GetKeyPolicy(t.Context(), &kms.GetKeyPolicyInput{KeyId: aws.String(s.Resources["AlarmKey"]), PolicyName: aws.String("default")})
-		if err != nil {
-			t.Fatalf("%s: alarm key policy: %v", c.name, err)
-		}
-		keyPolicy := decodePolicy(t, aws.ToString(keyOut.Policy))
+		keyPolicy := d.m.keyPolicy(t, s.Resources["AlarmKey"])
 		own := "arn:aws:cloudwatch:us-east-1:123456789012:alarm:" + c.name + "-dead-letters"
 		for _, tc := range []struct {
 			what     string

@@ -29,13 +29,14 @@ const (
 // use, in one process (importing the translator takes seconds; translating, milliseconds).
 func translate(t *testing.T, params map[string]string) Template {
 	t.Helper()
+	root := repoRoot(t)
 	translations.once.Do(func() {
 		sets := []map[string]string{minimalParams}
 		for _, c := range appConfigs {
 			sets = append(sets, c.params)
 		}
 		translations.byParams = map[string]Template{}
-		tpls, err := translateSets(t.Context(), sets)
+		tpls, err := translateSets(t.Context(), root, sets)
 		translations.err = err
 		for i, tpl := range tpls {
 			translations.byParams[paramsKey(sets[i])] = tpl
@@ -47,7 +48,7 @@ func translate(t *testing.T, params map[string]string) Template {
 	if tpl, ok := translations.byParams[paramsKey(params)]; ok {
 		return cloneTemplate(t, tpl)
 	}
-	tpls, err := translateSets(t.Context(), []map[string]string{params})
+	tpls, err := translateSets(t.Context(), root, []map[string]string{params})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,14 +85,10 @@ func cloneTemplate(t *testing.T, tpl Template) Template {
 
 // translateSets runs scripts/sam-translate.py once over template.yaml for every parameter set.
 // python3 with samtranslator must be on PATH (`make tools`).
-func translateSets(ctx context.Context, sets []map[string]string) ([]Template, error) {
+func translateSets(ctx context.Context, root string, sets []map[string]string) ([]Template, error) {
 	py, err := exec.LookPath("python3")
 	if err != nil {
 		return nil, fmt.Errorf("python3 is not on PATH; `make tools` installs the Python tools (.tools/venv)")
-	}
-	root, err := moduleRoot()
-	if err != nil {
-		return nil, err
 	}
 	f, err := os.CreateTemp("", "param-sets-*.json")
 	if err != nil {
@@ -122,24 +119,6 @@ func translateSets(ctx context.Context, sets []map[string]string) ([]Template, e
 		return nil, fmt.Errorf("scripts/sam-translate.py printed %d templates for %d parameter sets (%v)", len(tpls), len(sets), err)
 	}
 	return tpls, nil
-}
-
-// moduleRoot is the directory holding go.mod, upward from the working directory.
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("no go.mod above %s", dir)
-		}
-		dir = parent
-	}
 }
 
 // TestSAMTranslation: the SAM translator accepts template.yaml and makes what the functions

@@ -66,17 +66,12 @@ func checkStateTablePolicy(t *testing.T, d *deployment) {
 // in CloudFormation; the probes hold what CloudFormation is given): only the two function
 // roles make MACs, undo principals verify, administrators administer and nothing more.
 func checkStateKey(t *testing.T, d *deployment) {
-	client := kms.NewFromConfig(d.m.cfg)
 	for _, c := range appConfigs {
 		s := d.apps[c.name]
 		if s.Outputs["ProbeKeySpec"] != `"HMAC_256"` || s.Outputs["ProbeKeyUsage"] != `"GENERATE_VERIFY_MAC"` {
 			t.Errorf("%s: StateKey is %s / %s, want an HMAC_256 key for GENERATE_VERIFY_MAC", c.name, s.Outputs["ProbeKeySpec"], s.Outputs["ProbeKeyUsage"])
 		}
-		out, err := client.GetKeyPolicy(t.Context(), &kms.GetKeyPolicyInput{KeyId: aws.String(s.Resources["StateKey"]), PolicyName: aws.String("default")})
-		if err != nil {
-			t.Fatalf("%s: get key policy: %v", c.name, err)
-		}
-		doc := decodePolicy(t, aws.ToString(out.Policy))
+		doc := d.m.keyPolicy(t, s.Resources["StateKey"])
 		key := s.arn(t, "StateKey")
 		wd, sa := s.arn(t, "WatchdogRole"), s.arn(t, "SlackActionsRole")
 		hasUndo := c.params["UndoPrincipalArns"] != ""
@@ -105,4 +100,14 @@ func checkStateKey(t *testing.T, d *deployment) {
 			})
 		}
 	}
+}
+
+// keyPolicy reads a KMS key's policy back from moto.
+func (m *motoAccount) keyPolicy(t *testing.T, keyID string) map[string]any {
+	t.Helper()
+	out, err := kms.NewFromConfig(m.cfg).GetKeyPolicy(t.Context(), &kms.GetKeyPolicyInput{KeyId: aws.String(keyID), PolicyName: aws.String("default")})
+	if err != nil {
+		t.Fatalf("get the policy of key %s: %v", keyID, err)
+	}
+	return decodePolicy(t, aws.ToString(out.Policy))
 }
