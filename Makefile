@@ -9,6 +9,14 @@ FUZZTIME  ?= 30s
 
 export AWS_LAMBDA_RIE := $(RIE)
 
+# moto_server, cfn-lint and the AWS SAM translator: used from PATH when there, else installed
+# by `make tools` into this virtual environment (scripts/python-tools.sh), whose bin/ comes first
+# on PATH for every command make runs. PIP_INSTALL_FLAGS adds pip options (a mirror;
+# --no-index --find-links DIR on a machine without PyPI).
+VENV      := $(TOOLS)/venv
+PIP_INSTALL_FLAGS ?=
+export PATH := $(VENV)/bin:$(PATH)
+
 .PHONY: all build test demo lint deploy tools bench corpus fuzz clean peers
 
 all: build
@@ -43,30 +51,33 @@ build-SlackActionsFunction:
 demo:
 	$(GO) run ./cmd/watchdog demo
 
-## tools: what the tests need: aws-lambda-rie (go install), moto_server and cfn-lint (pip)
+## tools: what the tests need: aws-lambda-rie (go install into .tools/), and moto_server,
+## cfn-lint and samtranslator from PATH or, when missing, pip-installed into .tools/venv
 tools: $(RIE)
-	@command -v moto_server >/dev/null 2>&1 || python3 -m pip install --quiet 'moto[server]'
-	@command -v cfn-lint >/dev/null 2>&1 || python3 -m pip install --quiet cfn-lint
-	@command -v moto_server >/dev/null && command -v cfn-lint >/dev/null
+	@PIP_INSTALL_FLAGS='$(PIP_INSTALL_FLAGS)' ./scripts/python-tools.sh $(VENV)
 
 $(RIE):
 	@mkdir -p $(TOOLS)
+	@echo "tools: building aws-lambda-rie into $(TOOLS) (first run only; Go downloads its modules)"
 	GOBIN=$(TOOLS) $(GO) install $(RIE_PKG)
 
 ## test: every test, against real local moto_server, Slack API servers and aws-lambda-rie
 test: tools
+	@echo "test: go vet ./..."
 	$(GO) vet ./...
+	@echo "test: go test ./... (packages build and start their own moto_server, local Slack and aws-lambda-rie; quiet until each package ends)"
 	$(GO) test -count=1 ./...
+	@echo "test: every fuzz target for 3s"
 	$(MAKE) fuzz-short
 
 ## peers: agreement with other projects' test events per category (a report, not a gate)
 peers:
 	$(GO) run ./cmd/peers ../shared/testdata/peers
 
-## lint: go vet and cfn-lint on every template
+## lint: go vet, and cfn-lint on every template (template.yaml and infra/*.yaml)
 lint: tools
 	$(GO) vet ./...
-	cfn-lint template.yaml
+	cfn-lint template.yaml infra/*.yaml
 
 ## deploy: build and deploy with AWS SAM to the current account (deploy in us-east-1; see README)
 deploy:

@@ -12,6 +12,7 @@ import (
 // accepts no errors and no warnings. A missing cfn-lint fails the test rather than
 // skipping it, so that a CI image without it cannot pass silently.
 func TestCfnLint(t *testing.T) {
+	t.Parallel() // a slow external tool; the package's other tests run meanwhile
 	bin, err := exec.LookPath("cfn-lint")
 	if err != nil {
 		t.Fatal("cfn-lint is not on PATH; install it with `pip install cfn-lint`")

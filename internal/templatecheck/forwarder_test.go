@@ -74,6 +74,9 @@ func forwarderRules(patterns []Pattern) (string, error) {
 		b.WriteString("    Type: AWS::Events::Rule\n")
 		b.WriteString("    Condition: Forward\n")
 		b.WriteString("    Properties:\n")
+		// A fixed name, so that the forwarder role's trust can name this stack's rules
+		// (aws:SourceArn); one stack per account and Region, so no two rules clash.
+		fmt.Fprintf(&b, "      Name: %s%s\n", forwarderRulePrefix, id)
 		fmt.Fprintf(&b, "      Description: Forwards what template.yaml's %s routes to the home bus.\n", p.Where)
 		if p.State != "" {
 			// The same read-only management events the home rule receives.
@@ -87,9 +90,16 @@ func forwarderRules(patterns []Pattern) (string, error) {
 		b.WriteString("        - Id: home-bus\n")
 		b.WriteString("          Arn: !Sub arn:${AWS::Partition}:events:${HomeRegion}:${HomeAccountId}:event-bus/${HomeEventBusName}\n")
 		b.WriteString("          RoleArn: !GetAtt ForwarderRole.Arn\n")
+		b.WriteString("      Tags:\n")
+		b.WriteString("        - Key: iam-watchdog:component\n")
+		b.WriteString("          Value: forwarder\n")
 	}
 	return b.String(), nil
 }
+
+// forwarderRulePrefix starts the name of every forwarding rule; ForwarderRole's trust admits
+// rules so named (aws:SourceArn).
+const forwarderRulePrefix = "iam-watchdog-forwarder-"
 
 // patternYAML writes a pattern the way template.yaml does: source, detail-type and detail
 // first, one-element lists inline, longer ones a line per element.
@@ -182,6 +192,7 @@ func TestForwarderRules(t *testing.T) {
     Type: AWS::Events::Rule
     Condition: Forward
     Properties:
+      Name: iam-watchdog-forwarder-SigninEvents
       Description: Forwards what template.yaml's WatchdogFunction.Events.SigninEvents routes to the home bus.
       EventPattern:
         source: [aws.signin]
@@ -193,10 +204,14 @@ func TestForwarderRules(t *testing.T) {
         - Id: home-bus
           Arn: !Sub arn:${AWS::Partition}:events:${HomeRegion}:${HomeAccountId}:event-bus/${HomeEventBusName}
           RoleArn: !GetAtt ForwarderRole.Arn
+      Tags:
+        - Key: iam-watchdog:component
+          Value: forwarder
   StopLogging:
     Type: AWS::Events::Rule
     Condition: Forward
     Properties:
+      Name: iam-watchdog-forwarder-StopLogging
       Description: Forwards what template.yaml's StopLogging routes to the home bus.
       EventPattern:
         source: [aws.cloudtrail]
@@ -211,6 +226,9 @@ func TestForwarderRules(t *testing.T) {
         - Id: home-bus
           Arn: !Sub arn:${AWS::Partition}:events:${HomeRegion}:${HomeAccountId}:event-bus/${HomeEventBusName}
           RoleArn: !GetAtt ForwarderRole.Arn
+      Tags:
+        - Key: iam-watchdog:component
+          Value: forwarder
 `
 	if got != want {
 		t.Errorf("generated\n%s\nwant\n%s", got, want)

@@ -2,16 +2,17 @@ package templatecheck
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 )
 
 // allowedAWSManagedPolicies are the only AWS managed policies a role in the template may
-// carry: their statements are not in the template, so each must be known to be narrow.
-var allowedAWSManagedPolicies = []string{
-	"service-role/AWSLambdaBasicExecutionRole", // CloudWatch Logs only
-}
+// carry: their statements are not in the template, so each must be known to be narrow. None
+// is: even AWSLambdaBasicExecutionRole writes to, and creates, every log group of the account;
+// the functions' roles name their own log groups instead.
+var allowedAWSManagedPolicies = []string{}
 
 // attachActions may attach any policy, including AdministratorAccess, unless limited by
 // the iam:PolicyARN condition key.
@@ -160,6 +161,7 @@ Resources:
 	want := []string{
 		`Fn: Policies on a function hide their statements; give it an explicit role`,
 		`Role: AWS managed policy AdministratorAccess is not known to be narrow`,
+		`Role: AWS managed policy service-role/AWSLambdaBasicExecutionRole is not known to be narrow`,
 		`Role/Star: Action "*" is a whole service or everything`,
 		`Role/IAMStar: Action "iam:*" is a whole service or everything`,
 		`Role/S3Star: Action "s3:*" is a whole service or everything`,
@@ -173,4 +175,35 @@ Resources:
 	if !slices.Equal(got, want) {
 		t.Errorf("problems\n got: %s\nwant: %s", strings.Join(got, "\n      "), strings.Join(want, "\n      "))
 	}
+}
+
+// roleStatements returns the statements a template grants a role: those of its own Policies
+// and those of the AWS::IAM::Policy resources that name it in Roles (the app's grants live
+// there, since its table and key policies name the roles).
+func roleStatements(tpl Template, role string) []Statement {
+	var out []Statement
+	rs := tpl.Resources()
+	for _, s := range tpl.Statements() {
+		switch {
+		case s.Where == role:
+			props, _ := rs[role]["Properties"].(map[string]any)
+			if trust, ok := props["AssumeRolePolicyDocument"].(map[string]any); ok && containsStatement(trust, s.Body) {
+				continue // the trust policy says who may assume the role, not what it may do
+			}
+			out = append(out, s)
+		case rs[s.Where]["Type"] == "AWS::IAM::Policy":
+			props, _ := rs[s.Where]["Properties"].(map[string]any)
+			roles, _ := props["Roles"].([]any)
+			if slices.ContainsFunc(roles, func(r any) bool { return reflect.DeepEqual(r, map[string]any{"Ref": role}) }) {
+				out = append(out, Statement{Where: role, Body: s.Body})
+			}
+		}
+	}
+	return out
+}
+
+// containsStatement reports whether a policy document holds this very statement.
+func containsStatement(doc map[string]any, stmt map[string]any) bool {
+	stmts, _ := doc["Statement"].([]any)
+	return slices.ContainsFunc(stmts, func(s any) bool { return reflect.DeepEqual(s, stmt) })
 }

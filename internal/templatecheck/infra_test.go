@@ -17,7 +17,7 @@ import (
 )
 
 // The stacks of infra/ (docs/deploy.md says which topology uses which).
-var infraStacks = []string{"baseline.yaml", "forwarder.yaml", "member-role.yaml", "org-bus.yaml", "trail.yaml"}
+var infraStacks = []string{"baseline.yaml", "forwarder.yaml", "member-role.yaml", "org-bus.yaml", "scp.yaml", "trail.yaml"}
 
 // stackSets are the infra stacks deployed as StackSets to many accounts (and, for the
 // forwarder, every Region).
@@ -25,7 +25,8 @@ var stackSets = []string{"forwarder.yaml", "member-role.yaml"}
 
 // watchdogGrants are the infra stacks whose IAM statements grant the watchdog itself
 // something; they are held to the same least privilege as template.yaml. The others grant
-// AWS services (trail.yaml) or people (baseline.yaml) what their documentation prescribes.
+// AWS services (trail.yaml) or people (baseline.yaml) what their documentation prescribes, or
+// only deny (scp.yaml).
 var watchdogGrants = []string{"forwarder.yaml", "member-role.yaml", "org-bus.yaml"}
 
 // infraTemplates returns every infra/*.yaml by file name, and fails when one of infraStacks
@@ -53,6 +54,7 @@ func infraTemplates(t *testing.T) map[string]Template {
 // TestCfnLintInfra runs cfn-lint over every infra/*.yaml and accepts no errors and no
 // warnings, as TestCfnLint does for template.yaml.
 func TestCfnLintInfra(t *testing.T) {
+	t.Parallel() // a slow external tool; the package's other tests run meanwhile
 	bin, err := exec.LookPath("cfn-lint")
 	if err != nil {
 		t.Fatal("cfn-lint is not on PATH; install it with `pip install cfn-lint`")
@@ -304,30 +306,33 @@ func TestInfraLeastPrivilege(t *testing.T) {
 }
 
 // TestMemberRoleMatchesFunctionRole: the member role may do in a member account exactly what
-// the function's role may do in its own, statement for statement, and its quarantine policy is
-// the function's.
+// each function's role may do in its own, statement for statement (Revert now and Undo from
+// Slack carry out the same remediation as the watchdog), and its quarantine policy is the
+// function's.
 func TestMemberRoleMatchesFunctionRole(t *testing.T) {
 	app := loadTemplate(t)
 	member := infraTemplates(t)["member-role.yaml"]
-	bySid := func(stmts []Statement, where string) map[string]map[string]any {
+	bySid := func(stmts []Statement) map[string]map[string]any {
 		out := map[string]map[string]any{}
 		for _, s := range stmts {
-			if sid, ok := s.Body["Sid"].(string); ok && s.Where == where {
+			if sid, ok := s.Body["Sid"].(string); ok {
 				out[sid] = s.Body
 			}
 		}
 		return out
 	}
-	fn := bySid(app.Statements(), "WatchdogRole")
-	mem := bySid(member.Statements(), "MemberRole")
-	for _, sid := range []string{"RemediateUsers", "AttachOnlyQuarantinePolicy", "RestartTrails"} {
-		if fn[sid] == nil || mem[sid] == nil {
-			t.Errorf("statement %s: in WatchdogRole %t, in MemberRole %t; want both", sid, fn[sid] != nil, mem[sid] != nil)
-			continue
-		}
-		for _, key := range []string{"Effect", "Action", "Resource", "Condition"} {
-			if !reflect.DeepEqual(fn[sid][key], mem[sid][key]) {
-				t.Errorf("statement %s: %s is %v for the function but %v for the member role", sid, key, fn[sid][key], mem[sid][key])
+	mem := bySid(roleStatements(member, "MemberRole"))
+	for _, role := range []string{"WatchdogRole", "SlackActionsRole"} {
+		fn := bySid(roleStatements(app, role))
+		for _, sid := range []string{"RemediateUsers", "AttachOnlyQuarantinePolicy", "RestartTrails"} {
+			if fn[sid] == nil || mem[sid] == nil {
+				t.Errorf("statement %s: in %s %t, in MemberRole %t; want both", sid, role, fn[sid] != nil, mem[sid] != nil)
+				continue
+			}
+			for _, key := range []string{"Effect", "Action", "Resource", "Condition"} {
+				if !reflect.DeepEqual(fn[sid][key], mem[sid][key]) {
+					t.Errorf("statement %s: %s is %v for %s but %v for the member role", sid, key, fn[sid][key], role, mem[sid][key])
+				}
 			}
 		}
 	}
@@ -351,10 +356,12 @@ func TestMemberRoleMatchesFunctionRole(t *testing.T) {
 	}
 }
 
-// TestMemberRoleTrust: only the watchdog's role may assume the member role, and only under the
-// session name pkg/remediate uses.
+// TestMemberRoleTrust: only the watchdog's role may assume the member role, and the Slack
+// function's role only when SlackActionsRoleArn is given, both only under the session name
+// pkg/remediate uses.
 func TestMemberRoleTrust(t *testing.T) {
-	rs := infraTemplates(t)["member-role.yaml"].Resources()
+	tpl := infraTemplates(t)["member-role.yaml"]
+	rs := tpl.Resources()
 	props, _ := rs["MemberRole"]["Properties"].(map[string]any)
 	trust, _ := props["AssumeRolePolicyDocument"].(map[string]any)
 	stmts, _ := trust["Statement"].([]any)
@@ -371,27 +378,42 @@ func TestMemberRoleTrust(t *testing.T) {
 		}}},
 		"Action": "sts:AssumeRole",
 		"Condition": map[string]any{
-			"ArnEquals":    map[string]any{"aws:PrincipalArn": map[string]any{"Ref": "WatchdogRoleArn"}},
+			"ArnEquals": map[string]any{"aws:PrincipalArn": map[string]any{"Fn::If": []any{
+				"TrustSlackActions",
+				[]any{map[string]any{"Ref": "WatchdogRoleArn"}, map[string]any{"Ref": "SlackActionsRoleArn"}},
+				[]any{map[string]any{"Ref": "WatchdogRoleArn"}},
+			}}},
 			"StringEquals": map[string]any{"sts:RoleSessionName": remediate.SessionName},
 		},
 	}
 	if !reflect.DeepEqual(s, want) {
 		t.Errorf("trust statement\n got %v\nwant %v", s, want)
 	}
+	conds, _ := tpl["Conditions"].(map[string]any)
+	if want := map[string]any{"Fn::Not": []any{map[string]any{"Fn::Equals": []any{map[string]any{"Ref": "SlackActionsRoleArn"}, ""}}}}; !reflect.DeepEqual(conds["TrustSlackActions"], want) {
+		t.Errorf("condition TrustSlackActions = %v, want SlackActionsRoleArn not empty", conds["TrustSlackActions"])
+	}
+	params, _ := tpl["Parameters"].(map[string]any)
+	if p, _ := params["SlackActionsRoleArn"].(map[string]any); p == nil || p["Default"] != "" {
+		t.Errorf("parameter SlackActionsRoleArn = %v, want one defaulting to \"\" (the watchdog alone)", p)
+	}
 	if props["RoleName"] == nil || !reflect.DeepEqual(props["RoleName"], map[string]any{"Ref": "RoleName"}) {
 		t.Errorf("RoleName is %v; the function finds the role by the RoleName parameter", props["RoleName"])
 	}
 }
 
-// TestFunctionAssumesMemberRoleOnlyWhenSet: template.yaml hands MemberRoleName to the function
-// and grants sts:AssumeRole on that role name only when it is set; by default the function
-// acts in its own account alone.
+// TestFunctionAssumesMemberRoleOnlyWhenSet: template.yaml hands MemberRoleName to the watchdog
+// function and grants it sts:AssumeRole on that role name only when it is set, inside the
+// organisation when OrganizationId is given; the slack-actions function gets both only when
+// SlackActsInMemberAccounts says buttons act in member accounts. By default each acts in its
+// own account alone.
 func TestFunctionAssumesMemberRoleOnlyWhenSet(t *testing.T) {
 	tpl := loadTemplate(t)
 	params, _ := tpl["Parameters"].(map[string]any)
-	p, _ := params["MemberRoleName"].(map[string]any)
-	if p == nil || p["Default"] != "" {
-		t.Errorf("parameter MemberRoleName = %v, want one defaulting to \"\"", p)
+	for name, def := range map[string]string{"MemberRoleName": "", "OrganizationId": "", "SlackActsInMemberAccounts": "false"} {
+		if p, _ := params[name].(map[string]any); p == nil || p["Default"] != def {
+			t.Errorf("parameter %s = %v, want one defaulting to %q", name, p, def)
+		}
 	}
 	rs := tpl.Resources()
 	fnProps, _ := rs["WatchdogFunction"]["Properties"].(map[string]any)
@@ -400,45 +422,68 @@ func TestFunctionAssumesMemberRoleOnlyWhenSet(t *testing.T) {
 	if !reflect.DeepEqual(vars["MEMBER_ROLE_NAME"], map[string]any{"Ref": "MemberRoleName"}) {
 		t.Errorf("MEMBER_ROLE_NAME is %v, want !Ref MemberRoleName", vars["MEMBER_ROLE_NAME"])
 	}
-	var assume []any
-	var walk func(v any)
-	walk = func(v any) {
-		switch v := v.(type) {
-		case map[string]any:
-			if ifs, ok := v["Fn::If"].([]any); ok && len(ifs) == 3 {
-				if s, ok := ifs[1].(map[string]any); ok && s["Action"] == "sts:AssumeRole" {
+	assumeGrants := func(policy string) []any {
+		var assume []any
+		var walk func(v any)
+		walk = func(v any) {
+			switch v := v.(type) {
+			case map[string]any:
+				if ifs, ok := v["Fn::If"].([]any); ok && len(ifs) == 3 {
+					if s, ok := ifs[1].(map[string]any); ok && s["Action"] == "sts:AssumeRole" {
+						assume = append(assume, v)
+						return
+					}
+				}
+				if v["Action"] == "sts:AssumeRole" && v["Principal"] == nil {
 					assume = append(assume, v)
 					return
 				}
-			}
-			if v["Action"] == "sts:AssumeRole" && v["Principal"] == nil {
-				assume = append(assume, v)
-				return
-			}
-			for _, e := range v {
-				walk(e)
-			}
-		case []any:
-			for _, e := range v {
-				walk(e)
+				for _, e := range v {
+					walk(e)
+				}
+			case []any:
+				for _, e := range v {
+					walk(e)
+				}
 			}
 		}
+		walk(rs[policy]["Properties"])
+		return assume
 	}
-	walk(rs["WatchdogRole"]["Properties"].(map[string]any)["Policies"])
-	want := []any{map[string]any{"Fn::If": []any{
-		"HasMemberRole",
-		map[string]any{
-			"Sid": "AssumeMemberRoles", "Effect": "Allow", "Action": "sts:AssumeRole",
-			"Resource": map[string]any{"Fn::Sub": "arn:${AWS::Partition}:iam::*:role/${MemberRoleName}"},
-		},
-		map[string]any{"Ref": "AWS::NoValue"},
-	}}}
-	if !reflect.DeepEqual(assume, want) {
-		t.Errorf("sts:AssumeRole grants of WatchdogRole\n got %v\nwant %v", assume, want)
+	grant := func(cond string) []any {
+		return []any{map[string]any{"Fn::If": []any{
+			cond,
+			map[string]any{
+				"Sid": "AssumeMemberRoles", "Effect": "Allow", "Action": "sts:AssumeRole",
+				"Resource": map[string]any{"Fn::Sub": "arn:${AWS::Partition}:iam::*:role/${MemberRoleName}"},
+				"Condition": map[string]any{"Fn::If": []any{
+					"HasOrganizationId",
+					map[string]any{"StringEquals": map[string]any{"aws:ResourceOrgID": map[string]any{"Ref": "OrganizationId"}}},
+					map[string]any{"Ref": "AWS::NoValue"},
+				}},
+			},
+			map[string]any{"Ref": "AWS::NoValue"},
+		}}}
+	}
+	for policy, cond := range map[string]string{"WatchdogPolicy": "HasMemberRole", "SlackActionsPolicy": "SlackActsInMembers"} {
+		if got := assumeGrants(policy); !reflect.DeepEqual(got, grant(cond)) {
+			t.Errorf("sts:AssumeRole grants of %s\n got %v\nwant %v", policy, got, grant(cond))
+		}
+	}
+	for _, role := range []string{"WatchdogRole", "SlackActionsRole"} {
+		props, _ := rs[role]["Properties"].(map[string]any)
+		if _, ok := props["Policies"]; ok {
+			t.Errorf("%s has inline Policies; its grants belong in its AWS::IAM::Policy, which the tests read", role)
+		}
 	}
 	conds, _ := tpl["Conditions"].(map[string]any)
-	wantCond := map[string]any{"Fn::Not": []any{map[string]any{"Fn::Equals": []any{map[string]any{"Ref": "MemberRoleName"}, ""}}}}
-	if !reflect.DeepEqual(conds["HasMemberRole"], wantCond) {
-		t.Errorf("condition HasMemberRole = %v, want MemberRoleName not empty", conds["HasMemberRole"])
+	for name, want := range map[string]any{
+		"HasMemberRole":      map[string]any{"Fn::Not": []any{map[string]any{"Fn::Equals": []any{map[string]any{"Ref": "MemberRoleName"}, ""}}}},
+		"SlackActsInMembers": map[string]any{"Fn::And": []any{map[string]any{"Condition": "HasMemberRole"}, map[string]any{"Fn::Equals": []any{map[string]any{"Ref": "SlackActsInMemberAccounts"}, "true"}}}},
+		"HasOrganizationId":  map[string]any{"Fn::Not": []any{map[string]any{"Fn::Equals": []any{map[string]any{"Ref": "OrganizationId"}, ""}}}},
+	} {
+		if !reflect.DeepEqual(conds[name], want) {
+			t.Errorf("condition %s = %v, want %v", name, conds[name], want)
+		}
 	}
 }

@@ -12,11 +12,11 @@ import (
 )
 
 // TestSlackActionsContract checks the wiring of the Slack app's interactivity endpoint: the
-// environment it reads (exactly what slackaction.EnvFrom reads), the same secret, table,
-// quarantine policy and member role as the watchdog function, the watchdog's own role (so its
-// reverts are recognised as the watchdog's and member roles trust it), a public Function URL
-// (Slack cannot sign with AWS credentials; the function checks Slack's signature), the URL as
-// an output, and a build target.
+// environment it reads (what slackaction.EnvFrom reads), the same secret, table, key,
+// quarantine policy and own-role list as the watchdog function, a role of its own named in
+// WATCHDOG_ROLE_ARN, the member role only when buttons act in member accounts, a public
+// Function URL (Slack cannot sign with AWS credentials; the function checks Slack's
+// signature), the URL as an output, and a build target.
 func TestSlackActionsContract(t *testing.T) {
 	tpl := loadTemplate(t)
 	rs := tpl.Resources()
@@ -34,6 +34,11 @@ func TestSlackActionsContract(t *testing.T) {
 	declared = slices.DeleteFunc(declared, func(n string) bool { return n == "LOG_LEVEL" })
 	// WATCHDOG_CONFIG is optional, and Lambda itself sets LAMBDA_TASK_ROOT (where a bundled config is).
 	read = slices.DeleteFunc(read, func(n string) bool { return n == "WATCHDOG_CONFIG" || n == "LAMBDA_TASK_ROOT" })
+	// The Go side reads these once it is wired to them (issue 14); until then the template may
+	// hand them over unread, and never the other way round.
+	declared = slices.DeleteFunc(declared, func(n string) bool {
+		return slices.Contains(awaitingGoSide, n) && !slices.Contains(read, n)
+	})
 	slices.Sort(read)
 	if !slices.Equal(declared, read) {
 		t.Errorf("template gives slack-actions %v; the code reads %v", declared, read)
@@ -42,13 +47,22 @@ func TestSlackActionsContract(t *testing.T) {
 	wd, _ := rs["WatchdogFunction"]["Properties"].(map[string]any)
 	wdEnv, _ := wd["Environment"].(map[string]any)
 	wdVars, _ := wdEnv["Variables"].(map[string]any)
-	for _, name := range []string{"SLACK_SECRET_ARN", "STATE_TABLE", "SLACK_API_URL", "QUARANTINE_POLICY_ARN", "WATCHDOG_ROLE_ARN", "MEMBER_ROLE_NAME"} {
+	for _, name := range []string{"SLACK_SECRET_ARN", "STATE_TABLE", "SLACK_API_URL", "QUARANTINE_POLICY_ARN", "SELF_ROLE_ARNS", "STATE_KEY_ARN"} {
 		if !reflect.DeepEqual(vars[name], wdVars[name]) {
 			t.Errorf("%s is %v for slack-actions but %v for the watchdog function", name, vars[name], wdVars[name])
 		}
 	}
-	if !reflect.DeepEqual(props["Role"], wd["Role"]) || !reflect.DeepEqual(vars["WATCHDOG_ROLE_ARN"], props["Role"]) {
-		t.Errorf("slack-actions runs as %v with WATCHDOG_ROLE_ARN %v; want the watchdog function's role %v for both", props["Role"], vars["WATCHDOG_ROLE_ARN"], wd["Role"])
+	wantRole := map[string]any{"Fn::GetAtt": []any{"SlackActionsRole", "Arn"}}
+	if !reflect.DeepEqual(props["Role"], wantRole) || !reflect.DeepEqual(vars["WATCHDOG_ROLE_ARN"], wantRole) {
+		t.Errorf("slack-actions runs as %v with WATCHDOG_ROLE_ARN %v; want its own role SlackActionsRole for both", props["Role"], vars["WATCHDOG_ROLE_ARN"])
+	}
+	wantSelf := map[string]any{"Fn::Join": []any{",", []any{map[string]any{"Fn::GetAtt": []any{"WatchdogRole", "Arn"}}, wantRole}}}
+	if !reflect.DeepEqual(vars["SELF_ROLE_ARNS"], wantSelf) {
+		t.Errorf("SELF_ROLE_ARNS is %v, want both functions' roles", vars["SELF_ROLE_ARNS"])
+	}
+	wantMember := map[string]any{"Fn::If": []any{"SlackActsInMembers", map[string]any{"Ref": "MemberRoleName"}, ""}}
+	if !reflect.DeepEqual(vars["MEMBER_ROLE_NAME"], wantMember) {
+		t.Errorf("slack-actions MEMBER_ROLE_NAME is %v, want the member role only when SlackActsInMemberAccounts", vars["MEMBER_ROLE_NAME"])
 	}
 	if !reflect.DeepEqual(vars["SLACK_APPROVERS"], map[string]any{"Ref": "SlackApprovers"}) {
 		t.Errorf("SLACK_APPROVERS is %v, want !Ref SlackApprovers", vars["SLACK_APPROVERS"])
@@ -73,25 +87,36 @@ func TestSlackActionsContract(t *testing.T) {
 	}
 }
 
-// TestNoFunctionCanPutPolicies: the role both functions share may attach only the quarantine
-// policy and may not put inline policies, so that neither the internet-facing slack-actions
+// awaitingGoSide are environment variables template.yaml hands both functions that the Go side
+// is to read (issue 14: SELF_ROLE_ARNS, STATE_KEY_ARN); remove each once it does.
+var awaitingGoSide = []string{"SELF_ROLE_ARNS", "STATE_KEY_ARN"}
+
+// TestNoFunctionCanPutPolicies: neither function's role may attach anything but the
+// quarantine policy nor put inline policies, so that neither the internet-facing slack-actions
 // function nor a leaked signing secret can grant anyone anything. Undoing a detach or a delete
 // is `watchdog undo` with a person's credentials.
 func TestNoFunctionCanPutPolicies(t *testing.T) {
-	for _, s := range loadTemplate(t).Statements() {
-		if s.Where != "WatchdogRole" || s.Body["Effect"] != "Allow" {
-			continue
+	tpl := loadTemplate(t)
+	for _, role := range []string{"WatchdogRole", "SlackActionsRole"} {
+		stmts := roleStatements(tpl, role)
+		if len(stmts) == 0 {
+			t.Errorf("%s has no statements", role)
 		}
-		actions, _ := Strings(s.Body["Action"])
-		for _, a := range actions {
-			switch {
-			case strings.EqualFold(a, "iam:PutUserPolicy"), strings.EqualFold(a, "iam:PutRolePolicy"), strings.EqualFold(a, "iam:PutGroupPolicy"):
-				t.Errorf("WatchdogRole/%v grants %s", s.Body["Sid"], a)
-			case strings.EqualFold(a, "iam:AttachUserPolicy"):
-				cond, _ := s.Body["Condition"].(map[string]any)
-				eq, _ := cond["ArnEquals"].(map[string]any)
-				if !reflect.DeepEqual(eq["iam:PolicyARN"], map[string]any{"Ref": "QuarantinePolicy"}) {
-					t.Errorf("WatchdogRole/%v attaches policies other than the quarantine policy: %v", s.Body["Sid"], cond)
+		for _, s := range stmts {
+			if s.Body["Effect"] != "Allow" {
+				continue
+			}
+			actions, _ := Strings(s.Body["Action"])
+			for _, a := range actions {
+				switch {
+				case strings.EqualFold(a, "iam:PutUserPolicy"), strings.EqualFold(a, "iam:PutRolePolicy"), strings.EqualFold(a, "iam:PutGroupPolicy"):
+					t.Errorf("%s/%v grants %s", role, s.Body["Sid"], a)
+				case strings.EqualFold(a, "iam:AttachUserPolicy"):
+					cond, _ := s.Body["Condition"].(map[string]any)
+					eq, _ := cond["ArnEquals"].(map[string]any)
+					if !reflect.DeepEqual(eq["iam:PolicyARN"], map[string]any{"Ref": "QuarantinePolicy"}) {
+						t.Errorf("%s/%v attaches policies other than the quarantine policy: %v", role, s.Body["Sid"], cond)
+					}
 				}
 			}
 		}
