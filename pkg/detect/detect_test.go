@@ -258,6 +258,14 @@ var expectations = map[string]expectation{
 		act:    true,
 	}}},
 
+	// A role of the member role's (default) name created in the home account, trusting another
+	// account: someone preparing to pose as the watchdog.
+	"watchdog_tampering/alert-create-member-named-role.json": {alerts: []alert{{
+		rule: "watchdog-role-changed", category: "watchdog_tampering", severity: detect.High,
+		actor: "bob", target: "arn:aws:iam::" + account + ":role/iam-watchdog-member",
+	}}},
+	"watchdog_tampering/quiet-create-other-role.json": {},
+
 	// Sign-ins whose outcome the record does not give: never a success.
 	"console_login_no_mfa/alert-outcome-unknown.json": {alerts: []alert{{
 		rule: "console-login-no-mfa", category: "console_login_no_mfa", severity: detect.Low,

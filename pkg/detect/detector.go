@@ -44,7 +44,8 @@ type Settings struct {
 	SelfRoleARNs []string
 	// MemberRoleName is the role the watchdog assumes in member accounts, a path allowed
 	// ("security/iam-watchdog-member"): creating, deleting or changing a role of that name, in
-	// any account, is watchdog-role-changed too.
+	// any account, is watchdog-role-changed too. Empty watches infra/member-role.yaml's
+	// default name, iam-watchdog-member.
 	MemberRoleName string
 	// TrailBuckets are the S3 buckets CloudTrail delivers to: a lifecycle rule that expires
 	// their objects within days is cloudtrail-logs-expiring. Buckets whose name contains

@@ -16,7 +16,8 @@ var watchdogRoleEvents = []string{
 }
 
 // watchdogRoles recognises the roles the watchdog's own calls are known by (policy.Config.IsSelf):
-// its function roles, by account and name, and its member role, by name in any account. A role
+// its function roles, by account and name, and its member role, by name in any account (the
+// configured name, or infra/member-role.yaml's default when none is configured). A role
 // of the member role's name in the home account is no member role, but whoever creates one
 // there may be preparing to pose as the watchdog; in a member account, changing it changes what
 // the watchdog's sessions can do. Names are compared without case, as IAM compares them.
@@ -28,8 +29,14 @@ type watchdogRoles struct {
 
 type selfRoleName struct{ account, name string }
 
+// defaultMemberRoleName is infra/member-role.yaml's default RoleName.
+const defaultMemberRoleName = "iam-watchdog-member"
+
 func newWatchdogRoles(s Settings) watchdogRoles {
 	w := watchdogRoles{member: lastSegment(strings.Trim(s.MemberRoleName, "/"))}
+	if w.member == "" {
+		w.member = defaultMemberRoleName
+	}
 	for _, arn := range s.SelfRoleARNs {
 		parts := strings.SplitN(arn, ":", 6)
 		if len(parts) == 6 && parts[2] == "iam" && strings.HasPrefix(parts[5], "role/") {
@@ -62,6 +69,7 @@ type roleParams struct {
 	PolicyName          string `json:"policyName"`
 	PolicyDocument      string `json:"policyDocument"`
 	PermissionsBoundary string `json:"permissionsBoundary"`
+	TrustPolicy         string `json:"assumeRolePolicyDocument"`
 }
 
 // watchdogRoleChanged reports a change to one of the watchdog's roles, or to a role named like
@@ -103,6 +111,9 @@ func roleChange(rec *cloudtrail.Record, req roleParams, role string) string {
 	}
 	switch rec.EventName {
 	case "CreateRole":
+		if outsider := trustsOutsider(req.TrustPolicy, rec.Account()); outsider != "" {
+			return "created " + role + ", letting " + outsider + " assume it"
+		}
 		return "created " + role
 	case "DeleteRole":
 		return "deleted " + role

@@ -63,11 +63,21 @@ func TestWatchdogRoleChanged(t *testing.T) {
 	)
 	runCases(t, d, cases)
 
-	// Without settings the watchdog knows no roles of its own.
+	// Without settings the watchdog knows no function role of its own, and watches the member
+	// role's default name (infra/member-role.yaml's); a configured name replaces the default.
 	runCases(t, detect.Default(), []ruleCase{
-		{"no settings: trust change", roleCall("UpdateAssumeRolePolicy", memberRole, account, map[string]any{"policyDocument": trust}), []string{"iam-policy-changed:high"}},
-		{"no settings: CreateRole", roleCall("CreateRole", memberRole, account, nil), nil},
+		{"no settings: function role", roleCall("UpdateAssumeRolePolicy", "iam-watchdog-WatchdogFunctionRole-Q1W2E3R4T5Y6", account, map[string]any{"policyDocument": trust}),
+			[]string{"iam-policy-changed:high"}},
+		{"no settings: the default member role name", roleCall("CreateRole", "iam-watchdog-member", account, nil), []string{"watchdog-role-changed:high"}},
 	})
+	runCases(t, detect.DefaultWith(detect.Settings{MemberRoleName: "sec-audit-member"}), []ruleCase{
+		{"configured name", roleCall("CreateRole", "sec-audit-member", member, nil), []string{"watchdog-role-changed:high"}},
+		{"configured name: the default is no longer the member role", roleCall("CreateRole", "iam-watchdog-member", member, nil), nil},
+	})
+	f0 := d.Detect(roleCall("CreateRole", memberRole, account, map[string]any{"assumeRolePolicyDocument": trust}))[0]
+	if !strings.Contains(f0.Why, "letting arn:aws:iam::444455556666:root assume it") {
+		t.Errorf("a role created trusting another account must say so: %q", f0.Why)
+	}
 
 	f := d.Detect(roleCall("UpdateAssumeRolePolicy", memberRole, account, map[string]any{"policyDocument": trust}))[0]
 	if f.Target != "arn:aws:iam::"+account+":role/"+memberRole || !strings.Contains(f.Why, "444455556666") || !strings.Contains(f.Why, "pose as") || f.Manual == "" {
