@@ -56,19 +56,6 @@ func (v *flexInt) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// oneOrMany reads an element S3 records as one object or as a list of them.
-func oneOrMany[T any](raw json.RawMessage) []T {
-	var list []T
-	if json.Unmarshal(raw, &list) == nil {
-		return list
-	}
-	var one T
-	if json.Unmarshal(raw, &one) == nil {
-		return []T{one}
-	}
-	return nil
-}
-
 type lifecycleRule struct {
 	ID     string `json:"ID"`
 	Status string `json:"Status"`

@@ -1,7 +1,6 @@
 package remediate
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"testing"
@@ -42,16 +41,8 @@ var mutatingCall = map[string]string{
 // clients straight to moto, and checks that the state is the one before Apply.
 func revertFromStored(t *testing.T, srv *motoserver.Server, e *motoEnv, sc scenario, a detect.Action, u Undo, before string) {
 	t.Helper()
-	stored, err := json.Marshal(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var replayed Undo
-	if err := json.Unmarshal(stored, &replayed); err != nil {
-		t.Fatal(err)
-	}
 	e.r.Clients = NewStatic(srv.Config(t), motoserver.AccountID)
-	if err := e.r.Revert(t.Context(), replayed); err != nil {
+	if err := e.r.Revert(t.Context(), storedAndReadBack(t, u)); err != nil {
 		t.Fatalf("Revert from the stored undo record: %v", err)
 	}
 	if got := sc.state(t, e, a); got != before {
