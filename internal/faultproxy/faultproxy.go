@@ -89,7 +89,8 @@ type Fault struct {
 	// Reset closes the connection without an answer (after forwarding, with ResetAfterForward):
 	// the client sees a connection reset.
 	Reset bool
-	// AfterForward, with Reset, forwards the request first: the target acts, the answer is lost.
+	// AfterForward, with Reset or Status, forwards the request first: the target acts, and its
+	// answer is lost, replaced by the reset or by Status.
 	AfterForward bool
 	// Status, if not 0, answers with this status, Header and Body instead of forwarding.
 	Status int
@@ -105,6 +106,13 @@ func Reset() Fault { return Fault{Reset: true} }
 
 // ResetAfterForward lets the target act, then closes the connection before the answer.
 func ResetAfterForward() Fault { return Fault{Reset: true, AfterForward: true} }
+
+// LoseAnswer lets the target act on the request, then answers with f (a Status fault: a 500
+// for a request IAM carried out) instead of the target's answer.
+func LoseAnswer(f Fault) Fault {
+	f.AfterForward = true
+	return f
+}
 
 // Status answers with an HTTP status and a plain body.
 func Status(code int) Fault {
@@ -310,24 +318,33 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 	case faulty && f.Reset && !f.AfterForward:
 		reset(w)
 		return
-	case faulty && f.Status != 0:
-		for k, vs := range f.Header {
-			w.Header()[k] = vs
-		}
-		w.WriteHeader(f.Status)
-		io.WriteString(w, f.Body)
+	case faulty && f.Status != 0 && !f.AfterForward:
+		answer(w, f)
 		return
 	}
 	p.count(req.Op, func(c *Counts) { c.Forwarded++ })
 	r = r.WithContext(context.WithValue(r.Context(), opKey{}, req.Op))
-	if faulty && f.Reset {
+	if faulty && (f.Reset || f.Status != 0) {
 		// Forward, let the target act, and lose its answer.
 		rec := httptest.NewRecorder()
 		p.rp.ServeHTTP(rec, r)
-		reset(w)
+		if f.Reset {
+			reset(w)
+		} else {
+			answer(w, f)
+		}
 		return
 	}
 	p.rp.ServeHTTP(w, r)
+}
+
+// answer writes f's status, headers and body.
+func answer(w http.ResponseWriter, f Fault) {
+	for k, vs := range f.Header {
+		w.Header()[k] = vs
+	}
+	w.WriteHeader(f.Status)
+	io.WriteString(w, f.Body)
 }
 
 // reset closes the client's connection abruptly (RST, not FIN), without an answer.

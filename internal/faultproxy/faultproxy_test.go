@@ -203,6 +203,22 @@ func TestReset(t *testing.T) {
 	}
 }
 
+// TestLoseAnswer: the target acts on the request, and the client gets the fault's status
+// instead of the target's answer, as when IAM carries out a call and then fails to answer it.
+func TestLoseAnswer(t *testing.T) {
+	srv, reached := backend(t)
+	p := faultproxy.Start(t, srv.URL)
+	p.Inject(faultproxy.Op("UpdateAccessKey"), faultproxy.LoseAnswer(faultproxy.QueryError(http.StatusInternalServerError, "ServiceFailure", "Request processing has failed")), faultproxy.Times(1))
+	cfg := awsConfig(p.URL)
+	// The SDK retries the 500; the retry reaches the target too, and is answered.
+	if err := updateKey(context.Background(), iam.NewFromConfig(cfg)); err != nil {
+		t.Fatalf("UpdateAccessKey: %v", err)
+	}
+	if got := p.Counts("UpdateAccessKey"); reached.Load() != 2 || got != (faultproxy.Counts{Seen: 2, Faulted: 1, Forwarded: 2, OK: 2}) {
+		t.Errorf("%d reached, counts %+v: want both attempts to reach the target, the first answered 500", reached.Load(), got)
+	}
+}
+
 func TestLatency(t *testing.T) {
 	srv, reached := backend(t)
 	p := faultproxy.Start(t, srv.URL)

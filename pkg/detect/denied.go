@@ -17,7 +17,7 @@ func deniedCode(code string) bool {
 // deniedCall is unauthorizedCall's condition.
 func deniedCall(rec *cloudtrail.Record) bool {
 	return deniedCode(rec.ErrorCode) && rec.SourceIPAddress != "delivery.logs.amazonaws.com" && rec.EventName != "HeadBucket" &&
-		rec.UserIdentity.InvokedBy == "" && rec.UserIdentity.Type != "AWSService"
+		ActingService(rec.UserIdentity.InvokedBy) == "" && rec.UserIdentity.Type != "AWSService"
 }
 
 // sensitiveSources are services where a denied write is an attempt on permissions, logging or

@@ -179,7 +179,102 @@ var expectations = map[string]expectation{
 		action: detect.Action{Kind: detect.RestartLogging, Trail: trailARN, Region: "us-east-1", Account: account},
 		act:    true,
 	}}},
-	"cloudtrail_tampering/quiet-start-logging.json": {},
+	// CIS 4.5: logging started and trails created are reported too, low or info; the watchdog's
+	// own restart is its own call.
+	"cloudtrail_tampering/alert-start-logging.json": {alerts: []alert{{
+		rule: "cloudtrail-logging-started", category: "cloudtrail_tampering", severity: detect.Info,
+		actor: dave, target: trailARN,
+	}}},
+	"cloudtrail_tampering/alert-create-trail.json": {alerts: []alert{{
+		rule: "cloudtrail-trail-created", category: "cloudtrail_tampering", severity: detect.Low,
+		actor: terraform, target: "arn:aws:cloudtrail:us-east-1:" + account + ":trail/org-audit",
+	}}},
+	"cloudtrail_tampering/quiet-own-watchdog-restart-logging.json": {dropped: []string{"cloudtrail-logging-started"}},
+	"cloudtrail_tampering/quiet-get-trail-status.json":             {},
+	// A lifecycle rule that deletes the trail bucket's logs within a day; the same bucket
+	// archived and kept for 400 days is an ordinary CIS 4.8 lifecycle change.
+	"cloudtrail_tampering/alert-trail-bucket-lifecycle-expire.json": {alerts: []alert{{
+		rule: "cloudtrail-logs-expiring", category: "cloudtrail_tampering", severity: detect.High,
+		actor: dave, target: "arn:aws:s3:::aws-cloudtrail-logs-123456789012-3f9a1c2e",
+	}}},
+	"s3_bucket_policy_changed/alert-trail-bucket-lifecycle-archive.json": {alerts: []alert{{
+		rule: "s3-bucket-policy-changed", category: "s3_bucket_policy_changed", severity: detect.Low,
+		actor: terraform, target: "arn:aws:s3:::aws-cloudtrail-logs-123456789012-3f9a1c2e",
+	}}},
+
+	// Defence evasion, graded by how much it blinds the account.
+	"defense_evasion/alert-guardduty-delete-detector.json": {alerts: []alert{{
+		rule: "guardduty-disabled", category: "defense_evasion", severity: detect.High,
+		actor: dave, target: "arn:aws:guardduty:us-east-1:" + account + ":detector/12abc34d567e8fa901bc2d34e56789f0",
+	}}},
+	"defense_evasion/alert-guardduty-disable-protections.json": {alerts: []alert{{
+		rule: "guardduty-disabled", category: "defense_evasion", severity: detect.Medium,
+		actor: "bob", target: "arn:aws:guardduty:us-east-1:" + account + ":detector/12abc34d567e8fa901bc2d34e56789f0",
+	}}},
+	"defense_evasion/alert-disable-security-hub.json": {alerts: []alert{{
+		rule: "securityhub-disabled", category: "defense_evasion", severity: detect.Medium,
+		actor: "bob", target: "arn:aws:securityhub:us-east-1:" + account + ":hub/default",
+	}}},
+	"defense_evasion/alert-delete-analyzer.json": {alerts: []alert{{
+		rule: "access-analyzer-deleted", category: "defense_evasion", severity: detect.Medium,
+		actor: dave, target: "arn:aws:access-analyzer:us-east-1:" + account + ":analyzer/account-analyzer",
+	}}},
+	"defense_evasion/alert-delete-flow-logs.json": {alerts: []alert{{
+		rule: "flow-logs-deleted", category: "defense_evasion", severity: detect.Medium,
+		actor: hana, target: "arn:aws:ec2:us-east-1:" + account + ":vpc-flow-log/fl-0a1b2c3d4e5f60718",
+	}}},
+	"defense_evasion/alert-delete-account-public-access-block.json": {alerts: []alert{{
+		rule: "s3-public-access-block-removed", category: "defense_evasion", severity: detect.High,
+		actor: dave, target: rootARN,
+	}}},
+	"defense_evasion/alert-bucket-public-access-block-weakened.json": {alerts: []alert{{
+		rule: "s3-public-access-block-removed", category: "defense_evasion", severity: detect.Medium,
+		actor: "bob", target: "arn:aws:s3:::example-orders-exports",
+	}}},
+	"defense_evasion/quiet-guardduty-publishing-frequency.json":    {},
+	"defense_evasion/quiet-enable-security-hub.json":               {},
+	"defense_evasion/quiet-create-analyzer.json":                   {},
+	"defense_evasion/quiet-create-flow-logs.json":                  {},
+	"defense_evasion/quiet-bucket-public-access-block-all-on.json": {},
+
+	// New IAM users: low, and the root user's (in the console, invokedBy signin.amazonaws.com:
+	// a person, not a service) critical.
+	"iam_user_created/alert-create-user.json": {alerts: []alert{{
+		rule: "iam-user-created", category: "iam_user_created", severity: detect.Low,
+		actor: "bob", target: userARN("maria"),
+	}}},
+	"iam_user_created/alert-root-create-user-console.json": {alerts: []alert{{
+		rule: "iam-user-created", category: "iam_user_created", severity: detect.Critical,
+		actor: rootName, target: userARN("temp-admin"),
+	}}},
+	"iam_user_created/quiet-list-users.json": {},
+
+	// A console user is no service acting for someone: graded and reverted as the same call
+	// without invokedBy.
+	"user_policy_attached/alert-attach-in-console.json": {alerts: []alert{{
+		rule: "user-managed-policy-attached", category: "user_policy_attached", severity: detect.High,
+		actor: "bob", target: userARN("contractor-jo"),
+		action: detect.Action{Kind: detect.DetachUserPolicy, UserName: "contractor-jo", PolicyARN: adminARN, Account: account},
+		act:    true,
+	}}},
+
+	// A role of the member role's (default) name created in the home account, trusting another
+	// account: someone preparing to pose as the watchdog.
+	"watchdog_tampering/alert-create-member-named-role.json": {alerts: []alert{{
+		rule: "watchdog-role-changed", category: "watchdog_tampering", severity: detect.High,
+		actor: "bob", target: "arn:aws:iam::" + account + ":role/iam-watchdog-member",
+	}}},
+	"watchdog_tampering/quiet-create-other-role.json": {},
+
+	// Sign-ins whose outcome the record does not give: never a success.
+	"console_login_no_mfa/alert-outcome-unknown.json": {alerts: []alert{{
+		rule: "console-login-no-mfa", category: "console_login_no_mfa", severity: detect.Low,
+		actor: "carol", target: userARN("carol"), region: "us-east-2",
+	}}},
+	"root_signin/alert-root-outcome-unknown.json": {alerts: []alert{{
+		rule: "root-console-signin", category: "root_signin", severity: detect.Medium,
+		actor: rootName, target: rootARN,
+	}}},
 
 	"other/quiet-s3-getobject.json":       {},
 	"other/quiet-describe-instances.json": {},

@@ -39,6 +39,18 @@ type Settings struct {
 	// AdminGroups are IAM group names whose members are administrators, matched without
 	// regard to case as IAM does. Groups whose name contains "admin" count as well.
 	AdminGroups []string
+	// SelfRoleARNs are the watchdog's own roles (its functions' roles): creating, deleting or
+	// changing one of them is watchdog-role-changed, high.
+	SelfRoleARNs []string
+	// MemberRoleName is the role the watchdog assumes in member accounts, a path allowed
+	// ("security/iam-watchdog-member"): creating, deleting or changing a role of that name, in
+	// any account, is watchdog-role-changed too. Empty watches infra/member-role.yaml's
+	// default name, iam-watchdog-member.
+	MemberRoleName string
+	// TrailBuckets are the S3 buckets CloudTrail delivers to: a lifecycle rule that expires
+	// their objects within days is cloudtrail-logs-expiring. Buckets whose name contains
+	// "cloudtrail" count as well.
+	TrailBuckets []string
 }
 
 type eventKey struct{ source, name string }
@@ -177,7 +189,7 @@ func actorOf(rec *cloudtrail.Record) Actor {
 		Type:      id.Type,
 		SourceIP:  rec.SourceIPAddress,
 		UserAgent: rec.UserAgent,
-		InvokedBy: id.InvokedBy,
+		InvokedBy: ActingService(id.InvokedBy),
 	}
 	if a.ARN == "" && id.Type == "IAMUser" && id.UserName != "" && rec.Account() != "" {
 		// Failed sign-ins record no ARN, only the name typed, which CloudTrail hides when it

@@ -22,100 +22,123 @@ var iamPolicyEvents = []string{
 
 // iamPolicyChanged grades a change to IAM permissions by what it grants: an admin-equivalent
 // policy put in force, or a role opened to principals outside the account, high; other grants
-// medium; a policy created but not yet attached, or permissions taken away, low.
-func iamPolicyChanged(rec *cloudtrail.Record, f *Finding) bool {
-	var req struct {
-		RoleName       string `json:"roleName"`
-		GroupName      string `json:"groupName"`
-		UserName       string `json:"userName"`
-		PolicyARN      string `json:"policyArn"`
-		PolicyName     string `json:"policyName"`
-		PolicyDocument string `json:"policyDocument"`
-		VersionID      string `json:"versionId"`
-		SetAsDefault   bool   `json:"setAsDefault"`
-	}
-	_ = rec.Param(&req)
-	iamARN := func(kind, name string) string {
-		return "arn:" + rec.Partition() + ":iam::" + rec.Account() + ":" + kind + "/" + name
-	}
-	var holder string // "role X", "group X", "user X"
-	switch {
-	case req.RoleName != "":
-		holder, f.Target = "role "+req.RoleName, iamARN("role", req.RoleName)
-	case req.GroupName != "":
-		holder, f.Target = "group "+req.GroupName, iamARN("group", req.GroupName)
-	case req.UserName != "":
-		holder, f.Target = "user "+req.UserName, userARN(rec, req.UserName)
-	case req.PolicyARN != "":
-		f.Target = req.PolicyARN
-	case req.PolicyName != "":
-		f.Target = iamARN("policy", req.PolicyName)
-	}
-	policy := req.PolicyName
-	if req.PolicyARN != "" {
-		policy = lastSegment(req.PolicyARN)
-	}
-	base, what := Low, ""
-	switch rec.EventName {
-	case "AttachRolePolicy", "AttachGroupPolicy":
-		base, what = Medium, "attached the narrow managed policy "+policy+" to "+holder
-		if adminManagedPolicy(req.PolicyARN) {
-			base, what = High, "attached the admin-equivalent managed policy "+policy+" to "+holder
+// medium; a policy created but not yet attached, or permissions taken away, low. Changes to the
+// watchdog's own roles are watchdog-role-changed's, and not reported twice.
+func iamPolicyChanged(w watchdogRoles) func(*cloudtrail.Record, *Finding) bool {
+	return func(rec *cloudtrail.Record, f *Finding) bool {
+		var req struct {
+			RoleName       string `json:"roleName"`
+			GroupName      string `json:"groupName"`
+			UserName       string `json:"userName"`
+			PolicyARN      string `json:"policyArn"`
+			PolicyName     string `json:"policyName"`
+			PolicyDocument string `json:"policyDocument"`
+			VersionID      string `json:"versionId"`
+			SetAsDefault   bool   `json:"setAsDefault"`
 		}
-	case "PutRolePolicy", "PutGroupPolicy":
-		base, what = Medium, "put the narrow inline policy "+policy+" on "+holder
-		if adminDocument(req.PolicyDocument) {
-			base, what = High, "put the admin-equivalent inline policy "+policy+" on "+holder
+		_ = rec.Param(&req)
+		if w.of(rec, req.RoleName) != "" {
+			return false
 		}
-	case "CreatePolicyVersion":
-		admin := adminDocument(req.PolicyDocument)
-		scope := "a narrow"
-		if admin {
-			scope = "an admin-equivalent"
+		iamARN := func(kind, name string) string {
+			return "arn:" + rec.Partition() + ":iam::" + rec.Account() + ":" + kind + "/" + name
 		}
 		switch {
-		case admin && req.SetAsDefault:
-			base = High
-		case admin || req.SetAsDefault:
-			base = Medium
+		case req.RoleName != "":
+			f.Target = iamARN("role", req.RoleName)
+		case req.GroupName != "":
+			f.Target = iamARN("group", req.GroupName)
+		case req.UserName != "":
+			f.Target = userARN(rec, req.UserName)
+		case req.PolicyARN != "":
+			f.Target = req.PolicyARN
+		case req.PolicyName != "":
+			f.Target = iamARN("policy", req.PolicyName)
 		}
-		what = fmt.Sprintf("wrote %s new version of policy %s", scope, policy)
-		if req.SetAsDefault {
-			what += " and put it in force for everyone it is attached to"
+		var holder string // "role X", "group X", "user X", as the event's name says
+		switch {
+		case strings.Contains(rec.EventName, "Role"):
+			holder = named("role", req.RoleName)
+		case strings.Contains(rec.EventName, "Group"):
+			holder = named("group", req.GroupName)
+		case strings.Contains(rec.EventName, "User"):
+			holder = named("user", req.UserName)
 		}
-	case "SetDefaultPolicyVersion":
-		base, what = Medium, fmt.Sprintf("put version %s of policy %s in force for everyone it is attached to", req.VersionID, policy)
-	case "CreatePolicy":
-		what = "created the narrow managed policy " + policy
-		if adminDocument(req.PolicyDocument) {
-			base, what = Medium, "created the admin-equivalent managed policy "+policy
+		policy := req.PolicyName
+		if req.PolicyARN != "" {
+			policy = lastSegment(req.PolicyARN)
 		}
-	case "UpdateAssumeRolePolicy":
-		base, what = Medium, "changed who may assume "+holder
-		if outsider := trustsOutsider(req.PolicyDocument, rec.Account()); outsider != "" {
-			base, what = High, "let "+outsider+" assume "+holder
+		base, what := Low, ""
+		switch rec.EventName {
+		case "AttachRolePolicy", "AttachGroupPolicy":
+			base, what = Medium, "attached "+policyText("narrow", "managed policy", policy)+" to "+holder
+			if adminManagedPolicy(req.PolicyARN) {
+				base, what = High, "attached "+policyText("admin-equivalent", "managed policy", policy)+" to "+holder
+			}
+		case "PutRolePolicy", "PutGroupPolicy":
+			base, what = Medium, "put "+policyText("narrow", "inline policy", policy)+" on "+holder
+			if adminDocument(req.PolicyDocument) {
+				base, what = High, "put "+policyText("admin-equivalent", "inline policy", policy)+" on "+holder
+			}
+		case "CreatePolicyVersion":
+			admin := adminDocument(req.PolicyDocument)
+			scope := "a narrow"
+			if admin {
+				scope = "an admin-equivalent"
+			}
+			switch {
+			case admin && req.SetAsDefault:
+				base = High
+			case admin || req.SetAsDefault:
+				base = Medium
+			}
+			what = fmt.Sprintf("wrote %s new version of %s", scope, named("policy", policy))
+			if req.SetAsDefault {
+				what += " and put it in force for everyone it is attached to"
+			}
+		case "SetDefaultPolicyVersion":
+			base, what = Medium, fmt.Sprintf("put %s of %s in force for everyone it is attached to", named("version", req.VersionID), named("policy", policy))
+		case "CreatePolicy":
+			what = "created " + policyText("narrow", "managed policy", policy)
+			if adminDocument(req.PolicyDocument) {
+				base, what = Medium, "created "+policyText("admin-equivalent", "managed policy", policy)
+			}
+		case "UpdateAssumeRolePolicy":
+			base, what = Medium, "changed who may assume "+holder
+			if outsider := trustsOutsider(req.PolicyDocument, rec.Account()); outsider != "" {
+				base, what = High, "let "+outsider+" assume "+holder
+			}
+		default: // Detach*, Delete*: permissions taken away
+			what = fmt.Sprintf("%s (%s)", removedWhat(rec.EventName, policy, holder), rec.EventName)
 		}
-	default: // Detach*, Delete*: permissions taken away
-		what = fmt.Sprintf("%s (%s)", strings.TrimSpace(removedWhat(rec.EventName, policy, holder)), rec.EventName)
+		f.Severity = grade(base, rec)
+		f.Why = fmt.Sprintf("%s %s%s%s; IAM permissions change who can do what in the account, so every change should come from reviewed infrastructure code.", f.Actor.Name, what, failedClause(rec), byService(rec))
+		if rec.IsRoot() {
+			f.Manual = rootManual
+		}
+		return true
 	}
-	f.Severity = grade(base, rec)
-	f.Why = fmt.Sprintf("%s %s%s%s; IAM permissions change who can do what in the account, so every change should come from reviewed infrastructure code.", f.Actor.Name, what, failedClause(rec), byService(rec))
-	if rec.IsRoot() {
-		f.Manual = rootManual
+}
+
+// policyText is "the <scope> <kind> <name>", or, without a name, "a <scope> <kind> the record
+// does not name".
+func policyText(scope, kind, name string) string {
+	if name == "" {
+		return named(scope+" "+kind, "")
 	}
-	return true
+	return "the " + scope + " " + kind + " " + name
 }
 
 func removedWhat(event, policy, holder string) string {
 	switch {
 	case strings.HasPrefix(event, "Detach"):
-		return "detached policy " + policy + " from " + holder
+		return "detached " + named("policy", policy) + " from " + holder
 	case event == "DeletePolicyVersion":
-		return "deleted a version of policy " + policy
+		return "deleted a version of " + named("policy", policy)
 	case event == "DeletePolicy":
-		return "deleted managed policy " + policy
+		return "deleted " + named("managed policy", policy)
 	default:
-		return "deleted inline policy " + policy + " from " + holder
+		return "deleted " + named("inline policy", policy) + " from " + holder
 	}
 }
 
@@ -256,14 +279,20 @@ func adminGroupMembership(adminGroups []string) func(*cloudtrail.Record, *Findin
 		if !listed && !strings.Contains(strings.ToLower(req.GroupName), "admin") {
 			return false
 		}
-		f.Target = userARN(rec, req.UserName)
-		who := "user " + req.UserName
-		if rec.UserIdentity.Type == "IAMUser" && strings.EqualFold(req.UserName, rec.UserIdentity.UserName) {
+		if req.UserName != "" {
+			f.Target = userARN(rec, req.UserName)
+		}
+		who := named("user", req.UserName)
+		if req.UserName != "" && rec.UserIdentity.Type == "IAMUser" && strings.EqualFold(req.UserName, rec.UserIdentity.UserName) {
 			who = "themselves"
 		}
 		f.Severity = grade(High, rec)
 		f.Why = fmt.Sprintf("%s added %s to the administrators' group %s%s%s; administrator rights should be rare, agreed and reviewed.", f.Actor.Name, who, req.GroupName, failedClause(rec), byService(rec))
-		f.Manual = fmt.Sprintf("If nobody agreed to it: aws iam remove-user-from-group --group-name %s --user-name %s", req.GroupName, req.UserName)
+		user := req.UserName
+		if user == "" {
+			user = "<user>"
+		}
+		f.Manual = fmt.Sprintf("If nobody agreed to it: aws iam remove-user-from-group --group-name %s --user-name %s", req.GroupName, user)
 		if rec.IsRoot() {
 			f.Manual += ". " + rootManual
 		}

@@ -101,6 +101,7 @@ func securityGroupChanged(rec *cloudtrail.Record, f *Finding) bool {
 	if group == "" {
 		group = req.GroupName
 	}
+	sg := named("security group", group)
 	base, what := Low, ""
 	switch rec.EventName {
 	case "AuthorizeSecurityGroupIngress":
@@ -110,7 +111,7 @@ func securityGroupChanged(rec *cloudtrail.Record, f *Finding) bool {
 			p.IPRanges.Items = []ipRange{{CidrIP: req.CidrIP}}
 			perms = append(perms, p)
 		}
-		what = "added inbound rules to security group " + group
+		what = "added inbound rules to " + sg
 		for _, p := range perms {
 			var open []string
 			for _, r := range append(p.IPRanges.Items, p.IPv6Ranges.Items...) {
@@ -123,17 +124,17 @@ func securityGroupChanged(rec *cloudtrail.Record, f *Finding) bool {
 			}
 			world := strings.Join(open, " and ")
 			if ports := portsOpened(p.IPProtocol, p.FromPort, p.ToPort); ports != "" {
-				base, what = High, fmt.Sprintf("opened %s of security group %s to %s", ports, group, world)
+				base, what = High, fmt.Sprintf("opened %s of %s to %s", ports, sg, world)
 				break
 			}
-			base, what = Medium, fmt.Sprintf("opened %s of security group %s to %s", portText(p), group, world)
+			base, what = Medium, fmt.Sprintf("opened %s of %s to %s", portText(p), sg, world)
 		}
 	case "CreateSecurityGroup":
-		what = "created security group " + group
+		what = "created " + sg
 	case "DeleteSecurityGroup":
-		what = "deleted security group " + group
+		what = "deleted " + sg
 	default:
-		what = fmt.Sprintf("changed the rules of security group %s (%s)", group, rec.EventName)
+		what = fmt.Sprintf("changed the rules of %s (%s)", sg, rec.EventName)
 	}
 	why := "CIS 4.10 asks that every change to what may reach the account's instances be seen"
 	if base == High {
@@ -144,7 +145,11 @@ func securityGroupChanged(rec *cloudtrail.Record, f *Finding) bool {
 	f.Severity = grade(base, rec)
 	f.Why = fmt.Sprintf("%s %s%s%s; %s.", f.Actor.Name, what, failedClause(rec), byService(rec), why)
 	if base >= Medium {
-		f.Manual = fmt.Sprintf("If nobody agreed to it, revoke the rule: aws ec2 revoke-security-group-ingress --group-id %s with the same permissions.", group)
+		id := group
+		if id == "" {
+			id = "<group>"
+		}
+		f.Manual = fmt.Sprintf("If nobody agreed to it, revoke the rule: aws ec2 revoke-security-group-ingress --group-id %s with the same permissions.", id)
 	}
 	if rec.IsRoot() {
 		f.Manual = strings.TrimSpace(f.Manual + " " + rootManual)
@@ -199,8 +204,8 @@ func naclChanged(rec *cloudtrail.Record, f *Finding) bool {
 	}
 	_ = rec.Param(&req)
 	f.Target = ec2Target(rec, "network-acl", req.NetworkACLID)
-	acl := req.NetworkACLID
-	base, what := Low, fmt.Sprintf("changed network ACL %s (%s)", acl, rec.EventName)
+	acl := named("network ACL", req.NetworkACLID)
+	base, what := Low, fmt.Sprintf("changed %s (%s)", acl, rec.EventName)
 	why := "network ACLs are the subnet-wide filter beneath security groups, and CIS 4.11 asks that every change be seen"
 	if (rec.EventName == "CreateNetworkAclEntry" || rec.EventName == "ReplaceNetworkAclEntry") &&
 		req.RuleAction == "allow" && !req.Egress && (anywhere(req.CidrBlock) || anywhere(req.IPv6CidrBlock)) {
@@ -210,7 +215,7 @@ func naclChanged(rec *cloudtrail.Record, f *Finding) bool {
 		}
 		if ports := portsOpened(req.Protocol, from, to); ports != "" {
 			base = Medium
-			what = fmt.Sprintf("allowed inbound traffic to %s from the whole internet in network ACL %s", ports, acl)
+			what = fmt.Sprintf("allowed inbound traffic to %s from the whole internet in %s", ports, acl)
 			why = "only the security groups now stand between remote administration and the internet"
 		}
 	}
@@ -233,7 +238,7 @@ func gatewayChanged(rec *cloudtrail.Record, f *Finding) bool {
 		f.Target = ec2Target(rec, "customer-gateway", req.CustomerGatewayID)
 	}
 	if rec.EventName == "AttachInternetGateway" {
-		return networkFinding(rec, f, Medium, fmt.Sprintf("attached internet gateway %s to VPC %s", gw, req.VPCID),
+		return networkFinding(rec, f, Medium, fmt.Sprintf("attached %s to %s", named("internet gateway", gw), named("VPC", req.VPCID)),
 			"the VPC's subnets can now be routed to and from the internet")
 	}
 	return networkFinding(rec, f, Low, strings.TrimSpace(fmt.Sprintf("changed gateways (%s) %s", rec.EventName, gw)),
@@ -256,10 +261,10 @@ func routeTableChanged(rec *cloudtrail.Record, f *Finding) bool {
 		if req.GatewayID != "" {
 			via = " through " + req.GatewayID
 		}
-		return networkFinding(rec, f, Medium, fmt.Sprintf("pointed the default route of route table %s%s", req.RouteTableID, via),
+		return networkFinding(rec, f, Medium, fmt.Sprintf("pointed the default route of %s%s", named("route table", req.RouteTableID), via),
 			"all traffic to the outside world from its subnets now takes that path")
 	}
-	return networkFinding(rec, f, Low, strings.TrimSpace(fmt.Sprintf("changed route table %s (%s)", req.RouteTableID, rec.EventName)),
+	return networkFinding(rec, f, Low, fmt.Sprintf("changed %s (%s)", named("route table", req.RouteTableID), rec.EventName),
 		"routes decide where the VPC's traffic goes, and CIS 4.13 asks that every change be seen")
 }
 
@@ -279,17 +284,26 @@ func vpcChanged(rec *cloudtrail.Record, f *Finding) bool {
 		if req.PeeringID != "" {
 			f.Target = ec2Target(rec, "vpc-peering-connection", req.PeeringID)
 		}
-		peer := strings.TrimSpace(req.PeerVPCID + " " + req.PeeringID)
+		var parts []string
+		if req.VPCID != "" {
+			parts = append(parts, "of "+req.VPCID)
+		}
+		if peer := strings.TrimSpace(req.PeerVPCID + " " + req.PeeringID); peer != "" {
+			parts = append(parts, "with "+peer)
+		}
 		if req.PeerOwnerID != "" && req.PeerOwnerID != rec.Account() {
-			peer += " of account " + req.PeerOwnerID
+			parts = append(parts, "in account "+req.PeerOwnerID)
+		}
+		if len(parts) == 0 {
+			parts = append(parts, "the record does not name")
 		}
 		verb := "requested"
 		if rec.EventName == "AcceptVpcPeeringConnection" {
 			verb = "accepted"
 		}
-		return networkFinding(rec, f, Medium, fmt.Sprintf("%s VPC peering %s", verb, strings.TrimSpace(req.VPCID+" with "+peer)),
+		return networkFinding(rec, f, Medium, fmt.Sprintf("%s a VPC peering %s", verb, strings.Join(parts, " ")),
 			"a peered network can reach the VPC's instances as if it were inside it")
 	}
-	return networkFinding(rec, f, Low, strings.TrimSpace(fmt.Sprintf("changed VPC %s (%s)", req.VPCID, rec.EventName)),
+	return networkFinding(rec, f, Low, fmt.Sprintf("changed %s (%s)", named("VPC", req.VPCID), rec.EventName),
 		"the VPC is the boundary of the account's network, and CIS 4.14 asks that every change be seen")
 }

@@ -91,26 +91,22 @@ func documentStatements(doc []byte) []statement {
 	if json.Unmarshal(doc, &pd) != nil {
 		return nil
 	}
-	var stmts []statement
-	if json.Unmarshal(pd.Statement, &stmts) != nil {
-		var one statement
-		if json.Unmarshal(pd.Statement, &one) != nil {
-			return nil
-		}
-		stmts = []statement{one}
-	}
-	return stmts
+	return oneOrMany[statement](pd.Statement)
 }
 
 // stringOrList reads a policy element that may be one string or a list of strings.
-func stringOrList(raw json.RawMessage) []string {
-	var list []string
+func stringOrList(raw json.RawMessage) []string { return oneOrMany[string](raw) }
+
+// oneOrMany reads an element that may be one value or a list of them, as policy documents and
+// S3's XML-turned-JSON elements are; nil when it is neither.
+func oneOrMany[T any](raw json.RawMessage) []T {
+	var list []T
 	if json.Unmarshal(raw, &list) == nil {
 		return list
 	}
-	var one string
+	var one T
 	if json.Unmarshal(raw, &one) == nil {
-		return []string{one}
+		return []T{one}
 	}
 	return nil
 }

@@ -9,7 +9,8 @@ import (
 
 // rootActivity is CIS 4.3's condition: a call by the root user that no AWS service made for it
 // ({ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType !=
-// "AwsServiceEvent" }). It runs only on records no indexed rule reported (see Detect), so what
+// "AwsServiceEvent" }), except that invokedBy naming the console (signin.amazonaws.com,
+// console.amazonaws.com) is a person, not a service, and counts as absent. It runs only on records no indexed rule reported (see Detect), so what
 // reaches it is root use nothing more specific describes.
 func rootActivity(rec *cloudtrail.Record, f *Finding) bool {
 	if !rootCall(rec) {
@@ -38,7 +39,7 @@ func rootActivity(rec *cloudtrail.Record, f *Finding) bool {
 func rootCall(rec *cloudtrail.Record) bool {
 	// CheckMfa is the second step of the console sign-in that root-console-signin reports:
 	// one sign-in, one alert.
-	return rec.IsRoot() && rec.UserIdentity.InvokedBy == "" && rec.EventType != "AwsServiceEvent" &&
+	return rec.IsRoot() && ActingService(rec.UserIdentity.InvokedBy) == "" && rec.EventType != "AwsServiceEvent" &&
 		!(rec.EventSource == sourceSignin && rec.EventName == "CheckMfa")
 }
 

@@ -9,15 +9,18 @@ import (
 
 // Event sources the rules watch.
 const (
-	sourceIAM           = "iam.amazonaws.com"
-	sourceSignin        = "signin.amazonaws.com"
-	sourceCloudTrail    = "cloudtrail.amazonaws.com"
-	sourceSTS           = "sts.amazonaws.com"
-	sourceKMS           = "kms.amazonaws.com"
-	sourceS3            = "s3.amazonaws.com"
-	sourceConfig        = "config.amazonaws.com"
-	sourceEC2           = "ec2.amazonaws.com"
-	sourceOrganizations = "organizations.amazonaws.com"
+	sourceIAM            = "iam.amazonaws.com"
+	sourceSignin         = "signin.amazonaws.com"
+	sourceCloudTrail     = "cloudtrail.amazonaws.com"
+	sourceSTS            = "sts.amazonaws.com"
+	sourceKMS            = "kms.amazonaws.com"
+	sourceS3             = "s3.amazonaws.com"
+	sourceConfig         = "config.amazonaws.com"
+	sourceEC2            = "ec2.amazonaws.com"
+	sourceOrganizations  = "organizations.amazonaws.com"
+	sourceGuardDuty      = "guardduty.amazonaws.com"
+	sourceSecurityHub    = "securityhub.amazonaws.com"
+	sourceAccessAnalyzer = "access-analyzer.amazonaws.com"
 )
 
 // Rules returns the built-in rule table with default settings.
@@ -27,6 +30,8 @@ func Rules() []Rule { return RulesWith(Settings{}) }
 // Benchmark v3.0 monitoring controls (section 4) whose CloudTrail condition the rule implements;
 // the events are each control's list, split where findings need different wording or grading.
 func RulesWith(s Settings) []Rule {
+	roles := newWatchdogRoles(s)
+	buckets := newTrailBuckets(s.TrailBuckets)
 	return []Rule{
 		{
 			ID: "root-console-signin", Category: "root_signin", Title: "Root user signed in to the console",
@@ -68,7 +73,19 @@ func RulesWith(s Settings) []Rule {
 		{
 			ID: "iam-policy-changed", Category: "iam_policy_changed", Title: "IAM policy changed",
 			Source: sourceIAM, Events: iamPolicyEvents, CIS: []string{"4.4"},
-			match: iamPolicyChanged,
+			match: iamPolicyChanged(roles),
+		},
+		{
+			// Some of its events are CIS 4.4's, but the control is iam-policy-changed's, which
+			// reports them for every other role.
+			ID: "watchdog-role-changed", Category: "watchdog_tampering", Title: "The watchdog's own role changed",
+			Source: sourceIAM, Events: watchdogRoleEvents,
+			match: watchdogRoleChanged(roles),
+		},
+		{
+			ID: "iam-user-created", Category: "iam_user_created", Title: "IAM user created",
+			Source: sourceIAM, Events: []string{"CreateUser"},
+			match: iamUserCreated,
 		},
 		{
 			ID: "mfa-deactivated", Category: "mfa_deactivated", Title: "MFA device deactivated",
@@ -116,6 +133,21 @@ func RulesWith(s Settings) []Rule {
 			match: eventSelectorsChanged,
 		},
 		{
+			ID: "cloudtrail-trail-created", Category: "cloudtrail_tampering", Title: "CloudTrail trail created",
+			Source: sourceCloudTrail, Events: []string{"CreateTrail"}, CIS: []string{"4.5"},
+			match: trailCreated,
+		},
+		{
+			ID: "cloudtrail-logging-started", Category: "cloudtrail_tampering", Title: "CloudTrail logging started",
+			Source: sourceCloudTrail, Events: []string{"StartLogging"}, CIS: []string{"4.5"},
+			match: loggingStarted,
+		},
+		{
+			ID: "cloudtrail-logs-expiring", Category: "cloudtrail_tampering", Title: "Trail bucket set to delete its logs within days",
+			Source: sourceS3, Events: []string{"PutBucketLifecycle"}, CIS: []string{"4.8"},
+			match: buckets.logsExpiring,
+		},
+		{
 			ID: "kms-key-disabled", Category: "kms_key_disabled", Title: "KMS key disabled or scheduled for deletion",
 			Source: sourceKMS, Events: []string{"DisableKey", "ScheduleKeyDeletion"}, CIS: []string{"4.7"},
 			match: kmsKeyDisabled,
@@ -123,7 +155,7 @@ func RulesWith(s Settings) []Rule {
 		{
 			ID: "s3-bucket-policy-changed", Category: "s3_bucket_policy_changed", Title: "S3 bucket policy or configuration changed",
 			Source: sourceS3, Events: s3BucketEvents, CIS: []string{"4.8"},
-			match: s3BucketChanged,
+			match: s3BucketChanged(buckets),
 		},
 		{
 			ID: "config-changed", Category: "config_changed", Title: "AWS Config recording changed",
@@ -166,6 +198,33 @@ func RulesWith(s Settings) []Rule {
 			Source: sourceOrganizations, Events: organizationsEvents, CIS: []string{"4.15"},
 			match: organizationsChanged,
 		},
+		// Defence evasion: the services that would see an attacker, switched off. CIS v3.0's
+		// monitoring controls have no metric filter for them.
+		{
+			ID: "guardduty-disabled", Category: "defense_evasion", Title: "GuardDuty detector deleted or disabled",
+			Source: sourceGuardDuty, Events: guardDutyEvents,
+			match: guardDutyDisabled,
+		},
+		{
+			ID: "securityhub-disabled", Category: "defense_evasion", Title: "Security Hub disabled",
+			Source: sourceSecurityHub, Events: []string{"DisableSecurityHub"},
+			match: securityHubDisabled,
+		},
+		{
+			ID: "access-analyzer-deleted", Category: "defense_evasion", Title: "IAM Access Analyzer analyzer deleted",
+			Source: sourceAccessAnalyzer, Events: []string{"DeleteAnalyzer"},
+			match: accessAnalyzerDeleted,
+		},
+		{
+			ID: "flow-logs-deleted", Category: "defense_evasion", Title: "VPC flow logs deleted",
+			Source: sourceEC2, Events: []string{"DeleteFlowLogs"},
+			match: flowLogsDeleted,
+		},
+		{
+			ID: "s3-public-access-block-removed", Category: "defense_evasion", Title: "S3 Block Public Access removed or weakened",
+			Source: sourceS3, Events: publicAccessBlockEvents,
+			match: publicAccessBlockRemoved,
+		},
 		// The AnyEvent rules come last: Detect asks them only about records no rule above
 		// reported, and the first of them that matches wins.
 		{
@@ -184,14 +243,15 @@ func RulesWith(s Settings) []Rule {
 }
 
 // grade applies the severity principles every rule shares to a rule's base severity: root
-// above everyone; a change an AWS service made on someone's behalf one step lower; a call
-// that failed one step lower and never above medium.
+// above everyone; a change an AWS service made on someone's behalf one step lower (a console
+// user is no service: see ActingService); a call that failed one step lower and never above
+// medium.
 func grade(base Severity, rec *cloudtrail.Record) Severity {
 	s := base
 	if rec.IsRoot() {
 		s = Critical
 	}
-	if rec.UserIdentity.InvokedBy != "" {
+	if ActingService(rec.UserIdentity.InvokedBy) != "" {
 		s--
 	}
 	if rec.Failed() {
@@ -202,7 +262,7 @@ func grade(base Severity, rec *cloudtrail.Record) Severity {
 
 // byService is the clause added to a finding's sentence when an AWS service made the call.
 func byService(rec *cloudtrail.Record) string {
-	if svc := rec.UserIdentity.InvokedBy; svc != "" {
+	if svc := ActingService(rec.UserIdentity.InvokedBy); svc != "" {
 		return fmt.Sprintf(" (made by %s on the actor's behalf: change its template or configuration, since a revert would fight it)", svc)
 	}
 	return ""
@@ -224,26 +284,24 @@ func rootSignin(rec *cloudtrail.Record, f *Finding) bool {
 	if !rec.IsRoot() {
 		return false
 	}
-	var resp struct {
-		ConsoleLogin string `json:"ConsoleLogin"`
-	}
 	var add struct {
 		MFAUsed string `json:"MFAUsed"`
 	}
-	_ = rec.Response(&resp)
 	_ = rec.Additional(&add)
 	f.Target = "arn:" + rec.Partition() + ":iam::" + rec.Account() + ":root"
 	f.Manual = rootManual
-	from := ""
-	if rec.SourceIPAddress != "" {
-		from = " from " + rec.SourceIPAddress
-	}
-	// A failed sign-in says so in responseElements and errorMessage, usually without errorCode.
-	// Reference: https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-aws-console-sign-in-events.html
-	if resp.ConsoleLogin == "Failure" || rec.Failed() {
+	from := fromClause(rec)
+	switch outcome, recorded := consoleLoginOutcome(rec); outcome {
+	case signinFailure:
 		f.Severity = Medium
 		f.Title = "Failed root user sign-in"
 		f.Why = fmt.Sprintf("Someone tried and failed to sign in as the root user%s; the root user should be locked away, so any attempt deserves a look.", from)
+		return true
+	case signinUnknown:
+		// Never graded a success, never below medium: someone reached the root sign-in.
+		f.Severity = Medium
+		f.Title = "Root user sign-in, outcome unknown"
+		f.Why = fmt.Sprintf("A console sign-in as the root user%s was recorded with %s, so its outcome is unknown; treat it as a root sign-in until CloudTrail's Event history or the account's owner says otherwise.", from, recorded)
 		return true
 	}
 	mfa := "with MFA"
@@ -335,7 +393,7 @@ func managedPolicyAttached(rec *cloudtrail.Record, f *Finding) bool {
 	} else {
 		f.Severity = grade(Medium, rec)
 	}
-	f.Why = fmt.Sprintf("%s attached the %s policy %s directly to user %s%s%s; permissions belong on groups, never straight on users.", f.Actor.Name, scope, policy, req.UserName, failedClause(rec), byService(rec))
+	f.Why = fmt.Sprintf("%s attached %s directly to user %s%s%s; permissions belong on groups, never straight on users.", f.Actor.Name, policyText(scope, "policy", policy), req.UserName, failedClause(rec), byService(rec))
 	if rec.IsRoot() {
 		f.Manual = rootManual
 	}
@@ -361,7 +419,7 @@ func inlinePolicyPut(rec *cloudtrail.Record, f *Finding) bool {
 	} else {
 		f.Severity = grade(Medium, rec)
 	}
-	f.Why = fmt.Sprintf("%s put the %s inline policy %s directly on user %s%s%s; permissions belong on groups, never straight on users.", f.Actor.Name, scope, req.PolicyName, req.UserName, failedClause(rec), byService(rec))
+	f.Why = fmt.Sprintf("%s put %s directly on user %s%s%s; permissions belong on groups, never straight on users.", f.Actor.Name, policyText(scope, "inline policy", req.PolicyName), req.UserName, failedClause(rec), byService(rec))
 	if rec.IsRoot() {
 		f.Manual = rootManual
 	}
@@ -395,7 +453,7 @@ func mfaDeactivated(rec *cloudtrail.Record, f *Finding) bool {
 	if user == "" {
 		f.Target = f.Actor.ARN
 		f.Severity = grade(Medium, rec)
-		f.Why = fmt.Sprintf("%s tried to deactivate MFA device %s%s; every person signing in must use MFA.", f.Actor.Name, req.SerialNumber, failedClause(rec))
+		f.Why = fmt.Sprintf("%s tried to deactivate %s%s; every person signing in must use MFA.", f.Actor.Name, named("MFA device", req.SerialNumber), failedClause(rec))
 		return true
 	}
 	f.Target = userARN(rec, user)
@@ -426,7 +484,7 @@ func virtualMFADeleted(rec *cloudtrail.Record, f *Finding) bool {
 		base = Critical
 	}
 	f.Severity = grade(base, rec)
-	f.Why = fmt.Sprintf("%s deleted the virtual MFA device %s%s%s; whoever used it can no longer prove a second factor until a new device is enrolled.", f.Actor.Name, req.SerialNumber, failedClause(rec), byService(rec))
+	f.Why = fmt.Sprintf("%s deleted %s%s%s; whoever used it can no longer prove a second factor until a new device is enrolled.", f.Actor.Name, theNamed("virtual MFA device", req.SerialNumber), failedClause(rec), byService(rec))
 	if rec.IsRoot() {
 		f.Manual = rootManual
 	}
@@ -440,7 +498,7 @@ func loggingStopped(rec *cloudtrail.Record, f *Finding) bool {
 	_ = rec.Param(&req)
 	f.Target = req.Name
 	f.Severity = grade(High, rec)
-	f.Why = fmt.Sprintf("%s stopped logging on trail %s%s%s; without CloudTrail nobody can see what happens in the account, which is the first step of covering tracks.", f.Actor.Name, req.Name, failedClause(rec), byService(rec))
+	f.Why = fmt.Sprintf("%s stopped logging on %s%s%s; without CloudTrail nobody can see what happens in the account, which is the first step of covering tracks.", f.Actor.Name, named("trail", req.Name), failedClause(rec), byService(rec))
 	if rec.IsRoot() {
 		f.Manual = rootManual
 	}

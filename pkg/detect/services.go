@@ -30,18 +30,23 @@ func kmsKeyDisabled(rec *cloudtrail.Record, f *Finding) bool {
 		key = "arn:" + rec.Partition() + ":kms:" + rec.AWSRegion + ":" + rec.Account() + ":key/" + key
 	}
 	f.Target = key
+	keyText := named("KMS key", key)
+	command := "--key-id " + key
+	if key == "" {
+		command = "--key-id <the key's ID, from the event's resources or the console>"
+	}
 	if rec.EventName == "ScheduleKeyDeletion" {
 		when := ""
 		if req.PendingWindowInDays > 0 {
 			when = fmt.Sprintf(" in %d days", req.PendingWindowInDays)
 		}
 		f.Severity = grade(High, rec)
-		f.Why = fmt.Sprintf("%s scheduled KMS key %s for deletion%s%s%s; once it is deleted, everything encrypted under it is unreadable for ever.", f.Actor.Name, key, when, failedClause(rec), byService(rec))
-		f.Manual = fmt.Sprintf("If nobody agreed to it, before the waiting period ends: aws kms cancel-key-deletion --key-id %s, then aws kms enable-key --key-id %s.", key, key)
+		f.Why = fmt.Sprintf("%s scheduled %s for deletion%s%s%s; once it is deleted, everything encrypted under it is unreadable for ever.", f.Actor.Name, keyText, when, failedClause(rec), byService(rec))
+		f.Manual = fmt.Sprintf("If nobody agreed to it, before the waiting period ends: aws kms cancel-key-deletion %s, then aws kms enable-key %s.", command, command)
 	} else {
 		f.Severity = grade(Medium, rec)
-		f.Why = fmt.Sprintf("%s disabled KMS key %s%s%s; nothing encrypted under it can be read until it is enabled again, and disabling comes before deletion.", f.Actor.Name, key, failedClause(rec), byService(rec))
-		f.Manual = fmt.Sprintf("If nobody agreed to it: aws kms enable-key --key-id %s.", key)
+		f.Why = fmt.Sprintf("%s disabled %s%s%s; nothing encrypted under it can be read until it is enabled again, and disabling comes before deletion.", f.Actor.Name, keyText, failedClause(rec), byService(rec))
+		f.Manual = fmt.Sprintf("If nobody agreed to it: aws kms enable-key %s.", command)
 	}
 	if rec.IsRoot() {
 		f.Manual += " " + rootManual
@@ -61,8 +66,18 @@ var publicGrantees = []string{"http://acs.amazonaws.com/groups/global/AllUsers",
 
 // s3BucketChanged is CIS 4.8, graded by what the change exposes: a policy or ACL that opens the
 // bucket to everyone high; another access change, or replication (a copy of every object
-// elsewhere), medium; CORS and lifecycle changes low.
-func s3BucketChanged(rec *cloudtrail.Record, f *Finding) bool {
+// elsewhere), medium; CORS and lifecycle changes low. A lifecycle rule that expires a trail
+// bucket's logs within days is cloudtrail-logs-expiring's instead.
+func s3BucketChanged(buckets trailBuckets) func(*cloudtrail.Record, *Finding) bool {
+	return func(rec *cloudtrail.Record, f *Finding) bool {
+		if _, expiring := buckets.soonestExpiry(rec); expiring && rec.EventName == "PutBucketLifecycle" {
+			return false
+		}
+		return s3BucketChange(rec, f)
+	}
+}
+
+func s3BucketChange(rec *cloudtrail.Record, f *Finding) bool {
 	var req struct {
 		BucketName   string          `json:"bucketName"`
 		BucketPolicy json.RawMessage `json:"bucketPolicy"`
@@ -77,7 +92,7 @@ func s3BucketChanged(rec *cloudtrail.Record, f *Finding) bool {
 	if req.BucketName != "" {
 		f.Target = "arn:" + rec.Partition() + ":s3:::" + req.BucketName
 	}
-	bucket := "bucket " + req.BucketName
+	bucket := named("bucket", req.BucketName)
 	base, what, why := Low, "", "bucket settings decide who can read, copy or delete the data, so CIS 4.8 asks that every change be seen"
 	switch rec.EventName {
 	case "PutBucketPolicy":
@@ -195,25 +210,31 @@ func configChanged(rec *cloudtrail.Record, f *Finding) bool {
 	}
 	_ = rec.Param(&req)
 	base, what, why := Low, "", "Config's record of resource changes is what audits and investigations rely on"
+	target := func(kind, name string) string {
+		if name == "" {
+			return ""
+		}
+		return kind + " " + name
+	}
 	switch rec.EventName {
 	case "StopConfigurationRecorder":
-		base, what = High, "stopped the AWS Config recorder "+req.RecorderName
-		f.Target = "configuration recorder " + req.RecorderName
+		base, what = High, "stopped "+theNamed("AWS Config recorder", req.RecorderName)
+		f.Target = target("configuration recorder", req.RecorderName)
 		why = "changes to resources go unrecorded until it is started again"
 	case "DeleteDeliveryChannel":
-		base, what = High, "deleted the AWS Config delivery channel "+req.ChannelName
-		f.Target = "delivery channel " + req.ChannelName
+		base, what = High, "deleted "+theNamed("AWS Config delivery channel", req.ChannelName)
+		f.Target = target("delivery channel", req.ChannelName)
 		why = "Config can no longer deliver what it records"
 	case "PutConfigurationRecorder":
-		what = "replaced the AWS Config recorder " + req.Recorder.Name
-		f.Target = "configuration recorder " + req.Recorder.Name
+		what = "replaced " + theNamed("AWS Config recorder", req.Recorder.Name)
+		f.Target = target("configuration recorder", req.Recorder.Name)
 		if g := req.Recorder.RecordingGroup; g != nil && g.AllSupported != nil && !*g.AllSupported {
-			base, what = Medium, "limited the AWS Config recorder "+req.Recorder.Name+" to some resource types"
+			base, what = Medium, "limited "+theNamed("AWS Config recorder", req.Recorder.Name)+" to some resource types"
 			why = "changes to the other types go unrecorded"
 		}
 	default:
-		what = "replaced the AWS Config delivery channel " + req.Channel.Name
-		f.Target = "delivery channel " + req.Channel.Name
+		what = "replaced " + theNamed("AWS Config delivery channel", req.Channel.Name)
+		f.Target = target("delivery channel", req.Channel.Name)
 		if req.Channel.S3BucketName != "" {
 			what += ", delivering to bucket " + req.Channel.S3BucketName
 		}

@@ -11,10 +11,16 @@ import (
 // Center, SAML, web identity: userIdentity AssumedRole or FederatedUser) always record MFAUsed
 // "No", because MFA happened at the identity provider, where CloudTrail cannot see it: they are
 // not reported. The root user's sign-ins are root-console-signin's. MFAUsed can be "Yes" on a
-// failed sign-in, so success is read from the result, never from MFAUsed.
+// failed sign-in, so success is read from the result, never from MFAUsed; a record whose result
+// is missing or unexpected is never taken for a success, and is reported low as a sign-in of
+// unknown outcome.
 // Reference: https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-aws-console-sign-in-events.html
 func consoleLoginNoMFA(rec *cloudtrail.Record, f *Finding) bool {
-	if rec.UserIdentity.Type != "IAMUser" || signinFailed(rec) {
+	if rec.UserIdentity.Type != "IAMUser" {
+		return false
+	}
+	outcome, recorded := consoleLoginOutcome(rec)
+	if outcome == signinFailure {
 		return false
 	}
 	var add struct {
@@ -29,9 +35,48 @@ func consoleLoginNoMFA(rec *cloudtrail.Record, f *Finding) bool {
 	if user != "" {
 		f.Target = userARN(rec, user)
 	}
+	if outcome == signinUnknown {
+		f.Severity = Low
+		f.Title = "Console sign-in without MFA, outcome unknown"
+		f.Why = fmt.Sprintf("%s tried to sign in to the console without MFA%s, and the record holds %s, so whether it succeeded is unknown; if it did, a password alone let them in, and every IAM user with a console password must use MFA.", f.Actor.Name, fromClause(rec), recorded)
+		return true
+	}
 	f.Severity = grade(Medium, rec)
 	f.Why = fmt.Sprintf("%s signed in to the console without MFA%s; a password alone is one phishing email from an account takeover, so every IAM user with a console password must use MFA.", f.Actor.Name, fromClause(rec))
 	return true
+}
+
+// Outcomes of a console sign-in.
+const (
+	signinUnknown = iota
+	signinSuccess
+	signinFailure
+)
+
+// consoleLoginOutcome reads a ConsoleLogin's result: a failure says so in errorMessage or
+// errorCode, or with responseElements.ConsoleLogin "Failure"; only "Success" there is a
+// success. Anything else (the element missing, another value) is unknown, and recorded says
+// what the record holds instead, for the sentence.
+// Reference: https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-aws-console-sign-in-events.html
+func consoleLoginOutcome(rec *cloudtrail.Record) (outcome int, recorded string) {
+	if signinFailed(rec) {
+		return signinFailure, ""
+	}
+	var resp struct {
+		ConsoleLogin *string `json:"ConsoleLogin"`
+	}
+	if rec.Response(&resp) != nil {
+		return signinUnknown, "responseElements it cannot read"
+	}
+	switch {
+	case resp.ConsoleLogin == nil:
+		return signinUnknown, "no responseElements.ConsoleLogin"
+	case *resp.ConsoleLogin == "Success":
+		return signinSuccess, ""
+	case *resp.ConsoleLogin == "":
+		return signinUnknown, "an empty responseElements.ConsoleLogin"
+	}
+	return signinUnknown, fmt.Sprintf("responseElements.ConsoleLogin %q", *resp.ConsoleLogin)
 }
 
 // consoleAuthFailure is CIS 4.6: a failed console sign-in ({ ($.eventName = ConsoleLogin) &&

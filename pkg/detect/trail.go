@@ -8,11 +8,12 @@ import (
 	"github.com/iam-watchdog/iam-watchdog/pkg/cloudtrail"
 )
 
-// CIS 4.5 lists CreateTrail, UpdateTrail, DeleteTrail, StartLogging and StopLogging. The
-// watchdog reports those that can take logging away: StopLogging, DeleteTrail and UpdateTrail.
-// CreateTrail and StartLogging add logging (StartLogging is also how the watchdog undoes
-// StopLogging), so alerting on them would be noise. PutEventSelectors is not in CIS 4.5 but can
-// silence a trail as surely as StopLogging, so it is reported when it does.
+// CIS 4.5 lists CreateTrail, UpdateTrail, DeleteTrail, StartLogging and StopLogging, and all five
+// are reported: those that can take logging away (StopLogging, DeleteTrail, an UpdateTrail that
+// records less) high, those that add logging (CreateTrail low, StartLogging info) so that every
+// trail change is seen. The watchdog's own StartLogging (restart_logging) is its own call and
+// dropped by the policy. PutEventSelectors is not in CIS 4.5 but can silence a trail as surely as
+// StopLogging, so it is reported when it does.
 
 // trailARN names a trail given by name or ARN.
 func trailARN(rec *cloudtrail.Record, name string) string {
@@ -31,7 +32,7 @@ func trailDeleted(rec *cloudtrail.Record, f *Finding) bool {
 	_ = rec.Param(&req)
 	f.Target = trailARN(rec, req.Name)
 	f.Severity = grade(High, rec)
-	f.Why = fmt.Sprintf("%s deleted trail %s%s%s; without CloudTrail nobody can see what happens in the account, which is the first step of covering tracks.", f.Actor.Name, req.Name, failedClause(rec), byService(rec))
+	f.Why = fmt.Sprintf("%s deleted %s%s%s; without CloudTrail nobody can see what happens in the account, which is the first step of covering tracks.", f.Actor.Name, named("trail", req.Name), failedClause(rec), byService(rec))
 	f.Manual = trailManual
 	if rec.IsRoot() {
 		f.Manual += " " + rootManual
@@ -79,10 +80,10 @@ func trailUpdated(rec *cloudtrail.Record, f *Finding) bool {
 	}
 	if len(lost) == 0 {
 		f.Severity = grade(Low, rec)
-		f.Why = fmt.Sprintf("%s changed trail %s%s%s without taking any logging away; CIS 4.5 asks that every trail change be seen.", f.Actor.Name, req.Name, failedClause(rec), byService(rec))
+		f.Why = fmt.Sprintf("%s changed %s%s%s without taking any logging away; CIS 4.5 asks that every trail change be seen.", f.Actor.Name, named("trail", req.Name), failedClause(rec), byService(rec))
 	} else {
 		f.Severity = grade(High, rec)
-		f.Why = fmt.Sprintf("%s changed trail %s: %s%s%s; a trail that records less, or writes where an attacker can read or delete it, hides what happens next.", f.Actor.Name, req.Name, strings.Join(lost, ", "), failedClause(rec), byService(rec))
+		f.Why = fmt.Sprintf("%s changed %s: %s%s%s; a trail that records less, or writes where an attacker can read or delete it, hides what happens next.", f.Actor.Name, named("trail", req.Name), strings.Join(lost, ", "), failedClause(rec), byService(rec))
 		f.Manual = trailManual
 	}
 	if rec.IsRoot() {
@@ -140,10 +141,62 @@ func eventSelectorsChanged(rec *cloudtrail.Record, f *Finding) bool {
 	}
 	f.Target = trailARN(rec, req.TrailName)
 	f.Severity = grade(High, rec)
-	f.Why = fmt.Sprintf("%s changed the event selectors of trail %s so that it no longer records write management events%s%s; the trail still looks on, but the changes an attacker makes go unrecorded.", f.Actor.Name, req.TrailName, failedClause(rec), byService(rec))
+	f.Why = fmt.Sprintf("%s changed the event selectors of %s so that it no longer records write management events%s%s; the trail still looks on, but the changes an attacker makes go unrecorded.", f.Actor.Name, named("trail", req.TrailName), failedClause(rec), byService(rec))
 	f.Manual = trailManual
 	if rec.IsRoot() {
 		f.Manual += " " + rootManual
+	}
+	return true
+}
+
+// trailCreated reports CreateTrail (CIS 4.5) at low: more logging is welcome, but a trail also
+// copies every call to the bucket it names, so the alert says where the logs go. A failed
+// CreateTrail created nothing and is left to the denied-call and root rules.
+// Reference: https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_CreateTrail.html
+func trailCreated(rec *cloudtrail.Record, f *Finding) bool {
+	if rec.Failed() {
+		return false
+	}
+	var req struct {
+		Name         string `json:"name"`
+		S3BucketName string `json:"s3BucketName"`
+	}
+	var resp struct {
+		TrailARN string `json:"trailARN"`
+	}
+	_ = rec.Param(&req)
+	_ = rec.Response(&resp)
+	f.Target = trailARN(rec, req.Name)
+	if strings.HasPrefix(resp.TrailARN, "arn:") {
+		f.Target = resp.TrailARN
+	}
+	where := "; check which bucket it delivers to"
+	if req.S3BucketName != "" {
+		where = ", delivering to bucket " + req.S3BucketName + "; check that the bucket is one only the security team controls"
+	}
+	f.Severity = grade(Low, rec)
+	f.Why = fmt.Sprintf("%s created %s%s%s, since a trail hands a copy of every call in the account to whoever can read its bucket.", f.Actor.Name, named("trail", req.Name), byService(rec), where)
+	if rec.IsRoot() {
+		f.Manual = rootManual
+	}
+	return true
+}
+
+// loggingStarted reports StartLogging (CIS 4.5) at info: logging is as it should be, but a start
+// can be the end of a stop that went unseen. A failed StartLogging changed nothing.
+func loggingStarted(rec *cloudtrail.Record, f *Finding) bool {
+	if rec.Failed() {
+		return false
+	}
+	var req struct {
+		Name string `json:"name"`
+	}
+	_ = rec.Param(&req)
+	f.Target = trailARN(rec, req.Name)
+	f.Severity = grade(Info, rec)
+	f.Why = fmt.Sprintf("%s started logging on %s%s; logging is as it should be, but CIS 4.5 asks that every trail change be seen, and a start can end a stop nobody noticed.", f.Actor.Name, named("trail", req.Name), byService(rec))
+	if rec.IsRoot() {
+		f.Manual = rootManual
 	}
 	return true
 }

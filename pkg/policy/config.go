@@ -1,6 +1,6 @@
 // Package policy holds the watchdog's configuration and decides, for each finding, whether to
-// alert and whether remediation may act: modes, allowlists by exact ARN, per-rule overrides and
-// the rule that the watchdog never acts on its own calls.
+// alert and whether remediation may act: modes, allow and protect lists by ARN, per-rule
+// overrides and the rule that the watchdog never acts on its own calls.
 package policy
 
 import (
@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"regexp"
 	"slices"
@@ -16,6 +17,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
+	"github.com/iam-watchdog/iam-watchdog/pkg/remediate"
 )
 
 // Mode says what remediation does.
@@ -52,7 +54,9 @@ func (m *Mode) UnmarshalYAML(n *yaml.Node) error {
 // call the watchdog makes ("app/iam-watchdog"), which is how its own events are recognised.
 const AppID = "iam-watchdog"
 
-// Allowlist lists principals and resources by exact ARN.
+// Allowlist lists principals (actors) and resources (targets) by ARN, for allow and protect
+// alike: ARNs match exactly, except that IAM user, group and role names match without regard
+// to case, as IAM tells them apart (see SameARN).
 type Allowlist struct {
 	Actors  []string `yaml:"actors"`
 	Targets []string `yaml:"targets"`
@@ -64,6 +68,7 @@ type RuleConfig struct {
 	Mode     Mode             `yaml:"mode"`
 	Severity *detect.Severity `yaml:"severity"`
 	Allow    Allowlist        `yaml:"allow"`
+	Protect  Allowlist        `yaml:"protect"`
 }
 
 // Config is the one configuration of the watchdog, shared by the Lambda and the CLI.
@@ -75,23 +80,36 @@ type Config struct {
 	// SelfRoleARNs are the watchdog's own roles: calls from them (or from sessions of them)
 	// are neither alerted nor acted on, so the watchdog cannot loop on its own reverts.
 	SelfRoleARNs []string `yaml:"self_role_arns"`
-	// Allow lists actors and targets never acted on or alerted about, by exact ARN.
+	// Allow lists actors and targets never acted on or alerted about: trusted automation
+	// nobody wants to hear about.
 	Allow Allowlist `yaml:"allow"`
+	// Protect lists actors and targets always alerted about and never acted on: a protected
+	// actor's changes are never reverted, and a protected target is never touched (break-glass
+	// users that must keep their access, and be watched).
+	Protect Allowlist `yaml:"protect"`
 	// Rules holds per-rule overrides keyed by rule ID.
 	Rules map[string]RuleConfig `yaml:"rules"`
 	// AdminGroups names the IAM groups whose members are administrators, for
 	// admin-group-membership. Groups whose name contains "admin" count without being listed.
 	AdminGroups []string `yaml:"admin_groups"`
-	// MemberRoleName is the role the watchdog assumes in member accounts (MEMBER_ROLE_NAME);
-	// its sessions there are the watchdog's own calls.
+	// MemberRoleName is the role the watchdog assumes in member accounts (MEMBER_ROLE_NAME),
+	// a path allowed; its sessions named iam-watchdog there, in accounts other than the home
+	// account, are the watchdog's own calls.
 	MemberRoleName string `yaml:"member_role_name"`
+	// TrailBuckets are the S3 buckets CloudTrail delivers to, for cloudtrail-logs-expiring.
+	TrailBuckets []string `yaml:"trail_buckets"`
 	// Slack configures the buttons on alerts and flood control.
 	Slack SlackConfig `yaml:"slack"`
 }
 
 // Detection is the part of the configuration the rules read.
 func (c *Config) Detection() detect.Settings {
-	return detect.Settings{AdminGroups: slices.Clone(c.AdminGroups)}
+	return detect.Settings{
+		AdminGroups:    slices.Clone(c.AdminGroups),
+		SelfRoleARNs:   slices.Clone(c.SelfRoleARNs),
+		MemberRoleName: c.MemberRoleName,
+		TrailBuckets:   slices.Clone(c.TrailBuckets),
+	}
 }
 
 // Default is the configuration used when none is given: alert on everything, act on nothing.
@@ -325,7 +343,19 @@ func locate(err error, paths *keyPaths) error {
 // Reference: https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateGroup.html
 var iamGroupName = regexp.MustCompile(`^[\w+=,.@-]{1,128}$`)
 
-// Validate checks values that YAML types cannot: ARNs, rule IDs and mode combinations.
+// iamRoleNameWithPath is a role name (1-64 of IAM's name characters) after an optional path.
+// Reference: https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html
+var iamRoleNameWithPath = regexp.MustCompile(`^([\x21-\x7e]+/)*[\w+=,.@-]{1,64}$`)
+
+// selfRoleARN is an IAM role or user ARN in a twelve-digit account.
+var selfRoleARN = regexp.MustCompile(`^arn:[a-z-]+:iam::\d{12}:(role|user)/.+$`)
+
+// s3BucketName is what S3 accepts as a general purpose bucket name.
+// Reference: https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html
+var s3BucketName = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+
+// Validate checks values that YAML types cannot: ARNs, names, rule IDs and mode combinations.
+// Every error names its key.
 func (c *Config) Validate(rules []detect.Rule) error {
 	var errs []error
 	if c.Mode == "" {
@@ -334,19 +364,50 @@ func (c *Config) Validate(rules []detect.Rule) error {
 	checkARNs := func(key string, arns []string) {
 		for i, a := range arns {
 			if !strings.HasPrefix(a, "arn:") || strings.Count(a, ":") < 5 {
-				errs = append(errs, fmt.Errorf("%s[%d]: %q is not an ARN (allowlists match exact ARNs)", key, i, a))
+				errs = append(errs, fmt.Errorf("%s[%d]: %q is not an ARN (allow and protect list ARNs: no wildcards, no names alone)", key, i, a))
 			}
 		}
 	}
-	checkARNs("self_role_arns", c.SelfRoleARNs)
-	checkARNs("allow.actors", c.Allow.Actors)
-	checkARNs("allow.targets", c.Allow.Targets)
+	checkLists := func(scope string, allow, protect Allowlist) {
+		checkARNs(scope+"allow.actors", allow.Actors)
+		checkARNs(scope+"allow.targets", allow.Targets)
+		checkARNs(scope+"protect.actors", protect.Actors)
+		checkARNs(scope+"protect.targets", protect.Targets)
+		// allow would hide the alerts protect promises: one list or the other.
+		for _, l := range []struct {
+			kind           string
+			allow, protect []string
+		}{{"actors", allow.Actors, protect.Actors}, {"targets", allow.Targets, protect.Targets}} {
+			for i, p := range l.protect {
+				if j := slices.IndexFunc(l.allow, func(a string) bool { return SameARN(a, p) }); j >= 0 {
+					errs = append(errs, fmt.Errorf("%sprotect.%s[%d]: %q is also %sallow.%s[%d], which would hide the alerts protect keeps: list it in one of them", scope, l.kind, i, p, scope, l.kind, j))
+				}
+			}
+		}
+	}
+	for i, a := range c.SelfRoleARNs {
+		if !selfRoleARN.MatchString(a) {
+			errs = append(errs, fmt.Errorf("self_role_arns[%d]: %q is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME); the watchdog's own calls are known by exact ARNs", i, a))
+		}
+	}
+	checkLists("", c.Allow, c.Protect)
 	if a := c.QuarantinePolicyARN; a != "" && (!strings.HasPrefix(a, "arn:") || !strings.Contains(a, ":policy/")) {
 		errs = append(errs, fmt.Errorf("quarantine_policy_arn: %q is not a managed policy ARN (arn:aws:iam::ACCOUNT:policy/NAME)", a))
+	}
+	if n := c.MemberRoleName; n != "" && !iamRoleNameWithPath.MatchString(strings.Trim(n, "/")) {
+		errs = append(errs, fmt.Errorf("member_role_name: %q is not an IAM role name (1-64 of letters, digits and +=,.@_-, after an optional path)", n))
 	}
 	for i, g := range c.AdminGroups {
 		if !iamGroupName.MatchString(g) {
 			errs = append(errs, fmt.Errorf("admin_groups[%d]: %q is not an IAM group name (1-128 of letters, digits and +=,.@_-)", i, g))
+		}
+	}
+	for i, b := range c.TrailBuckets {
+		switch {
+		case strings.HasPrefix(b, "arn:"):
+			errs = append(errs, fmt.Errorf("trail_buckets[%d]: %q is an ARN; give the bucket's name", i, b))
+		case !s3BucketName.MatchString(b):
+			errs = append(errs, fmt.Errorf("trail_buckets[%d]: %q is not an S3 bucket name (3-63 of lower-case letters, digits, dots and hyphens)", i, b))
 		}
 	}
 	errs = append(errs, c.Slack.validate()...)
@@ -354,12 +415,13 @@ func (c *Config) Validate(rules []detect.Rule) error {
 	for _, r := range rules {
 		known[r.ID] = true
 	}
-	for id, rc := range c.Rules {
+	ids := slices.Sorted(maps.Keys(c.Rules))
+	for _, id := range ids {
+		rc := c.Rules[id]
 		if !known[id] {
 			errs = append(errs, fmt.Errorf("rules.%s: no rule has this ID (see `watchdog rules`)", id))
 		}
-		checkARNs("rules."+id+".allow.actors", rc.Allow.Actors)
-		checkARNs("rules."+id+".allow.targets", rc.Allow.Targets)
+		checkLists("rules."+id+".", rc.Allow, rc.Protect)
 	}
 	return errors.Join(errs...)
 }
@@ -375,17 +437,48 @@ func (c *Config) ModeFor(rule string) Mode {
 	return c.Mode
 }
 
-// IsSelf reports whether a finding's actor is the watchdog itself: one of its roles, or a
-// session of one; or its session in a member account (the member role, assumed with the
-// session name iam-watchdog). Only these are trusted, because a role ARN cannot be forged in
-// CloudTrail.
+// IsSelf reports whether a finding's actor is the watchdog itself, by exact ARNs only: one of
+// its roles (self_role_arns, WATCHDOG_ROLE_ARN), as the actor or as the issuer of the actor's
+// session; or its session in a member account, arn:…:sts::ACCOUNT:assumed-role/<member role>/
+// iam-watchdog of the role arn:…:iam::ACCOUNT:role/<member_role_name> in an account other than
+// the home account (the account of the self role ARNs). In the home account anyone may create a
+// role of that name and pick that session name, so nothing there is taken for the member role,
+// and without self role ARNs there is no home account to tell apart, so no member-role session
+// is self. A role ARN cannot be forged in CloudTrail; a name or session name can be chosen.
 func (c *Config) IsSelf(a detect.Actor) bool {
-	if slices.Contains(c.SelfRoleARNs, a.ARN) || (a.IssuerARN != "" && slices.Contains(c.SelfRoleARNs, a.IssuerARN)) {
-		return true
+	for _, r := range c.SelfRoleARNs {
+		if r != "" && (a.ARN == r || a.IssuerARN == r) {
+			return true
+		}
 	}
-	return c.MemberRoleName != "" && a.IssuerARN != "" &&
-		strings.HasSuffix(a.IssuerARN, ":role/"+c.MemberRoleName) && strings.HasSuffix(a.ARN, "/"+AppID)
+	return c.isMemberSession(a)
 }
+
+func (c *Config) isMemberSession(a detect.Actor) bool {
+	name := strings.Trim(c.MemberRoleName, "/")
+	if name == "" || a.IssuerARN == "" {
+		return false
+	}
+	home := map[string]bool{}
+	for _, r := range c.SelfRoleARNs {
+		if parts := strings.SplitN(r, ":", 6); len(parts) == 6 {
+			home[parts[4]] = true
+		}
+	}
+	parts := strings.SplitN(a.IssuerARN, ":", 6)
+	if len(home) == 0 || len(parts) != 6 || parts[0] != "arn" {
+		return false
+	}
+	partition, account := parts[1], parts[4]
+	if home[account] || !accountID.MatchString(account) {
+		return false
+	}
+	base := name[strings.LastIndexByte(name, '/')+1:]
+	return a.IssuerARN == "arn:"+partition+":iam::"+account+":role/"+name &&
+		a.ARN == "arn:"+partition+":sts::"+account+":assumed-role/"+base+"/"+remediate.SessionName
+}
+
+var accountID = regexp.MustCompile(`^\d{12}$`)
 
 // SentByWatchdog reports whether the call carried the watchdog's SDK app ID in its user agent,
 // as `watchdog undo` run with a person's credentials does. Anyone can send any user agent, so

@@ -105,8 +105,14 @@ func TestDecide(t *testing.T) {
 			alert:   true, act: true, mode: policy.Auto,
 		},
 		{
-			name:    "allowlisted actor: a different case is not allowlisted",
+			// IAM user names are unique regardless of case: Platform-Admin is platform-admin.
+			name:    "allowlisted actor: the same user name in another case is allowlisted",
 			finding: func(f *detect.Finding) { f.Actor.ARN = userARN("Platform-Admin") },
+			mode:    policy.Auto, reason: "allowlisted",
+		},
+		{
+			name:    "allowlisted actor: another account's user of the same name is not",
+			finding: func(f *detect.Finding) { f.Actor.ARN = "arn:aws:iam::210987654321:user/platform-admin" },
 			alert:   true, act: true, mode: policy.Auto,
 		},
 		{
@@ -151,9 +157,9 @@ func TestDecide(t *testing.T) {
 			alert: true, act: true, mode: policy.Auto,
 		},
 		{
-			name:    "allowlisted target: a different case is not allowlisted",
-			finding: func(f *detect.Finding) { f.Target = userARN("Break-Glass") },
-			alert:   true, act: true, mode: policy.Auto,
+			name:    "allowlisted target: BREAK-GLASS is break-glass",
+			finding: func(f *detect.Finding) { f.Target = userARN("BREAK-GLASS") },
+			mode:    policy.Auto, reason: "is allowlisted",
 		},
 		{
 			name:    "no action",
@@ -171,6 +177,22 @@ func TestDecide(t *testing.T) {
 			name:    "invoked by a service",
 			finding: func(f *detect.Finding) { f.Actor.InvokedBy = "cloudformation.amazonaws.com" },
 			alert:   true, mode: policy.Auto, reason: "cloudformation.amazonaws.com",
+		},
+		// A person in the console is no service acting for a caller (issue 13, point 4).
+		{
+			name:    "console user (signin.amazonaws.com) is acted on",
+			finding: func(f *detect.Finding) { f.Actor.InvokedBy = "signin.amazonaws.com" },
+			alert:   true, act: true, mode: policy.Auto,
+		},
+		{
+			name:    "root console user (console.amazonaws.com) is acted on",
+			finding: func(f *detect.Finding) { f.Actor.InvokedBy = "console.amazonaws.com" },
+			alert:   true, act: true, mode: policy.Auto,
+		},
+		{
+			name:    "AWS Internal is acted on",
+			finding: func(f *detect.Finding) { f.Actor.InvokedBy = "AWS Internal" },
+			alert:   true, act: true, mode: policy.Auto,
 		},
 		{
 			name:    "quarantine without a quarantine policy",

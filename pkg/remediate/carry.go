@@ -28,7 +28,8 @@ type Carrier interface {
 // then answers the earlier attempt's own change, so it is no error.
 //
 // The plan is returned whether or not it was carried out. A caller keeps it as the undo record
-// when err is nil, and, with prior, also when it is not: the earlier attempt may have acted.
+// when err is nil; when err wraps ErrMayHaveActed (the call failed after an attempt whose answer
+// was lost); and, with prior, whatever err is: the earlier attempt may have acted.
 func Carry(ctx context.Context, r Carrier, a detect.Action, prior *Undo, record func(Undo) error) (Undo, error) {
 	if prior != nil {
 		err := r.Do(ctx, *prior)

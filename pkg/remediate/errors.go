@@ -14,6 +14,12 @@ import (
 // still finds the smithy.APIError.
 var ErrAlreadyReverted = errors.New("already reverted or gone")
 
+// ErrMayHaveActed is wrapped into the error of Do, Apply or Revert when the call failed after
+// an attempt the service may have acted on: one sent and never answered, or answered with a
+// server error (5xx). The change may have been made, so the caller keeps the undo record
+// (Apply and Carry return it with this error) and says so, rather than reporting nothing done.
+var ErrMayHaveActed = errors.New("the service may have acted before the call failed")
+
 // ErrIrreversible is wrapped into Revert's error for an action that is never undone
 // (restart_logging: the watchdog never stops a trail on anyone's behalf).
 var ErrIrreversible = errors.New("not reversible")
@@ -45,4 +51,9 @@ func wrap(err error, format string, args ...any) error {
 		return fmt.Errorf("%s: %w: %w", what, ErrAlreadyReverted, err)
 	}
 	return fmt.Errorf("%s: %w", what, err)
+}
+
+// wrapMayHaveActed says what was being done, and that it may have been done.
+func wrapMayHaveActed(err error, format string, args ...any) error {
+	return fmt.Errorf("%s: %w: %w", fmt.Sprintf(format, args...), ErrMayHaveActed, err)
 }

@@ -243,15 +243,7 @@ func TestApplyRevertMoto(t *testing.T) {
 			}
 
 			// Revert from the record as stored, not from the value in memory.
-			stored, err := json.Marshal(u)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var replayed Undo
-			if err := json.Unmarshal(stored, &replayed); err != nil {
-				t.Fatal(err)
-			}
-			err = e.r.Revert(t.Context(), replayed)
+			err = e.r.Revert(t.Context(), storedAndReadBack(t, u))
 			if a.Kind == detect.RestartLogging {
 				if !errors.Is(err, ErrIrreversible) {
 					t.Fatalf("Revert(restart_logging) = %v, want ErrIrreversible", err)
@@ -457,6 +449,20 @@ func startMoto(t *testing.T) *motoserver.Server {
 	t.Helper()
 	t.Setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
 	return motoserver.Start(t)
+}
+
+// storedAndReadBack is u as a store would give it back: through encoding/json.
+func storedAndReadBack(t *testing.T, u Undo) Undo {
+	t.Helper()
+	stored, err := json.Marshal(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var replayed Undo
+	if err := json.Unmarshal(stored, &replayed); err != nil {
+		t.Fatal(err)
+	}
+	return replayed
 }
 
 func sorted(s ...string) []string {

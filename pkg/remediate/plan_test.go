@@ -2,7 +2,9 @@ package remediate
 
 import (
 	"errors"
+	"fmt"
 	"net"
+	"net/http"
 	"testing"
 	"time"
 
@@ -53,9 +55,13 @@ func TestPlanOnlyReads(t *testing.T) {
 	}
 }
 
-// TestSentUnanswered: only a request that was sent and got no answer may have been acted on;
-// one that never connected was not, and one that was answered says what happened itself.
-func TestSentUnanswered(t *testing.T) {
+// TestMayHaveActed: a request that was sent and got no answer, or whose answer was a server
+// error, may have been acted on; one that never connected was not, and one answered with a
+// refusal (4xx) says nothing was done.
+func TestMayHaveActed(t *testing.T) {
+	answered := func(status int, code string) error {
+		return &smithyhttp.ResponseError{Response: &smithyhttp.Response{Response: &http.Response{StatusCode: status}}, Err: errors.New(code)}
+	}
 	for _, tc := range []struct {
 		name string
 		err  error
@@ -64,11 +70,19 @@ func TestSentUnanswered(t *testing.T) {
 		{"reset after sending", &smithyhttp.RequestSendError{Err: &net.OpError{Op: "read", Err: errors.New("connection reset by peer")}}, true},
 		{"timeout", &smithyhttp.RequestSendError{Err: errors.New("context deadline exceeded (Client.Timeout exceeded while awaiting headers)")}, true},
 		{"refused", &smithyhttp.RequestSendError{Err: &net.OpError{Op: "dial", Err: errors.New("connection refused")}}, false},
-		{"answered", &smithyhttp.ResponseError{Response: &smithyhttp.Response{}, Err: errors.New("NoSuchEntity")}, false},
+		{"reset, as the SDK wraps it", &smithyhttp.ResponseError{Response: &smithyhttp.Response{}, Err: &smithyhttp.RequestSendError{
+			Err: &net.OpError{Op: "read", Err: errors.New("connection reset by peer")}}}, true},
+		{"500 ServiceFailure", answered(http.StatusInternalServerError, "ServiceFailure"), true},
+		{"503 ServiceUnavailable", answered(http.StatusServiceUnavailable, "ServiceUnavailable"), true},
+		{"502 from a proxy", fmt.Errorf("attempt: %w", answered(http.StatusBadGateway, "")), true},
+		{"404 NoSuchEntity", answered(http.StatusNotFound, "NoSuchEntity"), false},
+		{"400 Throttling", answered(http.StatusBadRequest, "Throttling"), false},
+		{"403 AccessDenied", answered(http.StatusForbidden, "AccessDenied"), false},
+		{"answer without a response", &smithyhttp.ResponseError{Response: &smithyhttp.Response{}, Err: errors.New("NoSuchEntity")}, false},
 		{"no error", nil, false},
 	} {
-		if got := sentUnanswered(tc.err); got != tc.want {
-			t.Errorf("%s: sentUnanswered = %v, want %v", tc.name, got, tc.want)
+		if got := mayHaveActed(tc.err); got != tc.want {
+			t.Errorf("%s: mayHaveActed = %v, want %v", tc.name, got, tc.want)
 		}
 	}
 }

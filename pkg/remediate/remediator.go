@@ -25,6 +25,10 @@ import (
 // restart_logging on a logging trail) or fails with ErrAlreadyReverted because IAM answers
 // NoSuchEntity (detach_user_policy of a policy no longer attached, delete_user_policy of a
 // deleted inline policy, anything on a deleted user or key). Revert behaves the same way.
+//
+// Within one call, an attempt whose answer was lost (no answer, or a 5xx) may have been acted
+// on: a NoSuchEntity that follows it answers the watchdog's own change and is success, and a
+// failure after it wraps ErrMayHaveActed (see attempts).
 // An Undo does not record whether Apply found the state already in place, so reverting a
 // repeated Apply still reverses it: it re-activates a key that was already inactive and
 // detaches a quarantine policy an earlier finding attached. Idempotence per event belongs to
@@ -76,14 +80,19 @@ func (r *Remediator) Describe(a detect.Action) string {
 
 // Apply performs a and returns what Revert needs to reverse it: Plan, then Do. On error
 // nothing was changed (a delete_user_policy whose DeleteUserPolicy fails has only read the
-// document). An error wraps ErrAlreadyReverted when IAM answers NoSuchEntity; IsAccessDenied
-// tells a missing permission apart.
+// document), except when the error wraps ErrMayHaveActed: then the change may have been made,
+// and the plan is returned with the error, as the undo record to keep. An error wraps
+// ErrAlreadyReverted when IAM answers NoSuchEntity to the watchdog's first attempt;
+// IsAccessDenied tells a missing permission apart.
 func (r *Remediator) Apply(ctx context.Context, a detect.Action) (Undo, error) {
 	u, err := r.Plan(ctx, a)
 	if err != nil {
 		return Undo{}, err
 	}
 	if err := r.Do(ctx, u); err != nil {
+		if errors.Is(err, ErrMayHaveActed) {
+			return u, err
+		}
 		return Undo{}, err
 	}
 	return u, nil
@@ -135,8 +144,9 @@ func (r *Remediator) Plan(ctx context.Context, a detect.Action) (Undo, error) {
 
 // Do performs the action u records (as Plan made it): one API call. It is safe to repeat, as
 // Apply is. A NoSuchEntity from IAM wraps ErrAlreadyReverted — unless an earlier attempt of the
-// same call (the SDK's retry) went unanswered: IAM may have acted on that attempt, and the
-// NoSuchEntity is then the answer to the watchdog's own change, which Do reports as done.
+// same call (the SDK's retry) went unanswered or was answered with a server error: IAM may have
+// acted on that attempt, and the NoSuchEntity is then the answer to the watchdog's own change,
+// which Do reports as done. Any other failure after such an attempt wraps ErrMayHaveActed.
 func (r *Remediator) Do(ctx context.Context, u Undo) error {
 	if err := u.complete(); err != nil {
 		return err
@@ -153,10 +163,7 @@ func (r *Remediator) Do(ctx context.Context, u Undo) error {
 		}
 		var calls attempts
 		_, err = c.DeleteUserPolicy(ctx, &iam.DeleteUserPolicyInput{UserName: aws.String(u.UserName), PolicyName: aws.String(u.PolicyName)}, calls.watch)
-		if err != nil && !calls.ownNoSuchEntity(err) {
-			return wrap(err, "delete inline policy %s of user %s", u.PolicyName, u.UserName)
-		}
-		return nil
+		return calls.outcome(err, "delete inline policy %s of user %s", u.PolicyName, u.UserName)
 	case detect.QuarantineUser:
 		return r.attach(ctx, u.Account, u.UserName, u.PolicyARN)
 	case detect.RestartLogging:
@@ -164,10 +171,9 @@ func (r *Remediator) Do(ctx context.Context, u Undo) error {
 		if err != nil {
 			return err
 		}
-		if _, err := ct.StartLogging(ctx, &cloudtrail.StartLoggingInput{Name: aws.String(u.Trail)}); err != nil {
-			return wrap(err, "start logging on trail %s in %s", u.Trail, regionOr(u.Region))
-		}
-		return nil
+		var calls attempts
+		_, err = ct.StartLogging(ctx, &cloudtrail.StartLoggingInput{Name: aws.String(u.Trail)}, calls.watchTrail)
+		return calls.outcome(err, "start logging on trail %s in %s", u.Trail, regionOr(u.Region))
 	case "":
 		return errors.New("no remediation action: no API can undo this change")
 	default:
@@ -194,13 +200,11 @@ func (r *Remediator) Revert(ctx context.Context, u Undo) error {
 		if err != nil {
 			return err
 		}
+		var calls attempts
 		_, err = c.PutUserPolicy(ctx, &iam.PutUserPolicyInput{
 			UserName: aws.String(u.UserName), PolicyName: aws.String(u.PolicyName), PolicyDocument: aws.String(u.PolicyDocument),
-		})
-		if err != nil {
-			return wrap(err, "put inline policy %s back on user %s", u.PolicyName, u.UserName)
-		}
-		return nil
+		}, calls.watch)
+		return calls.outcome(err, "put inline policy %s back on user %s", u.PolicyName, u.UserName)
 	case detect.QuarantineUser:
 		return r.detach(ctx, u.Account, u.UserName, u.PolicyARN)
 	case detect.RestartLogging:
@@ -215,13 +219,11 @@ func (r *Remediator) setKeyStatus(ctx context.Context, account, user, key string
 	if err != nil {
 		return err
 	}
+	var calls attempts
 	_, err = c.UpdateAccessKey(ctx, &iam.UpdateAccessKeyInput{
 		UserName: aws.String(user), AccessKeyId: aws.String(key), Status: status,
-	})
-	if err != nil {
-		return wrap(err, "set access key %s of user %s to %s", key, user, status)
-	}
-	return nil
+	}, calls.watch)
+	return calls.outcome(err, "set access key %s of user %s to %s", key, user, status)
 }
 
 func (r *Remediator) attach(ctx context.Context, account, user, policyARN string) error {
@@ -229,10 +231,9 @@ func (r *Remediator) attach(ctx context.Context, account, user, policyARN string
 	if err != nil {
 		return err
 	}
-	if _, err := c.AttachUserPolicy(ctx, &iam.AttachUserPolicyInput{UserName: aws.String(user), PolicyArn: aws.String(policyARN)}); err != nil {
-		return wrap(err, "attach %s to %s", policyARN, user)
-	}
-	return nil
+	var calls attempts
+	_, err = c.AttachUserPolicy(ctx, &iam.AttachUserPolicyInput{UserName: aws.String(user), PolicyArn: aws.String(policyARN)}, calls.watch)
+	return calls.outcome(err, "attach %s to %s", policyARN, user)
 }
 
 func (r *Remediator) detach(ctx context.Context, account, user, policyARN string) error {
@@ -242,10 +243,7 @@ func (r *Remediator) detach(ctx context.Context, account, user, policyARN string
 	}
 	var calls attempts
 	_, err = c.DetachUserPolicy(ctx, &iam.DetachUserPolicyInput{UserName: aws.String(user), PolicyArn: aws.String(policyARN)}, calls.watch)
-	if err != nil && !calls.ownNoSuchEntity(err) {
-		return wrap(err, "detach %s from %s", policyARN, user)
-	}
-	return nil
+	return calls.outcome(err, "detach %s from %s", policyARN, user)
 }
 
 // saveInline returns the document of a user's inline policy. GetUserPolicy returns it
