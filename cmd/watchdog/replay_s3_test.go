@@ -16,14 +16,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/iam-watchdog/iam-watchdog/internal/corpus"
-	"github.com/iam-watchdog/iam-watchdog/internal/motoserver"
+	"github.com/iam-watchdog/iam-watchdog/internal/mototest"
 )
 
 // s3Env starts moto_server, points the CLI's AWS configuration at it (t.Setenv: not parallel),
 // and returns a client for setting up buckets.
 func s3Env(t *testing.T) *s3.Client {
 	t.Helper()
-	srv := motoserver.Start(t)
+	srv := mototest.Start(t)
 	home := t.TempDir()
 	for k, v := range map[string]string{
 		"AWS_ENDPOINT_URL": srv.Endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",

@@ -14,7 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
-	"github.com/iam-watchdog/iam-watchdog/internal/motoserver"
+	"github.com/iam-watchdog/iam-watchdog/internal/mototest"
 )
 
 // fakeSecrets is a SecretsAPI whose behaviour each test sets.
@@ -150,7 +150,7 @@ func TestSecretRedacts(t *testing.T) {
 // Against a real Secrets Manager API (moto_server): the request the SDK builds and the answer
 // it parses are the real ones.
 func TestLoadSecretMoto(t *testing.T) {
-	srv := motoserver.Start(t)
+	srv := mototest.Start(t)
 	sm := secretsmanager.NewFromConfig(srv.Config(t))
 	ctx := context.Background()
 	create := func(t *testing.T, name, value string) string {

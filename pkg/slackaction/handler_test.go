@@ -19,7 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 
-	"github.com/iam-watchdog/iam-watchdog/internal/motoserver"
+	"github.com/iam-watchdog/iam-watchdog/internal/mototest"
 	"github.com/iam-watchdog/iam-watchdog/internal/slackserver"
 	"github.com/iam-watchdog/iam-watchdog/pkg/cloudtrail"
 	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
@@ -67,11 +67,11 @@ func (r countingRemediator) Revert(ctx context.Context, u remediate.Undo) error 
 
 func newWorld(t *testing.T, mode policy.Mode) *world {
 	t.Helper()
-	srv := motoserver.Start(t)
+	srv := mototest.Start(t)
 	cfg := srv.Config(t)
 	db := dynamodb.NewFromConfig(cfg)
-	motoserver.CreateStateTable(t, db, "state")
-	store := &state.DynamoDB{API: &motoserver.Serialized{API: db}, Table: "state"}
+	mototest.CreateStateTable(t, db, "state")
+	store := &state.DynamoDB{API: &mototest.Serialized{API: db}, Table: "state"}
 	slack := slackserver.Start(t)
 	sink, err := notify.NewBot(notify.BotConfig{Token: "xoxb-test", Channel: "C0SECURITY", APIURL: slack.APIURL()})
 	if err != nil {

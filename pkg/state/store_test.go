@@ -12,7 +12,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/iam-watchdog/iam-watchdog/internal/motoserver"
+	"github.com/iam-watchdog/iam-watchdog/internal/mototest"
 )
 
 // clock is a settable time source for lease tests.
@@ -185,13 +185,13 @@ func TestFileRejectsForeignFile(t *testing.T) {
 }
 
 func TestDynamoDB(t *testing.T) {
-	srv := motoserver.Start(t)
+	srv := mototest.Start(t)
 	db := dynamodb.NewFromConfig(srv.Config(t))
 	n := 0
 	testStore(t, func(t *testing.T, c *clock) Store {
 		n++
 		table := "watchdog-state-" + string(rune('a'+n))
-		motoserver.CreateStateTable(t, db, table)
-		return &DynamoDB{API: &motoserver.Serialized{API: db}, Table: table, Now: c.now}
+		mototest.CreateStateTable(t, db, table)
+		return &DynamoDB{API: &mototest.Serialized{API: db}, Table: table, Now: c.now}
 	})
 }

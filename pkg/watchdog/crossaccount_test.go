@@ -17,7 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/iam-watchdog/iam-watchdog/internal/faultproxy"
-	"github.com/iam-watchdog/iam-watchdog/internal/motoserver"
+	"github.com/iam-watchdog/iam-watchdog/internal/mototest"
 	"github.com/iam-watchdog/iam-watchdog/pkg/notify"
 	"github.com/iam-watchdog/iam-watchdog/pkg/policy"
 	"github.com/iam-watchdog/iam-watchdog/pkg/remediate"
@@ -31,7 +31,7 @@ import (
 // with AccessDenied, as AWS does for both.
 
 const (
-	homeAccount       = motoserver.AccountID
+	homeAccount       = mototest.AccountID
 	memberAccount     = "111111111111"
 	untrustingAccount = "222222222222"
 	memberRoleName    = "iam-watchdog-member"
@@ -60,12 +60,12 @@ type orgDeployment struct {
 	h    *Handler
 }
 
-func deployOrg(t *testing.T, srv *motoserver.Server, endpoint string) orgDeployment {
+func deployOrg(t *testing.T, srv *mototest.Server, endpoint string) orgDeployment {
 	t.Helper()
 	cfg := srv.Config(t)
 	const table = "iam-watchdog-state"
-	motoserver.CreateStateTable(t, dynamodb.NewFromConfig(cfg), table)
-	fnCfg := motoserver.Config(t, endpoint)
+	mototest.CreateStateTable(t, dynamodb.NewFromConfig(cfg), table)
+	fnCfg := mototest.Config(t, endpoint)
 	fnCfg.AppID = policy.AppID
 	env := LambdaEnvFrom(func(name string) string {
 		return map[string]string{
@@ -145,7 +145,7 @@ func createAccessKeyEvent(account, key string) json.RawMessage {
 // makes the handler assume the member role there and deactivate the key in that account, and
 // the alert says which account it acted in.
 func TestHandlerRemediatesMemberAccount(t *testing.T) {
-	srv := motoserver.Start(t)
+	srv := mototest.Start(t)
 	d := deployOrg(t, srv, srv.Endpoint)
 	member := memberIAM(d.cfg, memberAccount)
 	home := iam.NewFromConfig(d.cfg)
@@ -178,7 +178,7 @@ func TestHandlerRemediatesMemberAccount(t *testing.T) {
 // trust the watchdog is a failed remediation in the alert, not a failed invocation, and does
 // not keep the handler from acting in the next account.
 func TestHandlerReportsUntrustedMemberRole(t *testing.T) {
-	srv := motoserver.Start(t)
+	srv := mototest.Start(t)
 	refused := "arn:aws:iam::" + untrustingAccount + ":role/" + memberRoleName
 	proxy := refuseAssumeRole(t, srv.Endpoint, refused)
 	d := deployOrg(t, srv, proxy)

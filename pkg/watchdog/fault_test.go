@@ -20,7 +20,7 @@ import (
 
 	eventstestdata "github.com/iam-watchdog/iam-watchdog/events-testdata"
 	"github.com/iam-watchdog/iam-watchdog/internal/faultproxy"
-	"github.com/iam-watchdog/iam-watchdog/internal/motoserver"
+	"github.com/iam-watchdog/iam-watchdog/internal/mototest"
 	"github.com/iam-watchdog/iam-watchdog/internal/slackserver"
 	"github.com/iam-watchdog/iam-watchdog/pkg/remediate"
 	"github.com/iam-watchdog/iam-watchdog/pkg/state"
@@ -82,8 +82,8 @@ type faultDeployment struct {
 // retryer (three attempts, throttling and 5xx retried), with the backoff kept short so that a
 // test of it is quick.
 func faultAWSConfig(t *testing.T, endpoint string) aws.Config {
-	cfg := motoserver.Config(t, endpoint)
-	cfg.RetryMaxAttempts = 0 // motoserver.Config's 2 would override the standard retryer's 3
+	cfg := mototest.Config(t, endpoint)
+	cfg.RetryMaxAttempts = 0 // mototest.Config's 2 would override the standard retryer's 3
 	cfg.Retryer = func() aws.Retryer {
 		return retry.NewStandard(func(o *retry.StandardOptions) { o.MaxBackoff = 50 * time.Millisecond })
 	}
@@ -94,7 +94,7 @@ func faultAWSConfig(t *testing.T, endpoint string) aws.Config {
 func deployFaulty(t *testing.T, mode string) *faultDeployment {
 	t.Helper()
 	ctx := context.Background()
-	moto := motoserver.Start(t)
+	moto := mototest.Start(t)
 	direct := moto.Config(t)
 	sec, err := secretsmanager.NewFromConfig(direct).CreateSecret(ctx, &secretsmanager.CreateSecretInput{
 		Name:         aws.String("iam-watchdog/slack"),
@@ -104,7 +104,7 @@ func deployFaulty(t *testing.T, mode string) *faultDeployment {
 		t.Fatal(err)
 	}
 	db := dynamodb.NewFromConfig(direct)
-	motoserver.CreateStateTable(t, db, faultTable)
+	mototest.CreateStateTable(t, db, faultTable)
 	d := &faultDeployment{
 		t:     t,
 		aws:   faultproxy.Start(t, moto.Endpoint),

@@ -13,7 +13,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/iam-watchdog/iam-watchdog/internal/motoserver"
+	"github.com/iam-watchdog/iam-watchdog/internal/mototest"
 	"github.com/iam-watchdog/iam-watchdog/internal/slackserver"
 	"github.com/iam-watchdog/iam-watchdog/pkg/cloudtrail"
 	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
@@ -85,11 +85,11 @@ func burstPipeline(mode policy.Mode, rem watchdog.Remediator, store state.Store,
 
 func dynamoStore(t *testing.T) *state.DynamoDB {
 	t.Helper()
-	srv := motoserver.Start(t)
+	srv := mototest.Start(t)
 	db := dynamodb.NewFromConfig(srv.Config(t))
-	motoserver.CreateStateTable(t, db, "state")
-	// moto checks conditions without a lock; motoserver.Serialized restores DynamoDB's atomicity.
-	return &state.DynamoDB{API: &motoserver.Serialized{API: db}, Table: "state"}
+	mototest.CreateStateTable(t, db, "state")
+	// moto checks conditions without a lock; mototest.Serialized restores DynamoDB's atomicity.
+	return &state.DynamoDB{API: &mototest.Serialized{API: db}, Table: "state"}
 }
 
 func bot(t *testing.T, slack *slackserver.Server) *notify.Bot {

@@ -26,7 +26,7 @@ import (
 
 	eventstestdata "github.com/iam-watchdog/iam-watchdog/events-testdata"
 	"github.com/iam-watchdog/iam-watchdog/internal/faultproxy"
-	"github.com/iam-watchdog/iam-watchdog/internal/motoserver"
+	"github.com/iam-watchdog/iam-watchdog/internal/mototest"
 	"github.com/iam-watchdog/iam-watchdog/internal/slackserver"
 	"github.com/iam-watchdog/iam-watchdog/pkg/cloudtrail"
 	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
@@ -102,10 +102,10 @@ func TestLoad(t *testing.T) {
 	risky -= risky % 2
 	ctx := context.Background()
 
-	moto := motoserver.Start(t)
+	moto := mototest.Start(t)
 	direct := moto.Config(t)
 	db := dynamodb.NewFromConfig(direct)
-	motoserver.CreateStateTable(t, db, faultTable)
+	mototest.CreateStateTable(t, db, faultTable)
 	// The functions' calls go through a proxy that counts them; setup and checks go direct.
 	counter := faultproxy.Start(t, moto.Endpoint)
 	slack := slackserver.Start(t)
@@ -220,7 +220,7 @@ func TestLoad(t *testing.T) {
 			Pipeline: &watchdog.Pipeline{
 				Detector:   detect.DefaultWith(cfg.Detection()),
 				Config:     cfg,
-				Remediator: &remediate.Remediator{Clients: remediate.NewStatic(fnCfg, motoserver.AccountID), QuarantinePolicyARN: cfg.QuarantinePolicyARN},
+				Remediator: &remediate.Remediator{Clients: remediate.NewStatic(fnCfg, mototest.AccountID), QuarantinePolicyARN: cfg.QuarantinePolicyARN},
 				Store:      store,
 				Owner:      "lambda",
 				Lease:      2 * time.Minute,
@@ -434,7 +434,7 @@ func round(d time.Duration) time.Duration {
 
 // itemSerialized sends one request at a time per item (its "pk"), as DynamoDB applies each
 // conditional write atomically; requests for different items run concurrently.
-// (motoserver.Serialized does the same for every item at once.)
+// (mototest.Serialized does the same for every item at once.)
 type itemSerialized struct {
 	api   *dynamodb.Client
 	locks sync.Map // pk → *sync.Mutex

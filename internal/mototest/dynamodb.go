@@ -1,4 +1,4 @@
-package motoserver
+package mototest
 
 import (
 	"context"
