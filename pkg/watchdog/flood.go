@@ -30,6 +30,10 @@ var ErrFloodBusy = errors.New("the message of this burst is being posted by anot
 // floodWait bounds how long a finding waits for its leader's message before ErrFloodBusy.
 var floodWait = 10 * time.Second
 
+// leaderBackoff spaces out the reads of the flood index while a finding waits for its leader to
+// post: every finding of a burst may be waiting on the same leader, so their reads are spread.
+var leaderBackoff = sleep.Backoff{Base: 50 * time.Millisecond, Max: 500 * time.Millisecond}
+
 // errRace makes a conditional change give way, to be decided again from a fresh read.
 var errRace = errors.New("changed meanwhile")
 
@@ -110,7 +114,7 @@ func (p *Pipeline) flood(ctx context.Context, th notify.Threads, entry *state.En
 			if time.Now().After(giveUp) {
 				return notify.Delivery{}, ErrFloodBusy
 			}
-			if err := sleep.For(ctx, time.Duration(min(attempt+1, 10))*50*time.Millisecond); err != nil {
+			if err := leaderBackoff.Wait(ctx, attempt); err != nil {
 				return notify.Delivery{}, err
 			}
 			continue
