@@ -17,6 +17,7 @@ import (
 
 	eventstestdata "github.com/iam-watchdog/iam-watchdog/events-testdata"
 	"github.com/iam-watchdog/iam-watchdog/internal/motoserver"
+	"github.com/iam-watchdog/iam-watchdog/pkg/alert"
 	"github.com/iam-watchdog/iam-watchdog/pkg/cloudtrail"
 	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
 	"github.com/iam-watchdog/iam-watchdog/pkg/notify"
@@ -104,7 +105,7 @@ func doneDemo(ctx context.Context, w io.Writer) error {
 	fmt.Fprintln(w, "\n▸ undo each, with the code `watchdog undo` runs, on the demo's throwaway state file")
 	for i, sc := range scenes {
 		fmt.Fprintf(w, "$ watchdog undo %s\n", eventIDs[i])
-		found, err := undoEvent(ctx, store, rem, eventIDs[i], w)
+		found, err := alert.UndoEvent(ctx, alert.Records{Store: store}, rem, eventIDs[i], w)
 		if err == nil && !found {
 			err = errors.New("no action is recorded for the event")
 		}

@@ -19,11 +19,13 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	eventstestdata "github.com/iam-watchdog/iam-watchdog/events-testdata"
+	"github.com/iam-watchdog/iam-watchdog/pkg/alert"
 	"github.com/iam-watchdog/iam-watchdog/pkg/cloudtrail"
 	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
 	"github.com/iam-watchdog/iam-watchdog/pkg/notify"
 	"github.com/iam-watchdog/iam-watchdog/pkg/policy"
 	"github.com/iam-watchdog/iam-watchdog/pkg/remediate"
+	"github.com/iam-watchdog/iam-watchdog/pkg/render"
 	"github.com/iam-watchdog/iam-watchdog/pkg/slackaction"
 	"github.com/iam-watchdog/iam-watchdog/pkg/state"
 	"github.com/iam-watchdog/iam-watchdog/pkg/watchdog"
@@ -41,6 +43,48 @@ type terminalSlack struct {
 	*notify.ConsoleThread
 	w io.Writer
 }
+
+// simulated ends a thread line about a revert or undo the demo only described.
+const simulated = "[simulated: the demo calls no AWS API]"
+
+// Reply draws a line in the alert's thread. The demo's revert and undo call no AWS API, so a
+// line about one that went through says what would have been done, and that it was simulated.
+func (s terminalSlack) Reply(ctx context.Context, d alert.Delivery, f render.FollowUp) error {
+	act := f.Alert.Finding.Action
+	var icon, what string
+	switch {
+	case f.OK && f.Verb == alert.Revert:
+		icon, what = "✔", render.ActionText(act, false)
+	case f.OK && f.Verb == alert.Undo:
+		icon, what = "↩", render.UndoText(act, false)
+	default:
+		return s.ConsoleThread.Reply(ctx, d, f)
+	}
+	at := ""
+	if !f.At.IsZero() {
+		at = " at " + f.At.UTC().Format(time.RFC3339)
+	}
+	_, err := fmt.Fprintf(s.w, "  ↳ thread of message %s: %s @%s pressed %s%s: would %s. %s\n", d.TS, icon, f.Who, render.VerbLabel(f.Verb), at, what, simulated)
+	return err
+}
+
+// describer stands in for AWS in the demo: it says what the watchdog would do, as the real
+// remediator says it, and changes nothing.
+type describer struct{ *remediate.Remediator }
+
+func (d describer) Describe(a detect.Action) string { return "simulated: " + d.Remediator.Describe(a) }
+
+// Plan plans from the action alone: there is nothing to read back.
+func (describer) Plan(_ context.Context, a detect.Action) (remediate.Undo, error) {
+	return remediate.Undo{Action: a.Kind, Account: a.Account, Region: a.Region, UserName: a.UserName,
+		AccessKeyID: a.AccessKeyID, PolicyARN: a.PolicyARN, PolicyName: a.PolicyName, Trail: a.Trail}, nil
+}
+
+func (describer) Do(context.Context, remediate.Undo) error { return nil }
+
+func (describer) Revert(context.Context, remediate.Undo) error { return nil }
+
+var _ slackaction.Remediator = describer{}
 
 func (s terminalSlack) Ephemeral(_ context.Context, _, user, text string) error {
 	_, err := fmt.Fprintf(s.w, "  ✉ only @%s sees: %s\n", user, plainMrkdwn(text))
@@ -66,7 +110,8 @@ func (terminalSlack) GroupMembers(context.Context, string) ([]string, error) { r
 // approve mode, an approver presses Revert now, then Undo revert, then Revert now again (a
 // double click). Each click is a signed interactivity request served by slackaction, as the
 // slack-actions function serves it, against a throwaway state file. The demo has no AWS
-// account, so the revert and undo are simulated, and say so: no AWS API is called.
+// account, so the revert and undo go to a remediator that only describes (describer), and the
+// thread says so: no AWS API is called.
 func threadDemo(ctx context.Context, w io.Writer) error {
 	store, done, err := throwawayStore()
 	if err != nil {
@@ -101,23 +146,23 @@ func threadDemo(ctx context.Context, w io.Writer) error {
 	if len(results) == 0 {
 		return fmt.Errorf("%s: no finding", threadDemoEvent)
 	}
-	key := state.Key(results[0].Finding.EventID, results[0].Finding.Rule)
+	key := alert.Key(results[0].Finding.EventID, results[0].Finding.Rule)
 
 	secret := make([]byte, 16)
 	if _, err := rand.Read(secret); err != nil {
 		return err
 	}
 	h := &slackaction.Handler{
-		Store: store, Slack: slack, Remediator: rem, SigningSecret: hex.EncodeToString(secret),
-		Approvers: policy.SlackConfig{Approvers: []string{demoApprover}}, Window: cfg.Slack.Window(), Simulated: true,
+		Store: store, Slack: slack, Remediator: describer{rem}, SigningSecret: hex.EncodeToString(secret),
+		Approvers: policy.SlackConfig{Approvers: []string{demoApprover}}, Window: cfg.Slack.Window(),
 	}
 	for _, step := range []struct {
 		say  string
-		verb state.Verb
+		verb alert.Verb
 	}{
-		{"approved: @" + demoApprover + " presses Revert now", state.Revert},
-		{"undone: @" + demoApprover + " presses Undo revert", state.Undo},
-		{"a second press of Revert now (or Slack delivering a click again) does nothing", state.Revert},
+		{"approved: @" + demoApprover + " presses Revert now", alert.Revert},
+		{"undone: @" + demoApprover + " presses Undo revert", alert.Undo},
+		{"a second press of Revert now (or Slack delivering a click again) does nothing", alert.Revert},
 	} {
 		fmt.Fprintf(w, "\n▸ %s\n", step.say)
 		resp, err := h.ServeURL(ctx, signedClick(h.SigningSecret, step.verb, key), "demo")
@@ -132,7 +177,7 @@ func threadDemo(ctx context.Context, w io.Writer) error {
 }
 
 // signedClick is the Function URL request Slack sends for a click on an alert's button.
-func signedClick(secret string, verb state.Verb, key string) events.LambdaFunctionURLRequest {
+func signedClick(secret string, verb alert.Verb, key string) events.LambdaFunctionURLRequest {
 	payload, _ := json.Marshal(map[string]any{
 		"type": "block_actions", "user": map[string]any{"id": demoApprover}, "channel": map[string]any{"id": "terminal"},
 		"actions": []map[string]any{{"type": "button", "action_id": string(verb), "block_id": "iam_watchdog_actions", "value": key}},

@@ -1,13 +1,17 @@
 package notify
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -15,7 +19,10 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/iam-watchdog/iam-watchdog/internal/alerttest"
 	"github.com/iam-watchdog/iam-watchdog/internal/slackserver"
+	"github.com/iam-watchdog/iam-watchdog/pkg/alert"
+	"github.com/iam-watchdog/iam-watchdog/pkg/render"
 )
 
 // The local Slack (internal/slackserver) records each message as chat.postMessage received it:
@@ -26,7 +33,7 @@ func TestBotPostsToSlack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := doneAlert()
+	a := alerttest.Done()
 	d, err := bot.Notify(context.Background(), a)
 	if err != nil {
 		t.Fatal(err)
@@ -40,12 +47,21 @@ func TestBotPostsToSlack(t *testing.T) {
 		t.Fatalf("%d messages recorded, want 1", len(posts))
 	}
 	got := posts[0]
-	want := NewMessage(a)
+	want := render.NewMessage(a)
 	if got.Channel != "C0SECURITY" || got.Text != want.Text || got.TS != d.TS || got.Token != "xoxb-test" {
 		t.Errorf("recorded channel %q ts %q text %q\nwant channel C0SECURITY ts %q text %q", got.Channel, got.TS, got.Text, d.TS, want.Text)
 	}
 	wantBlocks, _ := json.Marshal(want.Blocks)
-	assertJSONEqual(t, wantBlocks, got.Blocks)
+	var w, g any
+	if err := json.Unmarshal(wantBlocks, &w); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(got.Blocks, &g); err != nil {
+		t.Fatalf("recorded blocks are not JSON: %v", err)
+	}
+	if !reflect.DeepEqual(w, g) {
+		t.Errorf("recorded blocks\n%s\nwant\n%s", got.Blocks, wantBlocks)
+	}
 }
 
 // apiReply is one answer of the fake Web API.
@@ -193,7 +209,7 @@ func TestBotRetries(t *testing.T) {
 				defer cancel()
 			}
 			start := time.Now()
-			d, err := bot.Notify(ctx, plannedAlert())
+			d, err := bot.Notify(ctx, alerttest.Planned())
 			elapsed := time.Since(start)
 
 			if got := calls.Load(); got != tt.wantCalls {
@@ -206,7 +222,7 @@ func TestBotRetries(t *testing.T) {
 			case tt.wantErr == nil && err != nil:
 				t.Fatalf("unexpected error: %v", err)
 			case tt.wantErr == nil:
-				if d != (Delivery{Channel: "C1", TS: "1700000000.000100"}) {
+				if d != (alert.Delivery{Channel: "C1", TS: "1700000000.000100"}) {
 					t.Errorf("Delivery = %+v", d)
 				}
 			case err == nil:
@@ -236,7 +252,7 @@ func TestBotDefaultClientTimeout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = bot.Notify(context.Background(), plannedAlert())
+	_, err = bot.Notify(context.Background(), alerttest.Planned())
 	var ue *url.Error
 	if !errors.As(err, &ue) || !ue.Timeout() {
 		t.Errorf("want a timeout, got %v", err)
@@ -269,5 +285,24 @@ func TestBotConfig(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A bot's config never shows its token, printed or logged (the Slack secret's own redaction is
+// pkg/slacksecret's TestSecretRedacts).
+func TestBotConfigRedacts(t *testing.T) {
+	const token = "xoxb-111-222-SuperSecretTokenValue"
+	var logged bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("built", "bot", BotConfig{Token: token, Channel: "C1"})
+	for name, out := range map[string]string{
+		"slog": logged.String(),
+		"fmt":  fmt.Sprintf("%v %+v %#v", BotConfig{Token: token}, BotConfig{Token: token}, BotConfig{Token: token}),
+	} {
+		if strings.Contains(out, token) || strings.Contains(out, "SuperSecret") {
+			t.Errorf("%s shows the token: %s", name, out)
+		}
+		if !strings.Contains(out, "REDACTED") {
+			t.Errorf("%s does not say the token is set: %s", name, out)
+		}
 	}
 }

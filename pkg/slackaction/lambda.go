@@ -18,6 +18,7 @@ import (
 
 	"github.com/iam-watchdog/iam-watchdog/pkg/notify"
 	"github.com/iam-watchdog/iam-watchdog/pkg/policy"
+	"github.com/iam-watchdog/iam-watchdog/pkg/slacksecret"
 	"github.com/iam-watchdog/iam-watchdog/pkg/state"
 	"github.com/iam-watchdog/iam-watchdog/pkg/watchdog"
 )
@@ -118,7 +119,7 @@ func NewFunction(env Env, awsCfg aws.Config, log *slog.Logger) (*Function, error
 	sm := secretsmanager.NewFromConfig(awsCfg)
 	httpClient := &http.Client{Timeout: 5 * time.Second}
 	return &Function{Log: log, Load: func(ctx context.Context) (*Handler, error) {
-		secret, err := notify.LoadSecret(ctx, sm, env.SlackSecretARN)
+		secret, err := slacksecret.LoadSecret(ctx, sm, env.SlackSecretARN)
 		if err != nil {
 			return nil, fmt.Errorf("SLACK_SECRET_ARN: %w", err)
 		}
@@ -131,7 +132,7 @@ func NewFunction(env Env, awsCfg aws.Config, log *slog.Logger) (*Function, error
 		}
 		return &Handler{
 			Store: store, Slack: bot, Remediator: rem, SigningSecret: secret.SigningSecret,
-			Approvers: cfg.Slack, Window: cfg.Slack.Window(), Log: log, Halted: env.Halted(),
+			Approvers: cfg.Slack, Window: cfg.Slack.Window(), Log: log, HaltReason: env.Halted(),
 		}, nil
 	}}, nil
 }

@@ -201,7 +201,7 @@ func (d *DynamoDB) Update(ctx context.Context, key string, change func(*Entry) e
 		exists := err == nil
 		switch {
 		case errors.Is(err, ErrNotFound):
-			old = Entry{Key: key}
+			old = Entry{Meta: Meta{Key: key}}
 		case err != nil:
 			return Entry{}, err
 		}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/iam-watchdog/iam-watchdog/internal/faultproxy"
 	"github.com/iam-watchdog/iam-watchdog/internal/mototest"
+	"github.com/iam-watchdog/iam-watchdog/pkg/alert"
 	"github.com/iam-watchdog/iam-watchdog/pkg/notify"
 	"github.com/iam-watchdog/iam-watchdog/pkg/policy"
 	"github.com/iam-watchdog/iam-watchdog/pkg/remediate"
@@ -41,11 +42,11 @@ const (
 // recordingSink keeps every alert and renders it as the console would.
 type recordingSink struct {
 	mu     sync.Mutex
-	alerts []notify.Alert
+	alerts []alert.Alert
 	text   bytes.Buffer
 }
 
-func (s *recordingSink) Notify(ctx context.Context, a notify.Alert) (notify.Delivery, error) {
+func (s *recordingSink) Notify(ctx context.Context, a alert.Alert) (alert.Delivery, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.alerts = append(s.alerts, a)

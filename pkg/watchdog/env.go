@@ -19,6 +19,7 @@ import (
 	"github.com/iam-watchdog/iam-watchdog/pkg/notify"
 	"github.com/iam-watchdog/iam-watchdog/pkg/policy"
 	"github.com/iam-watchdog/iam-watchdog/pkg/remediate"
+	"github.com/iam-watchdog/iam-watchdog/pkg/slacksecret"
 	"github.com/iam-watchdog/iam-watchdog/pkg/state"
 )
 
@@ -197,7 +198,7 @@ func NewLambdaHandler(env LambdaEnv, awsCfg aws.Config, log *slog.Logger) (*Hand
 			log.Warn("SLACK_SECRET_ARN is not set: alerts go to the function's log only")
 			return notify.NewConsole(os.Stdout), nil
 		}
-		secret, err := notify.LoadSecret(ctx, sm, env.SlackSecretARN)
+		secret, err := slacksecret.LoadSecret(ctx, sm, env.SlackSecretARN)
 		if err != nil {
 			return nil, fmt.Errorf("SLACK_SECRET_ARN: %w", err)
 		}

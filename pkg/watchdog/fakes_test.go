@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/iam-watchdog/iam-watchdog/pkg/alert"
 	"github.com/iam-watchdog/iam-watchdog/pkg/cloudtrail"
 	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
 	"github.com/iam-watchdog/iam-watchdog/pkg/notify"
@@ -157,10 +158,10 @@ var _ watchdog.Remediator = (*fakeRemediator)(nil)
 
 // fakeSink is a notify.Sink made of a function.
 type fakeSink struct {
-	notify func(ctx context.Context, a notify.Alert) (notify.Delivery, error)
+	notify func(ctx context.Context, a alert.Alert) (alert.Delivery, error)
 }
 
-func (s *fakeSink) Notify(ctx context.Context, a notify.Alert) (notify.Delivery, error) {
+func (s *fakeSink) Notify(ctx context.Context, a alert.Alert) (alert.Delivery, error) {
 	return s.notify(ctx, a)
 }
 
@@ -183,8 +184,8 @@ func reverted(a detect.Action) (remediate.Undo, error) {
 }
 
 // delivering is a sink that records each alert and answers with del and err.
-func delivering(alerts *calls[notify.Alert], del notify.Delivery, err error) *fakeSink {
-	return &fakeSink{notify: func(_ context.Context, a notify.Alert) (notify.Delivery, error) {
+func delivering(alerts *calls[alert.Alert], del alert.Delivery, err error) *fakeSink {
+	return &fakeSink{notify: func(_ context.Context, a alert.Alert) (alert.Delivery, error) {
 		alerts.add(a)
 		return del, err
 	}}
@@ -213,8 +214,8 @@ func pipeline(mode policy.Mode, rem watchdog.Remediator, store state.Store, sink
 }
 
 // ruleAlerts are the alerts of one rule: a rule added later may alert on the same records.
-func ruleAlerts(c *calls[notify.Alert], rule string) []notify.Alert {
-	var out []notify.Alert
+func ruleAlerts(c *calls[alert.Alert], rule string) []alert.Alert {
+	var out []alert.Alert
 	for _, a := range c.all() {
 		if a.Finding.Rule == rule {
 			out = append(out, a)
@@ -224,7 +225,7 @@ func ruleAlerts(c *calls[notify.Alert], rule string) []notify.Alert {
 }
 
 // keyAlerts are the alerts of the access-key rule.
-func keyAlerts(c *calls[notify.Alert]) []notify.Alert { return ruleAlerts(c, keyRule) }
+func keyAlerts(c *calls[alert.Alert]) []alert.Alert { return ruleAlerts(c, keyRule) }
 
 // keyActions are the access-key deactivations applied.
 func keyActions(c *calls[detect.Action]) []detect.Action {

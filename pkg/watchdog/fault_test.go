@@ -22,6 +22,7 @@ import (
 	"github.com/iam-watchdog/iam-watchdog/internal/faultproxy"
 	"github.com/iam-watchdog/iam-watchdog/internal/mototest"
 	"github.com/iam-watchdog/iam-watchdog/internal/slackserver"
+	"github.com/iam-watchdog/iam-watchdog/pkg/alert"
 	"github.com/iam-watchdog/iam-watchdog/pkg/remediate"
 	"github.com/iam-watchdog/iam-watchdog/pkg/state"
 	"github.com/iam-watchdog/iam-watchdog/pkg/watchdog"
@@ -213,9 +214,9 @@ func (d *faultDeployment) attached(user, policyARN string) bool {
 }
 
 // entry reads the state table's entry for a finding.
-func (d *faultDeployment) entry(eventID, rule string) state.Entry {
+func (d *faultDeployment) entry(eventID, rule string) alert.Entry {
 	d.t.Helper()
-	e, err := d.store.Get(context.Background(), state.Key(eventID, rule))
+	e, err := (alert.Records{Store: d.store}).Get(context.Background(), alert.Key(eventID, rule))
 	if err != nil {
 		d.t.Fatalf("state of %s: %v", eventID, err)
 	}
@@ -289,8 +290,8 @@ func TestFaultSlackOutageNeverBlocksRemediation(t *testing.T) {
 		if n := d.mutations(keyDeactivations); n != 1 {
 			t.Fatalf("attempt %d: %d UpdateAccessKey calls reached IAM, want exactly 1", attempt, n)
 		}
-		if e := d.entry(eventID, ruleKey); e.Stage != state.Acted || len(e.Undo) == 0 {
-			t.Fatalf("attempt %d: state %s with undo %s; want acted, undo recorded", attempt, e.Stage, e.Undo)
+		if e := d.entry(eventID, ruleKey); e.Stage != state.Acted || undoText(t, e) == "" {
+			t.Fatalf("attempt %d: state %s with undo %s; want acted, undo recorded", attempt, e.Stage, undoText(t, e))
 		}
 	}
 	if n := len(d.slack.Posts()); n != 0 {
@@ -442,8 +443,8 @@ func TestFaultIAMAnswerLost(t *testing.T) {
 			t.Fatalf("Invoke: %v", err)
 		}
 		e := d.entry(eventID, ruleKey)
-		if o := storedOutcomeOf(t, e); o.Status != remediate.Done || len(e.Undo) == 0 || d.keyStatus("ida", keyID) != "Inactive" {
-			t.Errorf("outcome %+v, undo %s; want done with an undo record", o, e.Undo)
+		if o := storedOutcomeOf(t, e); o.Status != remediate.Done || undoText(t, e) == "" || d.keyStatus("ida", keyID) != "Inactive" {
+			t.Errorf("outcome %+v, undo %s; want done with an undo record", o, undoText(t, e))
 		}
 		if len(d.slack.Posts()) != 1 {
 			t.Errorf("%d messages, want 1", len(d.slack.Posts()))
@@ -461,10 +462,10 @@ func TestFaultIAMAnswerLost(t *testing.T) {
 			t.Fatal("the policy is still attached")
 		}
 		e := d.entry(eventID, rulePolicy)
-		if o := storedOutcomeOf(t, e); o.Status != remediate.Done || len(e.Undo) == 0 {
+		if o := storedOutcomeOf(t, e); o.Status != remediate.Done || undoText(t, e) == "" {
 			// The retried DetachUserPolicy meets NoSuchEntity: it must be taken for the answer to
 			// the watchdog's own first attempt, not for somebody else's revert.
-			t.Errorf("outcome %s (%q), undo record %q; want done with an undo record to re-attach the policy", o.Status, o.Reason, e.Undo)
+			t.Errorf("outcome %s (%q), undo record %q; want done with an undo record to re-attach the policy", o.Status, o.Reason, undoText(t, e))
 		}
 		if n := d.mutations(policyDetachments); n != 1 {
 			t.Errorf("IAM detached %d times, want 1", n)
@@ -525,8 +526,8 @@ func TestFaultUndoSaveFails(t *testing.T) {
 	if logs := d.logs.String(); !strings.Contains(logs, `"level":"ERROR","msg":"outcome of a done action not saved`) || !strings.Contains(logs, policyARN) {
 		t.Errorf("the undo of the done action is not logged at error level:\n%s", logs)
 	}
-	if e := d.entry(eventID, rulePolicy); e.Stage != state.Acting || !strings.Contains(string(e.Undo), policyARN) {
-		t.Errorf("after the failed save: stage %q, undo %s; want stage %q with the undo record stored before acting", e.Stage, e.Undo, state.Acting)
+	if e := d.entry(eventID, rulePolicy); e.Stage != state.Acting || !strings.Contains(undoText(t, e), policyARN) {
+		t.Errorf("after the failed save: stage %q, undo %s; want stage %q with the undo record stored before acting", e.Stage, undoText(t, e), state.Acting)
 	}
 	if err := d.invoke("req-1", faultInvokeDeadline, event); err != nil {
 		t.Fatalf("Lambda's retry: %v", err)
@@ -541,8 +542,8 @@ func TestFaultUndoSaveFails(t *testing.T) {
 	if n := d.mutations(policyDetachments); n != 1 {
 		t.Errorf("IAM detached %d times, want 1", n)
 	}
-	if o.Status != remediate.Done || !strings.Contains(string(e.Undo), policyARN) || e.Stage != state.Alerted {
-		t.Errorf("after the retry: stage %q, outcome %s (%q), undo %s; want alerted, done, with the undo record", e.Stage, o.Status, o.Reason, e.Undo)
+	if o.Status != remediate.Done || !strings.Contains(undoText(t, e), policyARN) || e.Stage != state.Alerted {
+		t.Errorf("after the retry: stage %q, outcome %s (%q), undo %s; want alerted, done, with the undo record", e.Stage, o.Status, o.Reason, undoText(t, e))
 	}
 }
 
@@ -567,10 +568,10 @@ func TestFaultPlanSaveFails(t *testing.T) {
 		t.Fatalf("Lambda's retry: %v", err)
 	}
 	e := d.entry(eventID, rulePolicy)
-	if o := storedOutcomeOf(t, e); o.Status != remediate.Done || !strings.Contains(string(e.Undo), policyARN) ||
+	if o := storedOutcomeOf(t, e); o.Status != remediate.Done || !strings.Contains(undoText(t, e), policyARN) ||
 		d.mutations(policyDetachments) != 1 || len(d.slack.Posts()) != 1 || d.attached("max", policyARN) {
 		t.Errorf("after the retry: outcome %s, undo %s, %d detaches, %d messages; want done, an undo record, 1 and 1",
-			o.Status, e.Undo, d.mutations(policyDetachments), len(d.slack.Posts()))
+			o.Status, undoText(t, e), d.mutations(policyDetachments), len(d.slack.Posts()))
 	}
 }
 
@@ -664,11 +665,8 @@ func TestFaultSecretsManagerUnavailableAtColdStart(t *testing.T) {
 }
 
 // storedOutcomeOf decodes an entry's remediation outcome.
-func storedOutcomeOf(t *testing.T, e state.Entry) remediate.Outcome {
+func storedOutcomeOf(t *testing.T, e alert.Entry) remediate.Outcome {
 	t.Helper()
-	if len(e.Outcome) == 0 {
-		return remediate.Outcome{}
-	}
 	return storedOutcome(t, e)
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
+	"github.com/iam-watchdog/iam-watchdog/pkg/alert"
 	"github.com/iam-watchdog/iam-watchdog/pkg/cloudtrail"
 	"github.com/iam-watchdog/iam-watchdog/pkg/notify"
 )
@@ -105,6 +106,6 @@ func (h *Handler) Invoke(ctx context.Context, event json.RawMessage) error {
 // with the reason, so the invocation fails and Lambda retries it.
 type unavailable struct{ err error }
 
-func (u unavailable) Notify(context.Context, notify.Alert) (notify.Delivery, error) {
-	return notify.Delivery{}, u.err
+func (u unavailable) Notify(context.Context, alert.Alert) (alert.Delivery, error) {
+	return alert.Delivery{}, u.err
 }

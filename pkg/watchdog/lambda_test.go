@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
+	"github.com/iam-watchdog/iam-watchdog/pkg/alert"
 	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
 	"github.com/iam-watchdog/iam-watchdog/pkg/notify"
 	"github.com/iam-watchdog/iam-watchdog/pkg/policy"
@@ -20,7 +21,7 @@ import (
 
 // handler is a Lambda handler over a dry-run pipeline and the real file store. Its sink
 // constructor counts its calls and fails while *sinkErr is set.
-func handler(t *testing.T, alerts *calls[notify.Alert], built *atomic.Int32, sinkErr *error) (*watchdog.Handler, *state.File, *bytes.Buffer) {
+func handler(t *testing.T, alerts *calls[alert.Alert], built *atomic.Int32, sinkErr *error) (*watchdog.Handler, *state.File, *bytes.Buffer) {
 	t.Helper()
 	var logs bytes.Buffer
 	store := openStore(t)
@@ -46,7 +47,7 @@ func TestInvokeUnreadableEvent(t *testing.T) {
 		"a number":          `42`,
 	} {
 		t.Run(name, func(t *testing.T) {
-			var alerts calls[notify.Alert]
+			var alerts calls[alert.Alert]
 			var built atomic.Int32
 			var sinkErr error
 			h, _, logs := handler(t, &alerts, &built, &sinkErr)
@@ -64,7 +65,7 @@ func TestInvokeUnreadableEvent(t *testing.T) {
 }
 
 func TestInvokeUnwatchedEvent(t *testing.T) {
-	var alerts calls[notify.Alert]
+	var alerts calls[alert.Alert]
 	var built atomic.Int32
 	// Slack's secret cannot be read: an event no rule watches needs no sink, so it must not
 	// fail (and be retried into the dead-letter queue) for that.
@@ -83,7 +84,7 @@ func TestInvokeUnwatchedEvent(t *testing.T) {
 
 func TestInvokeSinkBuiltOnceAndRetried(t *testing.T) {
 	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "req-1"})
-	var alerts calls[notify.Alert]
+	var alerts calls[alert.Alert]
 	var built atomic.Int32
 	sinkErr := errors.New("secretsmanager: GetSecretValue: throttled")
 	h, store, _ := handler(t, &alerts, &built, &sinkErr)
@@ -122,11 +123,11 @@ func TestInvokeSinkBuiltOnceAndRetried(t *testing.T) {
 func TestInvokeReturnsPipelineFailures(t *testing.T) {
 	var built atomic.Int32
 	var sinkErr error
-	var alerts calls[notify.Alert]
+	var alerts calls[alert.Alert]
 	h, _, logs := handler(t, &alerts, &built, &sinkErr)
 	slackDown := errors.New("slack: 503 service unavailable")
 	h.Sink = func(context.Context) (notify.Sink, error) {
-		return delivering(&alerts, notify.Delivery{}, slackDown), nil
+		return delivering(&alerts, alert.Delivery{}, slackDown), nil
 	}
 	err := h.Invoke(context.Background(), envelope(createAccessKey("5e0c2f6e-0004-4d7a-9b2e-000000000004", alice)))
 	if !errors.Is(err, slackDown) {
@@ -139,7 +140,7 @@ func TestInvokeReturnsPipelineFailures(t *testing.T) {
 
 // The watchdog's own calls reach it through EventBridge too; they end quietly.
 func TestInvokeOwnCall(t *testing.T) {
-	var alerts calls[notify.Alert]
+	var alerts calls[alert.Alert]
 	var built atomic.Int32
 	var sinkErr error
 	h, store, _ := handler(t, &alerts, &built, &sinkErr)
@@ -150,7 +151,7 @@ func TestInvokeOwnCall(t *testing.T) {
 	if len(keyAlerts(&alerts)) != 0 {
 		t.Fatalf("%d alerts for the watchdog's own call", len(keyAlerts(&alerts)))
 	}
-	if _, err := store.Get(context.Background(), state.Key(eventID, keyRule)); !errors.Is(err, state.ErrNotFound) {
+	if _, err := store.Get(context.Background(), alert.Key(eventID, keyRule)); !errors.Is(err, state.ErrNotFound) {
 		t.Fatalf("store entry for the watchdog's own call: %v", err)
 	}
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/iam-watchdog/iam-watchdog/internal/faultproxy"
 	"github.com/iam-watchdog/iam-watchdog/internal/mototest"
 	"github.com/iam-watchdog/iam-watchdog/internal/slackserver"
+	"github.com/iam-watchdog/iam-watchdog/pkg/alert"
 	"github.com/iam-watchdog/iam-watchdog/pkg/cloudtrail"
 	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
 	"github.com/iam-watchdog/iam-watchdog/pkg/notify"
@@ -335,9 +336,9 @@ func TestLoad(t *testing.T) {
 		if e.policyARN != "" {
 			rule = rulePolicy
 		}
-		st, err := store.Get(ctx, state.Key(e.eventID, rule))
-		if err != nil || st.Stage != state.Alerted || len(st.Undo) == 0 {
-			t.Errorf("state of %s: %s, undo %q, %v; want alerted with its undo", e.eventID, st.Stage, st.Undo, err)
+		st, err := (alert.Records{Store: store}).Get(ctx, alert.Key(e.eventID, rule))
+		if err != nil || st.Stage != state.Alerted || undoText(t, st) == "" {
+			t.Errorf("state of %s: %s, undo %q, %v; want alerted with its undo", e.eventID, st.Stage, undoText(t, st), err)
 		}
 	}
 	checkRemediated(t, iamc, events[0].user, events[0].keyID, "")

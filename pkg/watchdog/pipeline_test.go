@@ -12,15 +12,15 @@ import (
 
 	"github.com/aws/smithy-go"
 
+	"github.com/iam-watchdog/iam-watchdog/pkg/alert"
 	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
-	"github.com/iam-watchdog/iam-watchdog/pkg/notify"
 	"github.com/iam-watchdog/iam-watchdog/pkg/policy"
 	"github.com/iam-watchdog/iam-watchdog/pkg/remediate"
 	"github.com/iam-watchdog/iam-watchdog/pkg/state"
 	"github.com/iam-watchdog/iam-watchdog/pkg/watchdog"
 )
 
-var slackMessage = notify.Delivery{Channel: "C0123SECURITY", TS: "1714640631.000100"}
+var slackMessage = alert.Delivery{Channel: "C0123SECURITY", TS: "1714640631.000100"}
 
 // handleOne runs rec through p and returns the one result for the access-key rule.
 func handleOne(t *testing.T, p *watchdog.Pipeline, record string) (watchdog.Result, error) {
@@ -40,11 +40,12 @@ func handleOne(t *testing.T, p *watchdog.Pipeline, record string) (watchdog.Resu
 
 // entry reads the store entry of the access-key finding of eventID: under the finding's key
 // when the watchdog could act on it, under the report key when it only reported it.
-func entry(t *testing.T, s state.Store, eventID string) state.Entry {
+func entry(t *testing.T, s state.Store, eventID string) alert.Entry {
 	t.Helper()
-	e, err := s.Get(context.Background(), state.Key(eventID, keyRule))
+	records := alert.Records{Store: s}
+	e, err := records.Get(context.Background(), alert.Key(eventID, keyRule))
 	if errors.Is(err, state.ErrNotFound) {
-		e, err = s.Get(context.Background(), state.Key(eventID, keyRule)+"#report")
+		e, err = records.Get(context.Background(), alert.Key(eventID, keyRule)+"#report")
 	}
 	if err != nil {
 		t.Fatalf("store entry of %s: %v", eventID, err)
@@ -52,21 +53,74 @@ func entry(t *testing.T, s state.Store, eventID string) state.Entry {
 	return e
 }
 
-func storedOutcome(t *testing.T, e state.Entry) remediate.Outcome {
+// pieces are the pieces of authority an entry holds, as the codec reads them.
+func pieces(t *testing.T, e alert.Entry) alert.Pieces {
 	t.Helper()
-	var o remediate.Outcome
-	if err := json.Unmarshal(e.Outcome, &o); err != nil {
-		t.Fatalf("stored outcome %s: %v", e.Outcome, err)
+	p, err := alert.Codec{}.Open(context.Background(), e)
+	if err != nil {
+		t.Fatalf("pieces of %s: %v", e.Key, err)
 	}
-	return o
+	return p
+}
+
+// storedOutcome is an entry's remediation outcome; the zero Outcome when it holds none.
+func storedOutcome(t *testing.T, e alert.Entry) remediate.Outcome {
+	t.Helper()
+	if o := pieces(t, e).Outcome; o != nil {
+		return *o
+	}
+	return remediate.Outcome{}
+}
+
+// undoText is an entry's undo record as stored (JSON), "" when it holds none.
+func undoText(t *testing.T, e alert.Entry) string {
+	t.Helper()
+	u := pieces(t, e).Plan
+	if u == nil {
+		return ""
+	}
+	data, err := json.Marshal(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+// seal stores pieces of authority in an entry, as an earlier invocation would have.
+func seal(t *testing.T, e *alert.Entry, p alert.Pieces) {
+	t.Helper()
+	if err := (alert.Codec{}).Seal(context.Background(), e, p); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// plan is the undo record stored as JSON.
+func plan(t *testing.T, raw string) *remediate.Undo {
+	t.Helper()
+	var u remediate.Undo
+	if err := json.Unmarshal([]byte(raw), &u); err != nil {
+		t.Fatal(err)
+	}
+	return &u
+}
+
+// claim claims the access-key finding of eventID for an earlier invocation whose lease ran out.
+func claim(t *testing.T, s state.Store, eventID string) alert.Entry {
+	t.Helper()
+	e, err := alert.Records{Store: s}.Claim(context.Background(), alert.Entry{Meta: state.Meta{Key: alert.Key(eventID, keyRule), Owner: "invocation-0"},
+		Record: alert.Record{EventID: eventID, Rule: keyRule}}, -time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
 }
 
 func TestDryRunPlans(t *testing.T) {
 	const eventID = "9d1a3b52-0001-4c1e-8f00-000000000001"
 	var applied calls[detect.Action]
-	var alerts calls[notify.Alert]
+	var alerts calls[alert.Alert]
 	store := openStore(t)
-	p := pipeline(policy.DryRun, applying(&applied, reverted), store, delivering(&alerts, notify.Delivery{}, nil))
+	p := pipeline(policy.DryRun, applying(&applied, reverted), store, delivering(&alerts, alert.Delivery{}, nil))
 
 	r, err := handleOne(t, p, createAccessKey(eventID, alice))
 	if err != nil {
@@ -90,7 +144,7 @@ func TestDryRunPlans(t *testing.T) {
 	if !r.Alerted || r.Duplicate || !r.Decision.Alert || !r.Decision.Act {
 		t.Fatalf("result %+v", r)
 	}
-	if e := entry(t, store, eventID); e.Stage != state.Alerted || len(e.Undo) != 0 {
+	if e := entry(t, store, eventID); e.Stage != state.Alerted || undoText(t, e) != "" {
 		t.Fatalf("store entry %+v: want alerted, no undo", e)
 	}
 }
@@ -98,7 +152,7 @@ func TestDryRunPlans(t *testing.T) {
 func TestAutoActsRecordsUndoAndAlertsOnce(t *testing.T) {
 	const eventID = "9d1a3b52-0002-4c1e-8f00-000000000002"
 	var applied calls[detect.Action]
-	var alerts calls[notify.Alert]
+	var alerts calls[alert.Alert]
 	store := openStore(t)
 	p := pipeline(policy.Auto, applying(&applied, reverted), store, delivering(&alerts, slackMessage, nil))
 
@@ -126,8 +180,8 @@ func TestAutoActsRecordsUndoAndAlertsOnce(t *testing.T) {
 		t.Fatalf("store entry %+v: want alerted with the Slack message", e)
 	}
 	var undo remediate.Undo
-	if err := json.Unmarshal(e.Undo, &undo); err != nil {
-		t.Fatalf("stored undo %s: %v", e.Undo, err)
+	if err := json.Unmarshal([]byte(undoText(t, e)), &undo); err != nil {
+		t.Fatalf("stored undo %s: %v", undoText(t, e), err)
 	}
 	if want, _ := reverted(acts[0]); undo != want {
 		t.Fatalf("stored undo %+v, want %+v", undo, want)
@@ -163,7 +217,7 @@ func TestNoActionFinding(t *testing.T) {
 	const eventID = "9d1a3b52-0003-4c1e-8f00-000000000003"
 	const rule = "root-console-signin"
 	var applied calls[detect.Action]
-	var alerts calls[notify.Alert]
+	var alerts calls[alert.Alert]
 	store := openStore(t)
 	p := pipeline(policy.Auto, applying(&applied, reverted), store, delivering(&alerts, slackMessage, nil))
 	for i := range 2 {
@@ -186,7 +240,7 @@ func TestNoActionFinding(t *testing.T) {
 	if n := len(ruleAlerts(&alerts, rule)); len(applied.all()) != 0 || n != 1 {
 		t.Fatalf("%d Apply calls and %d alerts, want 0 and 1", len(applied.all()), n)
 	}
-	if e, err := store.Get(context.Background(), state.Key(eventID, rule)+"#report"); err != nil || e.Stage != state.Alerted || len(e.Outcome) != 0 {
+	if e, err := (alert.Records{Store: store}).Get(context.Background(), alert.Key(eventID, rule)+"#report"); err != nil || e.Stage != state.Alerted || pieces(t, e).Outcome != nil {
 		t.Fatalf("store entry %+v, %v: want alerted without an outcome", e, err)
 	}
 }
@@ -194,10 +248,10 @@ func TestNoActionFinding(t *testing.T) {
 func TestSinkFailureRetriesAlertWithoutActingAgain(t *testing.T) {
 	const eventID = "9d1a3b52-0004-4c1e-8f00-000000000004"
 	var applied calls[detect.Action]
-	var alerts calls[notify.Alert]
+	var alerts calls[alert.Alert]
 	store := openStore(t)
 	slackDown := errors.New("slack: 503 service unavailable")
-	p := pipeline(policy.Auto, applying(&applied, reverted), store, delivering(&alerts, notify.Delivery{}, slackDown))
+	p := pipeline(policy.Auto, applying(&applied, reverted), store, delivering(&alerts, alert.Delivery{}, slackDown))
 
 	r, err := handleOne(t, p, createAccessKey(eventID, alice))
 	if !errors.Is(err, slackDown) {
@@ -207,13 +261,13 @@ func TestSinkFailureRetriesAlertWithoutActingAgain(t *testing.T) {
 		t.Fatalf("result %+v: want acted, not alerted", r)
 	}
 	e := entry(t, store, eventID)
-	if e.Stage != state.Acted || len(e.Undo) == 0 || storedOutcome(t, e).Status != remediate.Done {
+	if e.Stage != state.Acted || undoText(t, e) == "" || storedOutcome(t, e).Status != remediate.Done {
 		t.Fatalf("store entry %+v: want acted with the undo saved", e)
 	}
 
 	// The retry (Lambda keeps the request ID, so the owner is the same) alerts with the stored
 	// outcome and does not act again.
-	var retried calls[notify.Alert]
+	var retried calls[alert.Alert]
 	p.Sink = delivering(&retried, slackMessage, nil)
 	r, err = handleOne(t, p, createAccessKey(eventID, alice))
 	if err != nil {
@@ -230,7 +284,7 @@ func TestSinkFailureRetriesAlertWithoutActingAgain(t *testing.T) {
 	if !r.Alerted || r.Duplicate {
 		t.Fatalf("retry result %+v", r)
 	}
-	if e := entry(t, store, eventID); e.Stage != state.Alerted || e.TS != slackMessage.TS || len(e.Undo) == 0 {
+	if e := entry(t, store, eventID); e.Stage != state.Alerted || e.TS != slackMessage.TS || undoText(t, e) == "" {
 		t.Fatalf("store entry after retry %+v", e)
 	}
 }
@@ -264,7 +318,7 @@ func TestRemediationErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			eventID := "9d1a3b52-0005-4c1e-8f00-" + strings.ReplaceAll(tc.name, " ", "-")
 			var applied calls[detect.Action]
-			var alerts calls[notify.Alert]
+			var alerts calls[alert.Alert]
 			store := openStore(t)
 			fail := func(detect.Action) (remediate.Undo, error) { return remediate.Undo{}, tc.err }
 			p := pipeline(policy.Auto, applying(&applied, fail), store, delivering(&alerts, slackMessage, nil))
@@ -285,7 +339,7 @@ func TestRemediationErrors(t *testing.T) {
 			if len(keyActions(&applied)) != 1 || len(keyAlerts(&alerts)) != 1 {
 				t.Fatalf("%d Apply calls and %d alerts, want 1 and 1", len(keyActions(&applied)), len(keyAlerts(&alerts)))
 			}
-			if e := entry(t, store, eventID); e.Stage != state.Alerted || len(e.Undo) != 0 {
+			if e := entry(t, store, eventID); e.Stage != state.Alerted || undoText(t, e) != "" {
 				t.Fatalf("store entry %+v: want alerted without an undo", e)
 			}
 		})
@@ -294,7 +348,7 @@ func TestRemediationErrors(t *testing.T) {
 
 // Auto mode without AWS clients reports the failure instead of pretending.
 func TestAutoWithoutRemediator(t *testing.T) {
-	var alerts calls[notify.Alert]
+	var alerts calls[alert.Alert]
 	p := pipeline(policy.Auto, nil, openStore(t), delivering(&alerts, slackMessage, nil))
 	r, err := handleOne(t, p, createAccessKey("9d1a3b52-0006-4c1e-8f00-000000000006", alice))
 	if err != nil {
@@ -309,12 +363,12 @@ func TestBusyClaimThenTakeover(t *testing.T) {
 	const eventID = "9d1a3b52-0007-4c1e-8f00-000000000007"
 	ctx := context.Background()
 	var applied calls[detect.Action]
-	var alerts calls[notify.Alert]
+	var alerts calls[alert.Alert]
 	store := openStore(t)
 	p := pipeline(policy.Auto, applying(&applied, reverted), store, delivering(&alerts, slackMessage, nil))
 	p.Lease = time.Minute
 
-	other := state.Entry{Key: state.Key(eventID, keyRule), EventID: eventID, Rule: keyRule, Owner: "invocation-0"}
+	other := state.Entry{Meta: state.Meta{Key: alert.Key(eventID, keyRule), Owner: "invocation-0"}, Body: json.RawMessage(`{"event_id":"` + eventID + `","rule":"` + keyRule + `"}`)}
 	if _, err := store.Claim(ctx, other, time.Hour); err != nil {
 		t.Fatal(err)
 	}
@@ -341,7 +395,7 @@ func TestBusyClaimThenTakeover(t *testing.T) {
 		t.Fatalf("takeover: %d Apply calls and %d alerts, want 1 and 1", len(keyActions(&applied)), len(keyAlerts(&alerts)))
 	}
 	e := entry(t, store, eventID)
-	if e.Owner != p.Owner || e.Stage != state.Alerted || len(e.Undo) == 0 {
+	if e.Owner != p.Owner || e.Stage != state.Alerted || undoText(t, e) == "" {
 		t.Fatalf("store entry after takeover %+v", e)
 	}
 	if r, err := handleOne(t, p, createAccessKey(eventID, alice)); err != nil || !r.Duplicate {
@@ -358,19 +412,15 @@ func TestTakeoverAfterActedAlertsStoredOutcome(t *testing.T) {
 	const eventID = "9d1a3b52-0008-4c1e-8f00-000000000008"
 	ctx := context.Background()
 	var applied calls[detect.Action]
-	var alerts calls[notify.Alert]
+	var alerts calls[alert.Alert]
 	store := openStore(t)
 	p := pipeline(policy.Auto, applying(&applied, reverted), store, delivering(&alerts, slackMessage, nil))
 
-	e, err := store.Claim(ctx, state.Entry{Key: state.Key(eventID, keyRule), EventID: eventID, Rule: keyRule, Owner: "invocation-0"}, -time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := claim(t, store, eventID)
 	done := remediate.Outcome{Action: detect.DeactivateAccessKey, Status: remediate.Done, Reason: "deactivated", Undo: remediate.UndoCommand(eventID)}
 	e.Stage = state.Acted
-	e.Outcome, _ = json.Marshal(done)
-	e.Undo = json.RawMessage(`{"action":"deactivate_access_key","user_name":"bob","access_key_id":"` + newKeyID + `","at":"2024-05-02T09:03:52Z"}`)
-	if err := store.Save(ctx, e); err != nil {
+	seal(t, &e, alert.Pieces{Outcome: &done, Plan: plan(t, `{"action":"deactivate_access_key","user_name":"bob","access_key_id":"`+newKeyID+`","at":"2024-05-02T09:03:52Z"}`)})
+	if err := (alert.Records{Store: store}).Save(ctx, e); err != nil {
 		t.Fatal(err)
 	}
 
@@ -381,7 +431,7 @@ func TestTakeoverAfterActedAlertsStoredOutcome(t *testing.T) {
 	if len(keyActions(&applied)) != 0 || len(got) != 1 || got[0].Remediation == nil || *got[0].Remediation != done {
 		t.Fatalf("%d Apply calls, alerts %+v: want no action and the stored outcome", len(keyActions(&applied)), got)
 	}
-	if after := entry(t, store, eventID); after.Stage != state.Alerted || string(after.Undo) != string(e.Undo) {
+	if after := entry(t, store, eventID); after.Stage != state.Alerted || undoText(t, after) != undoText(t, e) {
 		t.Fatalf("store entry %+v: want alerted with the first invocation's undo", after)
 	}
 }
@@ -407,18 +457,16 @@ func TestTakeoverAtActingResumesThePlan(t *testing.T) {
 			const eventID = "9d1a3b52-0018-4c1e-8f00-000000000018"
 			ctx := context.Background()
 			var applied calls[detect.Action]
-			var alerts calls[notify.Alert]
+			var alerts calls[alert.Alert]
 			store := openStore(t)
 			p := pipeline(tc.mode, applying(&applied, func(a detect.Action) (remediate.Undo, error) { return remediate.Undo{}, tc.answer }),
 				store, delivering(&alerts, slackMessage, nil))
 
-			e, err := store.Claim(ctx, state.Entry{Key: state.Key(eventID, keyRule), EventID: eventID, Rule: keyRule, Owner: "invocation-0"}, -time.Minute)
-			if err != nil {
-				t.Fatal(err)
-			}
-			plan := `{"action":"deactivate_access_key","user_name":"bob","access_key_id":"` + newKeyID + `","at":"2024-05-02T09:03:52Z"}`
-			e.Stage, e.Undo = state.Acting, json.RawMessage(plan)
-			if err := store.Save(ctx, e); err != nil {
+			e := claim(t, store, eventID)
+			planned := `{"action":"deactivate_access_key","user_name":"bob","access_key_id":"` + newKeyID + `","at":"2024-05-02T09:03:52Z"}`
+			e.Stage = state.Acting
+			seal(t, &e, alert.Pieces{Plan: plan(t, planned)})
+			if err := (alert.Records{Store: store}).Save(ctx, e); err != nil {
 				t.Fatal(err)
 			}
 
@@ -433,7 +481,7 @@ func TestTakeoverAtActingResumesThePlan(t *testing.T) {
 			if o := r.Remediation; o == nil || o.Status != tc.status || o.Undo == "" {
 				t.Errorf("outcome %+v: want %s with the undo command", o, tc.status)
 			}
-			if after := entry(t, store, eventID); after.Stage != state.Alerted || string(after.Undo) != plan {
+			if after := entry(t, store, eventID); after.Stage != state.Alerted || undoText(t, after) != planned {
 				t.Errorf("store entry %+v: want alerted, keeping the planned undo record", after)
 			}
 		})
@@ -443,7 +491,7 @@ func TestTakeoverAtActingResumesThePlan(t *testing.T) {
 func TestOwnCallIsDropped(t *testing.T) {
 	const eventID = "9d1a3b52-0009-4c1e-8f00-000000000009"
 	var applied calls[detect.Action]
-	var alerts calls[notify.Alert]
+	var alerts calls[alert.Alert]
 	store := openStore(t)
 	p := pipeline(policy.Auto, applying(&applied, reverted), store, delivering(&alerts, slackMessage, nil))
 
@@ -457,7 +505,7 @@ func TestOwnCallIsDropped(t *testing.T) {
 	if len(keyActions(&applied)) != 0 || len(keyAlerts(&alerts)) != 0 {
 		t.Fatalf("%d Apply calls and %d alerts, want none", len(keyActions(&applied)), len(keyAlerts(&alerts)))
 	}
-	if _, err := store.Get(context.Background(), state.Key(eventID, keyRule)); !errors.Is(err, state.ErrNotFound) {
+	if _, err := store.Get(context.Background(), alert.Key(eventID, keyRule)); !errors.Is(err, state.ErrNotFound) {
 		t.Fatalf("store entry for the watchdog's own call: %v", err)
 	}
 }
@@ -465,7 +513,7 @@ func TestOwnCallIsDropped(t *testing.T) {
 func TestApproveWaits(t *testing.T) {
 	const eventID = "9d1a3b52-0010-4c1e-8f00-000000000010"
 	var applied calls[detect.Action]
-	var alerts calls[notify.Alert]
+	var alerts calls[alert.Alert]
 	p := pipeline(policy.Approve, applying(&applied, reverted), openStore(t), delivering(&alerts, slackMessage, nil))
 
 	r, err := handleOne(t, p, createAccessKey(eventID, alice))
@@ -483,7 +531,7 @@ func TestApproveWaits(t *testing.T) {
 // Decisions not to act reach the alert as skipped outcomes with the decision's reason.
 func TestModeOffSkips(t *testing.T) {
 	var applied calls[detect.Action]
-	var alerts calls[notify.Alert]
+	var alerts calls[alert.Alert]
 	p := pipeline(policy.Off, applying(&applied, reverted), openStore(t), delivering(&alerts, slackMessage, nil))
 	r, err := handleOne(t, p, createAccessKey("9d1a3b52-0011-4c1e-8f00-000000000011", alice))
 	if err != nil {
@@ -514,13 +562,13 @@ func TestWithoutStoreOrSink(t *testing.T) {
 func TestDryRunThenAutoActs(t *testing.T) {
 	const eventID = "7a7a7a7a-0001-4c1e-8f00-000000000001"
 	var applied calls[detect.Action]
-	var alerts calls[notify.Alert]
+	var alerts calls[alert.Alert]
 	store := openStore(t)
-	dry := pipeline(policy.DryRun, applying(&applied, reverted), store, delivering(&alerts, notify.Delivery{}, nil))
+	dry := pipeline(policy.DryRun, applying(&applied, reverted), store, delivering(&alerts, alert.Delivery{}, nil))
 	if _, err := handleOne(t, dry, createAccessKey(eventID, alice)); err != nil {
 		t.Fatal(err)
 	}
-	auto := pipeline(policy.Auto, applying(&applied, reverted), store, delivering(&alerts, notify.Delivery{}, nil))
+	auto := pipeline(policy.Auto, applying(&applied, reverted), store, delivering(&alerts, alert.Delivery{}, nil))
 	r, err := handleOne(t, auto, createAccessKey(eventID, alice))
 	if err != nil {
 		t.Fatal(err)

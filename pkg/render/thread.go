@@ -1,7 +1,6 @@
-package notify
+package render
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -9,94 +8,42 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/iam-watchdog/iam-watchdog/pkg/alert"
 	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
 	"github.com/iam-watchdog/iam-watchdog/pkg/policy"
 	"github.com/iam-watchdog/iam-watchdog/pkg/remediate"
-	"github.com/iam-watchdog/iam-watchdog/pkg/state"
 )
 
-// Thread is an alert's life after it was posted: where it stands, who moved it there, the
-// burst it gathers (flood control), and so which buttons it offers. An Alert without one is
-// rendered as before, with no buttons (webhooks, JSON Lines, the plain console).
-type Thread struct {
-	// Key is the state key (eventID#rule) of the finding whose message this is. It is the only
-	// value a button carries; everything else a click needs is looked up in the store.
-	Key    string
-	Status state.Status
-	// By (a Slack user ID, or "watchdog") moved the alert to Status at Since.
-	By    string
-	Since time.Time
-	// Group is the burst this message gathers, nil for a single finding.
-	Group *state.Group
-	// Window is the flood window, for the group's wording.
-	Window time.Duration
-}
-
-// Threads is a Sink whose messages can be changed and replied to after they are posted: the
-// Slack bot, and the demo's terminal stand-in. Flood control and the buttons need one.
-type Threads interface {
-	Sink
-	// Update renders a again in the message d names (chat.update); its thread is kept.
-	Update(ctx context.Context, d Delivery, a Alert) error
-	// Reply posts one line in the message's thread.
-	Reply(ctx context.Context, d Delivery, f FollowUp) error
-}
-
-// Button action IDs are the verbs they ask for (state.Verb), so a click maps to a transition
+// Button action IDs are the verbs they ask for (alert.Verb), so a click maps to a transition
 // without a table in between.
 const actionsBlockID = "iam_watchdog_actions"
 
-// SlackUndoable reports whether the Slack app may undo an action of this kind. Undo from Slack
-// runs with the functions' role, which can re-activate a key and detach the stack's own
-// quarantine policy but, by design, cannot attach an arbitrary managed policy or put an inline
-// document on a user: that power would let whoever controls an internet-facing function make
-// anyone an administrator. Those undos are `watchdog undo` with a person's own credentials.
-func SlackUndoable(kind string) bool {
-	return kind == detect.DeactivateAccessKey || kind == detect.QuarantineUser
-}
-
-// buttons are the verbs an alert offers in its status.
-func (t *Thread) buttons(a Alert) []state.Verb {
-	var out []state.Verb
-	switch t.Status {
-	case state.Pending:
-		out = append(out, state.Revert, state.Acknowledge)
-	case state.Open:
-		out = append(out, state.Acknowledge)
-	case state.Reverted:
-		if SlackUndoable(a.Finding.Action.Kind) {
-			out = append(out, state.Undo)
-		}
-	}
-	return out
-}
-
-var buttonLabels = map[state.Verb]string{
-	state.Revert:      "Revert now",
-	state.Undo:        "Undo revert",
-	state.Acknowledge: "Acknowledge",
+var buttonLabels = map[alert.Verb]string{
+	alert.Revert:      "Revert now",
+	alert.Undo:        "Undo revert",
+	alert.Acknowledge: "Acknowledge",
 }
 
 // VerbLabel is the button label of a verb, as people see it.
-func VerbLabel(v state.Verb) string {
+func VerbLabel(v alert.Verb) string {
 	if l, ok := buttonLabels[v]; ok {
 		return l
 	}
 	return string(v)
 }
 
-// threadBlocks renders the status line and, for a burst, the group line; actionBlock renders
-// the buttons. Both go around the alert's own blocks.
-func (t *Thread) statusBlock() slack.Block {
+// statusBlock renders the status line and groupBlock, for a burst, the group line; actionBlock
+// renders the buttons. They go around the alert's own blocks.
+func statusBlock(t *alert.Thread) slack.Block {
 	return slack.NewContextBlock("", mrkdwn(truncate("Status: "+statusText(t, slackWho), maxTextChars)))
 }
 
-func (t *Thread) groupBlock() slack.Block {
+func groupBlock(t *alert.Thread) slack.Block {
 	return section(truncate(groupText(t, code), maxTextChars))
 }
 
-func (t *Thread) actionBlock(a Alert) slack.Block {
-	verbs := t.buttons(a)
+func actionBlock(t *alert.Thread, a alert.Alert) slack.Block {
+	verbs := t.Verbs(a)
 	if len(verbs) == 0 {
 		return nil
 	}
@@ -105,11 +52,11 @@ func (t *Thread) actionBlock(a Alert) slack.Block {
 	for _, v := range verbs {
 		b := slack.NewButtonBlockElement(string(v), t.Key, slack.NewTextBlockObject(slack.PlainTextType, buttonLabels[v], false, false))
 		switch v {
-		case state.Revert:
+		case alert.Revert:
 			b = b.WithStyle(slack.StylePrimary).WithConfirm(confirm("Revert now?",
 				"The watchdog will "+orDash(actionPhrase(a.Finding.Action.Kind, a.Finding.Action, false, clean))+plural(n, "", " and the same for the other %d findings of this burst")+".",
 				"Revert"))
-		case state.Undo:
+		case alert.Undo:
 			b = b.WithStyle(slack.StyleDanger).WithConfirm(confirm("Undo the revert?",
 				"The watchdog will "+undoPhrase(a.Finding.Action, false, clean)+plural(n, "", " and the same for the other %d findings of this burst")+": the change it reverted comes back.",
 				"Undo"))
@@ -159,35 +106,35 @@ func consoleWho(who string) string {
 	return clean(who)
 }
 
-var statusWords = map[state.Status]string{
-	state.Open:         "Open",
-	state.Pending:      "Awaiting approval",
-	state.Reverting:    "Reverting",
-	state.Reverted:     "Reverted",
-	state.Undoing:      "Undoing",
-	state.Undone:       "Undone",
-	state.Acknowledged: "Acknowledged",
+var statusWords = map[alert.Status]string{
+	alert.Open:         "Open",
+	alert.Pending:      "Awaiting approval",
+	alert.Reverting:    "Reverting",
+	alert.Reverted:     "Reverted",
+	alert.Undoing:      "Undoing",
+	alert.Undone:       "Undone",
+	alert.Acknowledged: "Acknowledged",
 }
 
 // statusText is one line: the status, who moved the alert there and when, e.g. "Reverted by
 // <@U0123> at 2024-05-02T09:04:10Z".
-func statusText(t *Thread, who func(string) string) string {
+func statusText(t *alert.Thread, who func(string) string) string {
 	word, ok := statusWords[t.Status]
 	if !ok {
 		word = clean(string(t.Status))
 	}
 	s := word
 	switch t.Status {
-	case state.Open:
+	case alert.Open:
 		s += " — nobody has acknowledged it yet"
-	case state.Pending:
+	case alert.Pending:
 		s += " — nothing is reverted until an approver presses Revert now"
-	case state.Reverting, state.Undoing:
+	case alert.Reverting, alert.Undoing:
 		s += " — started by " + who(t.By)
 	default:
 		s += " by " + who(t.By)
 	}
-	if !t.Since.IsZero() && t.Status != state.Open && t.Status != state.Pending {
+	if !t.Since.IsZero() && t.Status != alert.Open && t.Status != alert.Pending {
 		s += " at " + t.Since.UTC().Format(time.RFC3339)
 	}
 	return s
@@ -197,7 +144,7 @@ func statusText(t *Thread, who func(string) string) string {
 const maxTargetsShown = 10
 
 // groupText says how many findings the message gathers, on what, and how they ended.
-func groupText(t *Thread, quote func(string) string) string {
+func groupText(t *alert.Thread, quote func(string) string) string {
 	g := t.Group
 	s := fmt.Sprintf("%d findings by the same actor under this rule", g.Count())
 	if t.Window > 0 {
@@ -259,17 +206,15 @@ func undoPhrase(act detect.Action, past bool, quote func(string) string) string 
 type FollowUp struct {
 	// Who is a Slack user ID, or "watchdog" for the watchdog's own remediation.
 	Who  string
-	Verb state.Verb // "" for the watchdog's own remediation of Alert
+	Verb alert.Verb // "" for the watchdog's own remediation of Alert
 	At   time.Time
 	// Alert is what was acted on: its Finding.Action names the change.
-	Alert Alert
+	Alert alert.Alert
 	// OK is whether it worked; for a burst, Done and Failed count the findings each way.
 	OK           bool
 	Done, Failed int
 	// Detail says why it failed, or anything else worth a line. It is shown escaped.
 	Detail string
-	// Simulated marks a demo: nothing was called, and the wording says "would".
-	Simulated bool
 }
 
 // lineStyle is how a follow-up is written for one medium.
@@ -293,10 +238,6 @@ func (f FollowUp) text(st lineStyle) string {
 		at = " at " + f.At.UTC().Format(time.RFC3339)
 	}
 	pressed := st.who(f.Who) + " pressed " + st.bold(VerbLabel(f.Verb)) + at
-	would := ""
-	if f.Simulated {
-		would = "would "
-	}
 	burst := ""
 	if n := f.Done + f.Failed; n > 1 {
 		burst = fmt.Sprintf(" (%d of %d findings", f.Done, n)
@@ -309,27 +250,23 @@ func (f FollowUp) text(st lineStyle) string {
 	if f.Detail != "" {
 		detail = ": " + st.text(f.Detail)
 	}
-	sim := ""
-	if f.Simulated {
-		sim = " [simulated: the demo calls no AWS API]"
-	}
 	switch {
 	case f.Verb == "":
 		return fmt.Sprintf("%s Remediation of event %s on %s failed%s", st.icon["fail"],
 			st.quote(f.Alert.Finding.EventID), orDash(st.quote(f.Alert.Finding.Target)), detail)
-	case f.Verb == state.Acknowledge:
+	case f.Verb == alert.Acknowledge:
 		s := st.icon["ack"] + " " + st.who(f.Who) + " acknowledged this alert" + at
 		if f.Alert.Remediation != nil && f.Alert.Remediation.Status == remediate.Pending {
 			s += "; nothing will be reverted"
 		}
 		return s + "."
-	case f.Verb == state.Revert && f.OK:
-		return st.icon["ok"] + " " + pressed + ": " + would + actionPhrase(act.Kind, act, !f.Simulated, st.quote) + burst + detail + "." + sim
-	case f.Verb == state.Revert:
+	case f.Verb == alert.Revert && f.OK:
+		return st.icon["ok"] + " " + pressed + ": " + actionPhrase(act.Kind, act, true, st.quote) + burst + detail + "."
+	case f.Verb == alert.Revert:
 		return st.icon["fail"] + " " + pressed + ": could not " + actionPhrase(act.Kind, act, false, st.quote) + burst + detail + ". The alert still awaits approval."
-	case f.Verb == state.Undo && f.OK:
-		return st.icon["undo"] + " " + pressed + ": " + would + undoPhrase(act, !f.Simulated, st.quote) + burst + detail + "." + sim
-	case f.Verb == state.Undo:
+	case f.Verb == alert.Undo && f.OK:
+		return st.icon["undo"] + " " + pressed + ": " + undoPhrase(act, true, st.quote) + burst + detail + "."
+	case f.Verb == alert.Undo:
 		return st.icon["fail"] + " " + pressed + ": could not " + undoPhrase(act, false, st.quote) + burst + detail + ". The revert stands."
 	}
 	return pressed + detail
@@ -343,7 +280,7 @@ func (f FollowUp) ConsoleText() string { return f.text(consoleLine) }
 
 // RefusalText tells, in mrkdwn, why a click did nothing: the alert is already where the click
 // would take it, or past it. A repeated click, or Slack delivering one again, ends here.
-func RefusalText(r *state.Refusal) string {
+func RefusalText(r *alert.Refusal) string {
 	word, ok := statusWords[r.Status]
 	if !ok {
 		word = "not posted yet"
@@ -357,4 +294,16 @@ func RefusalText(r *state.Refusal) string {
 		s += ")"
 	}
 	return s + "."
+}
+
+// ActionText says in words what an action does ("deactivate access key AKIA… of user bob"), or,
+// past, what it did; for a terminal, without markup.
+func ActionText(act detect.Action, past bool) string {
+	return actionPhrase(act.Kind, act, past, clean)
+}
+
+// UndoText says in words what undoing an action does ("re-activate access key AKIA… of user
+// bob"), or, past, what it did; for a terminal, without markup.
+func UndoText(act detect.Action, past bool) string {
+	return undoPhrase(act, past, clean)
 }

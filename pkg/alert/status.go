@@ -1,10 +1,11 @@
-package state
+package alert
 
 import (
 	"fmt"
-	"maps"
 	"slices"
 	"time"
+
+	"github.com/iam-watchdog/iam-watchdog/pkg/remediate"
 )
 
 // Status is where an alert stands for the people who read it in Slack.
@@ -103,8 +104,8 @@ func (r *Refusal) Error() string {
 }
 
 // SetStatus moves the alert to s on behalf of who.
-func (e *Entry) SetStatus(s Status, who string, at time.Time) {
-	e.Status, e.StatusBy, e.StatusSince = s, who, at
+func (r *Record) SetStatus(s Status, who string, at time.Time) {
+	r.Status, r.StatusBy, r.StatusSince = s, who, at
 }
 
 // Begin starts verb for who at now, as a change for Store.Update. A verb with work outside the
@@ -112,109 +113,47 @@ func (e *Entry) SetStatus(s Status, who string, at time.Time) {
 // is done at once. An alert held by a running verb whose lease has run out (the invocation
 // running it died) may be started again by the same verb. Otherwise Begin returns a *Refusal
 // and changes nothing.
-func (e *Entry) Begin(v Verb, who string, now time.Time, lease time.Duration) error {
+func (r *Record) Begin(v Verb, who string, now time.Time, lease time.Duration) error {
 	t, ok := transitions[v]
 	if !ok {
 		return fmt.Errorf("unknown action %q", v)
 	}
-	stale := t.running != "" && e.Status == t.running && now.Sub(e.StatusSince) > lease
-	if !e.Status.Allows(v) && !stale {
-		return &Refusal{Verb: v, Status: e.Status, By: e.StatusBy, Since: e.StatusSince}
+	stale := t.running != "" && r.Status == t.running && now.Sub(r.StatusSince) > lease
+	if !r.Status.Allows(v) && !stale {
+		return &Refusal{Verb: v, Status: r.Status, By: r.StatusBy, Since: r.StatusSince}
 	}
-	e.Events = append(e.Events, Event{Who: who, What: string(v), At: now})
+	r.Events = append(r.Events, Event{Who: who, What: string(v), At: now})
 	if t.running == "" {
-		e.SetStatus(t.done, who, now)
+		r.SetStatus(t.done, who, now)
 		return nil
 	}
-	e.SetStatus(t.running, who, now)
+	r.SetStatus(t.running, who, now)
 	return nil
 }
 
 // Finish ends verb, begun by who: the alert moves to the verb's end status when it succeeded
 // and back to where it started when it failed. detail says what happened, for the record.
-func (e *Entry) Finish(v Verb, who string, now time.Time, ok bool, detail string) {
+func (r *Record) Finish(v Verb, who string, now time.Time, ok bool, detail string) {
 	t := transitions[v]
 	if ok {
-		e.SetStatus(t.done, who, now)
-		e.Events = append(e.Events, Event{Who: who, What: string(t.done), At: now, Detail: detail})
+		r.SetStatus(t.done, who, now)
+		r.Events = append(r.Events, Event{Who: who, What: string(t.done), At: now, Detail: detail})
 		return
 	}
-	e.SetStatus(t.from[0], who, now)
-	e.Events = append(e.Events, Event{Who: who, What: string(v) + "_failed", At: now, Detail: detail})
+	r.SetStatus(t.from[0], who, now)
+	r.Events = append(r.Events, Event{Who: who, What: string(v) + "_failed", At: now, Detail: detail})
 }
 
-// Group is a burst of findings with the same rule and actor gathered into one Slack message.
-// It lives on the entry of the finding that posted the message (the leader), which is not
-// among Members.
-type Group struct {
-	// Members are the state keys of the other findings, in the order they joined.
-	Members []string `json:"members"`
-	// Targets are the distinct targets of the whole group, the leader's first.
-	Targets []string `json:"targets"`
-	// Outcomes counts the group's remediation outcomes by status (remediate.Status), the
-	// leader's included; "none" counts findings with no remediation.
-	Outcomes map[string]int `json:"outcomes,omitempty"`
-}
-
-// MaxGroup bounds a group, so that its entry stays far below DynamoDB's 400 KB item limit; a
-// burst beyond it starts a second message.
-const MaxGroup = 1000
-
-// Count is how many findings the group holds, the leader's included.
-func (g *Group) Count() int {
-	if g == nil {
-		return 1
+// InitialStatus is where an alert starts: reverted when auto mode acted, pending when it waits
+// for approval, open otherwise.
+func InitialStatus(o *remediate.Outcome) Status {
+	switch {
+	case o == nil:
+		return Open
+	case o.Status == remediate.Done:
+		return Reverted
+	case o.Status == remediate.Pending:
+		return Pending
 	}
-	return 1 + len(g.Members)
-}
-
-// Join adds a finding to the group and reports whether it was new: a finding handled again
-// (Lambda retried its invocation) is counted once.
-func (g *Group) Join(key, target, outcome string) bool {
-	if slices.Contains(g.Members, key) {
-		return false
-	}
-	g.Members = append(g.Members, key)
-	if target != "" && !slices.Contains(g.Targets, target) {
-		g.Targets = append(g.Targets, target)
-	}
-	if g.Outcomes == nil {
-		g.Outcomes = map[string]int{}
-	}
-	g.Outcomes[outcome]++
-	return true
-}
-
-// FloodKey is the store key of the flood index of a rule and actor: which finding's message
-// gathers their current burst.
-func FloodKey(rule, actorARN string) string { return "flood#" + rule + "#" + actorARN }
-
-// clone copies the entry deeply enough that a change to the copy's slices, maps and group
-// leaves the original as it was.
-func (e Entry) clone() Entry {
-	e.Events = slices.Clone(e.Events)
-	if e.Group != nil {
-		g := *e.Group
-		g.Members, g.Targets = slices.Clone(g.Members), slices.Clone(g.Targets)
-		g.Outcomes = maps.Clone(g.Outcomes)
-		e.Group = &g
-	}
-	return e
-}
-
-// RefreshLease is how long an invocation may hold the job of updating a message before another
-// may take it over; it outlasts one invocation's Slack calls.
-const RefreshLease = 30 * time.Second
-
-// MarkDirty records, in the same write as a change, that the entry's Slack message must be
-// updated, and makes owner the one to do it unless another invocation holds that job. It
-// reports whether owner holds it: the others leave at once, and the holder's next round shows
-// their change. One message thus gets one chat.update per round however many findings join it,
-// instead of one (or more) per finding.
-func (e *Entry) MarkDirty(owner string, now time.Time) bool {
-	e.Dirty = true
-	if e.Refresher == "" || e.Refresher == owner || now.After(e.RefresherUntil) {
-		e.Refresher, e.RefresherUntil = owner, now.Add(RefreshLease)
-	}
-	return e.Refresher == owner
+	return Open
 }

@@ -1,4 +1,4 @@
-package notify
+package slacksecret
 
 import (
 	"bytes"
@@ -127,7 +127,7 @@ func TestSecretRedacts(t *testing.T) {
 		t.Fatal(err)
 	}
 	var logged bytes.Buffer
-	slog.New(slog.NewJSONHandler(&logged, nil)).Info("loaded", "secret", s, "bot", BotConfig{Token: tokenVal, Channel: "C1"})
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("loaded", "secret", s)
 	for name, out := range map[string]string{
 		"%v":    fmt.Sprintf("%v", s),
 		"%+v":   fmt.Sprintf("%+v", s),
@@ -135,12 +135,11 @@ func TestSecretRedacts(t *testing.T) {
 		"%s":    fmt.Sprintf("%s", s),
 		"json":  string(j),
 		"slog":  logged.String(),
-		"bot":   fmt.Sprintf("%v %+v %#v", BotConfig{Token: tokenVal}, BotConfig{Token: tokenVal}, BotConfig{Token: tokenVal}),
 		"field": fmt.Sprintf("%+v", struct{ S Secret }{s}),
 	} {
 		t.Run(name, func(t *testing.T) {
 			assertNoSecret(t, out)
-			if name != "bot" && !strings.Contains(out, "REDACTED") {
+			if !strings.Contains(out, "REDACTED") {
 				t.Errorf("%s does not say the value is set: %s", name, out)
 			}
 		})
@@ -197,42 +196,4 @@ func TestLoadSecretMoto(t *testing.T) {
 			t.Errorf("err = %v, want ResourceNotFoundException", err)
 		}
 	})
-}
-
-func TestFromSecret(t *testing.T) {
-	tests := []struct {
-		name    string
-		secret  Secret
-		channel string
-		want    string // "bot", "webhook", or an error substring
-	}{
-		{"token and channel", Secret{Token: tokenVal}, "C1", "bot"},
-		{"token, channel and webhook prefer the bot", Secret{Token: tokenVal, WebhookURL: hookVal}, "C1", "bot"},
-		{"webhook", Secret{WebhookURL: hookVal}, "", "webhook"},
-		{"webhook with a channel", Secret{WebhookURL: hookVal}, "C1", "webhook"},
-		{"token and webhook without channel", Secret{Token: tokenVal, WebhookURL: hookVal}, "", "webhook"},
-		{"token without channel", Secret{Token: tokenVal}, "", "SLACK_CHANNEL"},
-		{"nothing", Secret{SigningSecret: signerVal}, "C1", "neither"},
-		{"bad webhook URL", Secret{WebhookURL: "hooks.slack.com/" + tokenVal}, "", "not an absolute"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			sink, err := FromSecret(tt.secret, tt.channel, "", nil)
-			switch tt.want {
-			case "bot":
-				if _, ok := sink.(*Bot); !ok || err != nil {
-					t.Errorf("got %T, %v; want a *Bot", sink, err)
-				}
-			case "webhook":
-				if _, ok := sink.(*Webhook); !ok || err != nil {
-					t.Errorf("got %T, %v; want a *Webhook", sink, err)
-				}
-			default:
-				if err == nil || !strings.Contains(err.Error(), tt.want) {
-					t.Fatalf("err = %v, want one saying %q", err, tt.want)
-				}
-				assertNoSecret(t, err.Error())
-			}
-		})
-	}
 }

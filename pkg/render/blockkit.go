@@ -1,4 +1,4 @@
-package notify
+package render
 
 import (
 	"fmt"
@@ -7,6 +7,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/iam-watchdog/iam-watchdog/pkg/alert"
 	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
 )
 
@@ -51,7 +52,7 @@ func emoji(s detect.Severity) string {
 
 // NewMessage renders one alert. Every value that came from the event is cleaned and escaped,
 // since user names, trail names and user agents are chosen by whoever made the call.
-func NewMessage(a Alert, opts ...MessageOption) Message {
+func NewMessage(a alert.Alert, opts ...MessageOption) Message {
 	var cfg messageConfig
 	for _, o := range opts {
 		o(&cfg)
@@ -73,9 +74,9 @@ func NewMessage(a Alert, opts ...MessageOption) Message {
 		blocks = append(blocks, section(mention))
 	}
 	if t := a.Thread; t != nil {
-		blocks = append(blocks, t.statusBlock())
+		blocks = append(blocks, statusBlock(t))
 		if t.Group.Count() > 1 {
-			blocks = append(blocks, t.groupBlock())
+			blocks = append(blocks, groupBlock(t))
 		}
 	}
 	if f.Why != "" {
@@ -103,7 +104,7 @@ func NewMessage(a Alert, opts ...MessageOption) Message {
 		blocks = append(blocks, section("*Manual steps:* "+esc(f.Manual)))
 	}
 	if a.Thread != nil {
-		if b := a.Thread.actionBlock(a); b != nil {
+		if b := actionBlock(a.Thread, a); b != nil {
 			blocks = append(blocks, b)
 		}
 	}
@@ -179,7 +180,7 @@ func contextLine(f detect.Finding) string {
 
 // fallback is the message's top-level text. Slack parses it as mrkdwn too, so it is escaped
 // like the blocks; it holds what a notification preview needs to be read on its own.
-func fallback(a Alert, mention string) string {
+func fallback(a alert.Alert, mention string) string {
 	f := a.Finding
 	var b strings.Builder
 	if mention != "" {

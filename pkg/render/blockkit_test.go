@@ -1,4 +1,4 @@
-package notify
+package render
 
 import (
 	"bytes"
@@ -12,6 +12,8 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/iam-watchdog/iam-watchdog/internal/alerttest"
+	"github.com/iam-watchdog/iam-watchdog/pkg/alert"
 	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
 )
 
@@ -25,7 +27,7 @@ type goldenMessage struct {
 }
 
 func TestMessageGolden(t *testing.T) {
-	for name, a := range fixtures() {
+	for name, a := range alerttest.All() {
 		t.Run(name, func(t *testing.T) {
 			msg := NewMessage(a)
 			// Written without HTML escaping so that a reviewer reads "&lt;" as Slack gets it,
@@ -46,7 +48,7 @@ func TestMessageGolden(t *testing.T) {
 			}
 			want, err := os.ReadFile(path)
 			if err != nil {
-				t.Fatalf("%v (run go test ./pkg/notify/ -run TestMessageGolden -update to create it)", err)
+				t.Fatalf("%v (run go test ./pkg/render/ -run TestMessageGolden -update to create it)", err)
 			}
 			assertJSONEqual(t, want, got)
 		})
@@ -100,7 +102,7 @@ func texts(msg Message) (out []struct {
 }
 
 func TestMessageEscapesAttackerStrings(t *testing.T) {
-	msg := NewMessage(maliciousAlert())
+	msg := NewMessage(alerttest.Malicious())
 	all := ""
 	for _, tx := range texts(msg) {
 		all += tx.text + "\n"
@@ -130,12 +132,12 @@ func TestMessageEscapesAttackerStrings(t *testing.T) {
 }
 
 func TestMessageWithinSlackLimits(t *testing.T) {
-	long := plannedAlert()
+	long := alerttest.Planned()
 	long.Finding.Title = strings.Repeat("Very long title & more ", 20)
 	long.Finding.Why = strings.Repeat("<why> ", 1000)
 	long.Finding.Manual = strings.Repeat("step 🙂 ", 1000)
 	long.Finding.Actor.UserAgent = strings.Repeat("&", 3000)
-	cases := fixtures()
+	cases := alerttest.All()
 	cases["long"] = long
 	for name, a := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -158,16 +160,16 @@ func TestMessageWithinSlackLimits(t *testing.T) {
 func TestMessageRemediation(t *testing.T) {
 	tests := []struct {
 		name   string
-		alert  Alert
+		alert  alert.Alert
 		want   []string
 		absent []string
 	}{
 		// A planned action's reason restates the action; showing both reads twice.
-		{"planned", plannedAlert(), []string{"*Dry run:* would deactivate access key `AKIAEXAMPLEKEY000001` of user `bob`"}, []string{"mode is dry-run"}},
-		{"done", doneAlert(), []string{"*Reverted:* detached policy `arn:aws:iam::aws:policy/AdministratorAccess` from user `carol`", "Undo: `watchdog undo 0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d`"}, nil},
-		{"failed", failedAlert(), []string{"*Failed:* could not quarantine user `dave`", "AccessDenied"}, nil},
-		{"nil", rootAlert(), []string{"*No automatic action:*", "*Manual steps:* No API can undo"}, nil},
-		{"skipped", maliciousAlert(), []string{"*Skipped:* did not deactivate access key `AKIA'EVIL'`"}, nil},
+		{"planned", alerttest.Planned(), []string{"*Dry run:* would deactivate access key `AKIAEXAMPLEKEY000001` of user `bob`"}, []string{"mode is dry-run"}},
+		{"done", alerttest.Done(), []string{"*Reverted:* detached policy `arn:aws:iam::aws:policy/AdministratorAccess` from user `carol`", "Undo: `watchdog undo 0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d`"}, nil},
+		{"failed", alerttest.Failed(), []string{"*Failed:* could not quarantine user `dave`", "AccessDenied"}, nil},
+		{"nil", alerttest.Root(), []string{"*No automatic action:*", "*Manual steps:* No API can undo"}, nil},
+		{"skipped", alerttest.Malicious(), []string{"*Skipped:* did not deactivate access key `AKIA'EVIL'`"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -201,7 +203,7 @@ func TestMessageMention(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a := plannedAlert()
+			a := alerttest.Planned()
 			a.Finding.Severity = tt.severity
 			msg := NewMessage(a, WithMention(detect.High, "<!here>"))
 			if got := strings.HasPrefix(msg.Text, "<!here> "); got != tt.want {

@@ -1,8 +1,9 @@
-package notify
+package render
 
 import (
 	"strings"
 
+	"github.com/iam-watchdog/iam-watchdog/pkg/alert"
 	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
 	"github.com/iam-watchdog/iam-watchdog/pkg/remediate"
 )
@@ -27,7 +28,7 @@ type remedy struct {
 }
 
 // describeRemedy reads a.Remediation, with details from the finding's proposed Action.
-func describeRemedy(a Alert, st style) remedy {
+func describeRemedy(a alert.Alert, st style) remedy {
 	out := a.Remediation
 	if out == nil {
 		body := "the watchdog has no automatic remediation for this change"

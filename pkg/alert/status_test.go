@@ -1,4 +1,4 @@
-package state
+package alert
 
 import (
 	"errors"
@@ -33,7 +33,7 @@ func TestTransitions(t *testing.T) {
 		{"act before the alert is out", "", Revert, t0, "", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e := Entry{}
+			e := Record{}
 			e.SetStatus(tc.from, "U0FIRST", t0)
 			err := e.Begin(tc.verb, "U0SECOND", tc.at, lease)
 			var r *Refusal
@@ -61,7 +61,7 @@ func TestTransitions(t *testing.T) {
 
 func TestFinish(t *testing.T) {
 	t0 := time.Date(2024, 5, 2, 9, 0, 0, 0, time.UTC)
-	e := Entry{}
+	e := Record{}
 	e.SetStatus(Pending, "watchdog", t0)
 	if err := e.Begin(Revert, "U0A", t0, time.Minute); err != nil {
 		t.Fatal(err)

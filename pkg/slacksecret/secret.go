@@ -1,12 +1,13 @@
-package notify
+// Package slacksecret reads the watchdog's Slack credentials (bot token, incoming webhook URL,
+// signing secret) from one Secrets Manager secret, and keeps them from being printed, logged or
+// encoded by mistake.
+package slacksecret
 
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"regexp"
 	"slices"
 	"strings"
@@ -145,19 +146,10 @@ func keyList(fields map[string]json.RawMessage) string {
 	return strings.Join(shown, ", ")
 }
 
-// FromSecret picks the Slack sink the credentials allow: a Bot when there is a token and a
-// channel, else a Webhook when there is a webhook URL. A token without a channel and without a
-// webhook URL is an error, since the bot would not know where to post. apiURL and client may be
-// empty and nil for Slack's own API and a client with DefaultTimeout.
-func FromSecret(secret Secret, channel, apiURL string, client *http.Client) (Sink, error) {
-	switch {
-	case secret.Token != "" && channel != "":
-		return NewBot(BotConfig{Token: secret.Token, Channel: channel, APIURL: apiURL, HTTPClient: client})
-	case secret.WebhookURL != "":
-		return NewWebhook(WebhookConfig{URL: secret.WebhookURL, HTTPClient: client})
-	case secret.Token != "":
-		return nil, errors.New("the Slack secret has a bot token but SLACK_CHANNEL is empty: set SLACK_CHANNEL to the channel ID the bot posts to, or put a webhook_url in the secret")
-	default:
-		return nil, errors.New(`the Slack secret has neither "token" nor "webhook_url"`)
+// redact says whether a secret is set without showing any of it.
+func redact(secret string) string {
+	if secret == "" {
+		return "unset"
 	}
+	return "REDACTED"
 }
