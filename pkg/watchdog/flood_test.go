@@ -15,6 +15,7 @@ import (
 
 	"github.com/iam-watchdog/iam-watchdog/internal/mototest"
 	"github.com/iam-watchdog/iam-watchdog/internal/slackserver"
+	"github.com/iam-watchdog/iam-watchdog/internal/watchdogtest"
 	"github.com/iam-watchdog/iam-watchdog/pkg/alert"
 	"github.com/iam-watchdog/iam-watchdog/pkg/cloudtrail"
 	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
@@ -175,7 +176,7 @@ func TestBurstFoldsIntoOneMessage(t *testing.T) {
 				t.Errorf("leader %s: group of %d, dirty %t, refresher %q; want %d, clean, released", e.Key, e.Group.Count(), e.Dirty, e.Refresher, findings)
 			}
 		}
-		if err != nil || e.Stage != state.Alerted || e.TS != posts[0].TS || undoText(t, e) == "" {
+		if err != nil || e.Stage != state.Alerted || e.TS != posts[0].TS || watchdogtest.UndoText(t, e) == "" {
 			t.Errorf("finding %d: %+v %v; want alerted in the burst's message with an undo record", i, e, err)
 		}
 	}
@@ -232,7 +233,7 @@ func TestBurstWindowAndActionsStartNewMessages(t *testing.T) {
 		}
 	}
 	e, err := (alert.Records{Store: store}).Get(ctx, alert.Key("window-event-1", burstRule))
-	if err != nil || e.Status != alert.Pending || pieces(t, e).Action == nil || pieces(t, e).Alert == nil || e.Group.Count() != 2 {
+	if err != nil || e.Status != alert.Pending || watchdogtest.Pieces(t, e).Action == nil || watchdogtest.Pieces(t, e).Alert == nil || e.Group.Count() != 2 {
 		t.Errorf("leader entry %+v, %v: want pending with its action, alert and a group of 2", e, err)
 	}
 }

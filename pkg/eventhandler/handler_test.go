@@ -1,4 +1,4 @@
-package watchdog_test
+package eventhandler_test
 
 import (
 	"bytes"
@@ -11,30 +11,31 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
+	"github.com/iam-watchdog/iam-watchdog/internal/watchdogtest"
 	"github.com/iam-watchdog/iam-watchdog/pkg/alert"
 	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
+	"github.com/iam-watchdog/iam-watchdog/pkg/eventhandler"
 	"github.com/iam-watchdog/iam-watchdog/pkg/notify"
 	"github.com/iam-watchdog/iam-watchdog/pkg/policy"
 	"github.com/iam-watchdog/iam-watchdog/pkg/state"
-	"github.com/iam-watchdog/iam-watchdog/pkg/watchdog"
 )
 
 // handler is a Lambda handler over a dry-run pipeline and the real file store. Its sink
 // constructor counts its calls and fails while *sinkErr is set.
-func handler(t *testing.T, alerts *calls[alert.Alert], built *atomic.Int32, sinkErr *error) (*watchdog.Handler, *state.File, *bytes.Buffer) {
+func handler(t *testing.T, alerts *watchdogtest.Calls[alert.Alert], built *atomic.Int32, sinkErr *error) (*eventhandler.Handler, *state.File, *bytes.Buffer) {
 	t.Helper()
 	var logs bytes.Buffer
-	store := openStore(t)
-	var applied calls[detect.Action]
-	h := &watchdog.Handler{
-		Pipeline: pipeline(policy.DryRun, applying(&applied, reverted), store, nil),
+	store := watchdogtest.OpenStore(t)
+	var applied watchdogtest.Calls[detect.Action]
+	h := &eventhandler.Handler{
+		Pipeline: watchdogtest.Pipeline(policy.DryRun, watchdogtest.Applying(&applied, watchdogtest.Reverted), store, nil),
 		Log:      slog.New(slog.NewJSONHandler(&logs, nil)),
 		Sink: func(context.Context) (notify.Sink, error) {
 			built.Add(1)
 			if *sinkErr != nil {
 				return nil, *sinkErr
 			}
-			return delivering(alerts, slackMessage, nil), nil
+			return watchdogtest.Delivering(alerts, watchdogtest.SlackMessage, nil), nil
 		},
 	}
 	return h, store, &logs
@@ -43,11 +44,11 @@ func handler(t *testing.T, alerts *calls[alert.Alert], built *atomic.Int32, sink
 func TestInvokeUnreadableEvent(t *testing.T) {
 	for name, event := range map[string]string{
 		"not JSON":          `{"detail-type": "AWS API Call via CloudTrail", "detail": {`,
-		"record lacks name": string(envelope(`{"eventSource": "iam.amazonaws.com", "eventTime": "2024-05-02T09:03:51Z"}`)),
+		"record lacks name": string(watchdogtest.Envelope(`{"eventSource": "iam.amazonaws.com", "eventTime": "2024-05-02T09:03:51Z"}`)),
 		"a number":          `42`,
 	} {
 		t.Run(name, func(t *testing.T) {
-			var alerts calls[alert.Alert]
+			var alerts watchdogtest.Calls[alert.Alert]
 			var built atomic.Int32
 			var sinkErr error
 			h, _, logs := handler(t, &alerts, &built, &sinkErr)
@@ -57,25 +58,25 @@ func TestInvokeUnreadableEvent(t *testing.T) {
 			if !strings.Contains(logs.String(), `"level":"ERROR"`) || !strings.Contains(logs.String(), "unreadable event") {
 				t.Fatalf("logs do not report the unreadable event at error level:\n%s", logs)
 			}
-			if len(keyAlerts(&alerts)) != 0 || built.Load() != 0 {
-				t.Fatalf("%d alerts, sink built %d times: want none", len(keyAlerts(&alerts)), built.Load())
+			if len(watchdogtest.KeyAlerts(&alerts)) != 0 || built.Load() != 0 {
+				t.Fatalf("%d alerts, sink built %d times: want none", len(watchdogtest.KeyAlerts(&alerts)), built.Load())
 			}
 		})
 	}
 }
 
 func TestInvokeUnwatchedEvent(t *testing.T) {
-	var alerts calls[alert.Alert]
+	var alerts watchdogtest.Calls[alert.Alert]
 	var built atomic.Int32
 	// Slack's secret cannot be read: an event no rule watches needs no sink, so it must not
 	// fail (and be retried into the dead-letter queue) for that.
 	sinkErr := errors.New("secretsmanager: GetSecretValue: AccessDeniedException")
 	h, _, logs := handler(t, &alerts, &built, &sinkErr)
-	if err := h.Invoke(context.Background(), envelope(describeInstances("5e0c2f6e-0001-4d7a-9b2e-000000000001"))); err != nil {
+	if err := h.Invoke(context.Background(), watchdogtest.Envelope(watchdogtest.DescribeInstances("5e0c2f6e-0001-4d7a-9b2e-000000000001"))); err != nil {
 		t.Fatalf("Invoke: %v", err)
 	}
-	if len(keyAlerts(&alerts)) != 0 {
-		t.Fatalf("%d alerts for an unwatched event", len(keyAlerts(&alerts)))
+	if len(watchdogtest.KeyAlerts(&alerts)) != 0 {
+		t.Fatalf("%d alerts for an unwatched event", len(watchdogtest.KeyAlerts(&alerts)))
 	}
 	if !strings.Contains(logs.String(), "event not watched") {
 		t.Fatalf("logs do not say the event was not watched:\n%s", logs)
@@ -84,18 +85,18 @@ func TestInvokeUnwatchedEvent(t *testing.T) {
 
 func TestInvokeSinkBuiltOnceAndRetried(t *testing.T) {
 	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "req-1"})
-	var alerts calls[alert.Alert]
+	var alerts watchdogtest.Calls[alert.Alert]
 	var built atomic.Int32
 	sinkErr := errors.New("secretsmanager: GetSecretValue: throttled")
 	h, store, _ := handler(t, &alerts, &built, &sinkErr)
-	first := envelope(createAccessKey("5e0c2f6e-0002-4d7a-9b2e-000000000002", alice))
+	first := watchdogtest.Envelope(watchdogtest.CreateAccessKey("5e0c2f6e-0002-4d7a-9b2e-000000000002", watchdogtest.Alice))
 
 	err := h.Invoke(ctx, first)
 	if !errors.Is(err, sinkErr) || !strings.Contains(err.Error(), "alert sink") {
 		t.Fatalf("Invoke with a failing sink constructor: %v; want its error, so that Lambda retries", err)
 	}
-	if built.Load() != 1 || len(keyAlerts(&alerts)) != 0 {
-		t.Fatalf("sink built %d times, %d alerts", built.Load(), len(keyAlerts(&alerts)))
+	if built.Load() != 1 || len(watchdogtest.KeyAlerts(&alerts)) != 0 {
+		t.Fatalf("sink built %d times, %d alerts", built.Load(), len(watchdogtest.KeyAlerts(&alerts)))
 	}
 
 	// The secret can be read again: the retry builds the sink and handles the event.
@@ -103,33 +104,33 @@ func TestInvokeSinkBuiltOnceAndRetried(t *testing.T) {
 	if err := h.Invoke(ctx, first); err != nil {
 		t.Fatalf("retry: %v", err)
 	}
-	if built.Load() != 2 || len(keyAlerts(&alerts)) != 1 {
-		t.Fatalf("retry: sink built %d times, %d alerts; want 2 and 1", built.Load(), len(keyAlerts(&alerts)))
+	if built.Load() != 2 || len(watchdogtest.KeyAlerts(&alerts)) != 1 {
+		t.Fatalf("retry: sink built %d times, %d alerts; want 2 and 1", built.Load(), len(watchdogtest.KeyAlerts(&alerts)))
 	}
-	if e := entry(t, store, "5e0c2f6e-0002-4d7a-9b2e-000000000002"); e.Owner != "req-1" || e.Stage != state.Alerted {
+	if e := watchdogtest.Entry(t, store, "5e0c2f6e-0002-4d7a-9b2e-000000000002"); e.Owner != "req-1" || e.Stage != state.Alerted {
 		t.Fatalf("store entry %+v: want alerted, claimed by the request ID", e)
 	}
 
 	// Warm invocations reuse the sink.
 	ctx2 := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "req-2"})
-	if err := h.Invoke(ctx2, envelope(createAccessKey("5e0c2f6e-0003-4d7a-9b2e-000000000003", alice))); err != nil {
+	if err := h.Invoke(ctx2, watchdogtest.Envelope(watchdogtest.CreateAccessKey("5e0c2f6e-0003-4d7a-9b2e-000000000003", watchdogtest.Alice))); err != nil {
 		t.Fatal(err)
 	}
-	if built.Load() != 2 || len(keyAlerts(&alerts)) != 2 {
-		t.Fatalf("warm invoke: sink built %d times, %d alerts; want 2 and 2", built.Load(), len(keyAlerts(&alerts)))
+	if built.Load() != 2 || len(watchdogtest.KeyAlerts(&alerts)) != 2 {
+		t.Fatalf("warm invoke: sink built %d times, %d alerts; want 2 and 2", built.Load(), len(watchdogtest.KeyAlerts(&alerts)))
 	}
 }
 
 func TestInvokeReturnsPipelineFailures(t *testing.T) {
 	var built atomic.Int32
 	var sinkErr error
-	var alerts calls[alert.Alert]
+	var alerts watchdogtest.Calls[alert.Alert]
 	h, _, logs := handler(t, &alerts, &built, &sinkErr)
 	slackDown := errors.New("slack: 503 service unavailable")
 	h.Sink = func(context.Context) (notify.Sink, error) {
-		return delivering(&alerts, alert.Delivery{}, slackDown), nil
+		return watchdogtest.Delivering(&alerts, alert.Delivery{}, slackDown), nil
 	}
-	err := h.Invoke(context.Background(), envelope(createAccessKey("5e0c2f6e-0004-4d7a-9b2e-000000000004", alice)))
+	err := h.Invoke(context.Background(), watchdogtest.Envelope(watchdogtest.CreateAccessKey("5e0c2f6e-0004-4d7a-9b2e-000000000004", watchdogtest.Alice)))
 	if !errors.Is(err, slackDown) {
 		t.Fatalf("Invoke: %v; want the sink's error, so that Lambda retries", err)
 	}
@@ -140,18 +141,18 @@ func TestInvokeReturnsPipelineFailures(t *testing.T) {
 
 // The watchdog's own calls reach it through EventBridge too; they end quietly.
 func TestInvokeOwnCall(t *testing.T) {
-	var alerts calls[alert.Alert]
+	var alerts watchdogtest.Calls[alert.Alert]
 	var built atomic.Int32
 	var sinkErr error
 	h, store, _ := handler(t, &alerts, &built, &sinkErr)
 	const eventID = "5e0c2f6e-0005-4d7a-9b2e-000000000005"
-	if err := h.Invoke(context.Background(), envelope(createAccessKey(eventID, watchdogSession))); err != nil {
+	if err := h.Invoke(context.Background(), watchdogtest.Envelope(watchdogtest.CreateAccessKey(eventID, watchdogtest.WatchdogSession))); err != nil {
 		t.Fatal(err)
 	}
-	if len(keyAlerts(&alerts)) != 0 {
-		t.Fatalf("%d alerts for the watchdog's own call", len(keyAlerts(&alerts)))
+	if len(watchdogtest.KeyAlerts(&alerts)) != 0 {
+		t.Fatalf("%d alerts for the watchdog's own call", len(watchdogtest.KeyAlerts(&alerts)))
 	}
-	if _, err := store.Get(context.Background(), alert.Key(eventID, keyRule)); !errors.Is(err, state.ErrNotFound) {
+	if _, err := store.Get(context.Background(), alert.Key(eventID, watchdogtest.KeyRule)); !errors.Is(err, state.ErrNotFound) {
 		t.Fatalf("store entry for the watchdog's own call: %v", err)
 	}
 }

@@ -1,28 +1,24 @@
-package watchdog_test
+package lambdaenv_test
 
 import (
-	"context"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-
+	"github.com/iam-watchdog/iam-watchdog/internal/watchdogtest"
+	"github.com/iam-watchdog/iam-watchdog/pkg/lambdaenv"
 	"github.com/iam-watchdog/iam-watchdog/pkg/policy"
-	"github.com/iam-watchdog/iam-watchdog/pkg/state"
-	"github.com/iam-watchdog/iam-watchdog/pkg/watchdog"
 )
 
 const (
-	functionRole  = "arn:aws:iam::" + account + ":role/iam-watchdog-WatchdogFunctionRole-Q1W2E3"
-	quarantineARN = "arn:aws:iam::" + account + ":policy/iam-watchdog-DenyUnlessMFA"
+	functionRole  = "arn:aws:iam::" + watchdogtest.Account + ":role/iam-watchdog-WatchdogFunctionRole-Q1W2E3"
+	quarantineARN = "arn:aws:iam::" + watchdogtest.Account + ":policy/iam-watchdog-DenyUnlessMFA"
 )
 
-func envFrom(vars map[string]string) watchdog.LambdaEnv {
-	return watchdog.LambdaEnvFrom(func(k string) string { return vars[k] })
+func envFrom(vars map[string]string) lambdaenv.Env {
+	return lambdaenv.From(func(k string) string { return vars[k] })
 }
 
 func writeConfig(t *testing.T, yaml string) string {
@@ -34,7 +30,7 @@ func writeConfig(t *testing.T, yaml string) string {
 	return path
 }
 
-func TestLambdaEnvFrom(t *testing.T) {
+func TestFrom(t *testing.T) {
 	vars := map[string]string{
 		"SLACK_SECRET_ARN":      "arn:aws:secretsmanager:us-east-1:123456789012:secret:slack-AbCdEf",
 		"SLACK_CHANNEL":         "#security",
@@ -45,7 +41,7 @@ func TestLambdaEnvFrom(t *testing.T) {
 		"WATCHDOG_ROLE_ARN":     functionRole,
 		"WATCHDOG_CONFIG":       "/var/task/watchdog.yaml",
 	}
-	want := watchdog.LambdaEnv{
+	want := lambdaenv.Env{
 		SlackSecretARN: vars["SLACK_SECRET_ARN"], SlackChannel: "#security", SlackAPIURL: vars["SLACK_API_URL"],
 		RemediationMode: "auto", StateTable: "iam-watchdog-state", QuarantinePolicyARN: quarantineARN,
 		RoleARN: functionRole, ConfigPath: "/var/task/watchdog.yaml",
@@ -55,7 +51,7 @@ func TestLambdaEnvFrom(t *testing.T) {
 	}
 }
 
-func TestLambdaEnvConfig(t *testing.T) {
+func TestConfig(t *testing.T) {
 	t.Run("defaults", func(t *testing.T) {
 		c, err := envFrom(nil).Config()
 		if err != nil || c.Mode != policy.DryRun || len(c.SelfRoleARNs) != 0 {
@@ -146,33 +142,6 @@ rules:
 	})
 }
 
-// NewLambdaHandler builds without calling AWS; the state table is used only when named.
-func TestNewLambdaHandler(t *testing.T) {
-	log := slog.New(slog.DiscardHandler)
-	awsCfg := aws.Config{Region: "us-east-1"}
-	h, err := watchdog.NewLambdaHandler(envFrom(map[string]string{"WATCHDOG_ROLE_ARN": functionRole}), awsCfg, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if h.Pipeline.Store != nil || h.Pipeline.Remediator == nil || h.Sink == nil || !slices.Contains(h.Pipeline.Config.SelfRoleARNs, functionRole) {
-		t.Fatalf("handler %+v, pipeline %+v", h, h.Pipeline)
-	}
-	// Without a Slack secret, alerts go to the function's log: nothing to fetch, nothing to fail.
-	if sink, err := h.Sink(context.Background()); err != nil || sink == nil {
-		t.Fatalf("sink without SLACK_SECRET_ARN: %v %v", sink, err)
-	}
-	h, err = watchdog.NewLambdaHandler(envFrom(map[string]string{"STATE_TABLE": "iam-watchdog-state", "REMEDIATION_MODE": "auto"}), awsCfg, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d, ok := h.Pipeline.Store.(*state.DynamoDB); !ok || d.Table != "iam-watchdog-state" {
-		t.Fatalf("store %#v: want the DynamoDB table", h.Pipeline.Store)
-	}
-	if _, err := watchdog.NewLambdaHandler(envFrom(map[string]string{"REMEDIATION_MODE": "auto"}), awsCfg, log); err == nil {
-		t.Fatal("auto without a state table built")
-	}
-}
-
 // REMEDIATION_MODE off or dry-run is a kill switch: no rule acts, whatever the config says;
 // auto only sets the default, and a rule may still ask for less.
 func TestRemediationModeCeiling(t *testing.T) {
@@ -185,7 +154,7 @@ func TestRemediationModeCeiling(t *testing.T) {
 		{policy.Auto, policy.Auto, policy.Off},
 	} {
 		t.Run(string(tt.env), func(t *testing.T) {
-			cfg, err := watchdog.LambdaEnv{RemediationMode: string(tt.env), ConfigPath: path, StateTable: "t"}.Config()
+			cfg, err := lambdaenv.Env{RemediationMode: string(tt.env), ConfigPath: path, StateTable: "t"}.Config()
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -204,17 +173,17 @@ func TestRemediationModeCeiling(t *testing.T) {
 func TestBundledConfig(t *testing.T) {
 	root := t.TempDir()
 	env := func(vars map[string]string) func(string) string { return func(k string) string { return vars[k] } }
-	if got := watchdog.LambdaEnvFrom(env(map[string]string{"LAMBDA_TASK_ROOT": root})).ConfigPath; got != "" {
+	if got := lambdaenv.From(env(map[string]string{"LAMBDA_TASK_ROOT": root})).ConfigPath; got != "" {
 		t.Fatalf("no bundled file: ConfigPath %q, want none", got)
 	}
-	bundled := filepath.Join(root, watchdog.BundledConfig)
+	bundled := filepath.Join(root, lambdaenv.BundledConfig)
 	if err := os.WriteFile(bundled, []byte("mode: dry-run\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if got := watchdog.LambdaEnvFrom(env(map[string]string{"LAMBDA_TASK_ROOT": root})).ConfigPath; got != bundled {
+	if got := lambdaenv.From(env(map[string]string{"LAMBDA_TASK_ROOT": root})).ConfigPath; got != bundled {
 		t.Errorf("bundled file: ConfigPath %q, want %q", got, bundled)
 	}
-	if got := watchdog.LambdaEnvFrom(env(map[string]string{"LAMBDA_TASK_ROOT": root, "WATCHDOG_CONFIG": "/etc/w.yaml"})).ConfigPath; got != "/etc/w.yaml" {
+	if got := lambdaenv.From(env(map[string]string{"LAMBDA_TASK_ROOT": root, "WATCHDOG_CONFIG": "/etc/w.yaml"})).ConfigPath; got != "/etc/w.yaml" {
 		t.Errorf("WATCHDOG_CONFIG set: ConfigPath %q, want it", got)
 	}
 }

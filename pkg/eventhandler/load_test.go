@@ -1,4 +1,4 @@
-package watchdog_test
+package eventhandler_test
 
 import (
 	"context"
@@ -28,9 +28,12 @@ import (
 	"github.com/iam-watchdog/iam-watchdog/internal/faultproxy"
 	"github.com/iam-watchdog/iam-watchdog/internal/mototest"
 	"github.com/iam-watchdog/iam-watchdog/internal/slackserver"
+	"github.com/iam-watchdog/iam-watchdog/internal/watchdogtest"
 	"github.com/iam-watchdog/iam-watchdog/pkg/alert"
 	"github.com/iam-watchdog/iam-watchdog/pkg/cloudtrail"
 	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
+	"github.com/iam-watchdog/iam-watchdog/pkg/eventhandler"
+	"github.com/iam-watchdog/iam-watchdog/pkg/lambdaenv"
 	"github.com/iam-watchdog/iam-watchdog/pkg/notify"
 	"github.com/iam-watchdog/iam-watchdog/pkg/remediate"
 	"github.com/iam-watchdog/iam-watchdog/pkg/state"
@@ -39,7 +42,7 @@ import (
 
 // TestLoad's size and its report, for `make bench-load`:
 //
-//	go test ./pkg/watchdog/ -run '^TestLoad$' -args -load.events=10000 -load.report=.bench/load.txt
+//	go test ./pkg/eventhandler/ -run '^TestLoad$' -args -load.events=10000 -load.report=.bench/load.txt
 var (
 	loadEvents      = flag.Int("load.events", 10000, "events TestLoad sends")
 	loadConcurrency = flag.Int("load.concurrency", 16, "concurrent invocations in TestLoad")
@@ -207,17 +210,17 @@ func TestLoad(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	rng.Shuffle(len(deliveries), func(i, j int) { deliveries[i], deliveries[j] = deliveries[j], deliveries[i] })
 
-	env := watchdog.LambdaEnv{RemediationMode: "auto", StateTable: faultTable, RoleARN: eventstestdata.WatchdogRoleARN,
+	env := lambdaenv.Env{RemediationMode: "auto", StateTable: faultTable, RoleARN: eventstestdata.WatchdogRoleARN,
 		QuarantinePolicyARN: eventstestdata.QuarantinePolicyARN}
 	cfg, err := env.Config()
 	if err != nil {
 		t.Fatal(err)
 	}
-	// One handler per execution environment, built as NewLambdaHandler builds it, with the
+	// One handler per execution environment, built as New builds it, with the
 	// serialised store and a Slack bot in place of the secret.
 	var sinksBuilt atomic.Int32
-	newHandler := func() *watchdog.Handler {
-		return &watchdog.Handler{
+	newHandler := func() *eventhandler.Handler {
+		return &eventhandler.Handler{
 			Pipeline: &watchdog.Pipeline{
 				Detector:   detect.DefaultWith(cfg.Detection()),
 				Config:     cfg,
@@ -337,8 +340,8 @@ func TestLoad(t *testing.T) {
 			rule = rulePolicy
 		}
 		st, err := (alert.Records{Store: store}).Get(ctx, alert.Key(e.eventID, rule))
-		if err != nil || st.Stage != state.Alerted || undoText(t, st) == "" {
-			t.Errorf("state of %s: %s, undo %q, %v; want alerted with its undo", e.eventID, st.Stage, undoText(t, st), err)
+		if err != nil || st.Stage != state.Alerted || watchdogtest.UndoText(t, st) == "" {
+			t.Errorf("state of %s: %s, undo %q, %v; want alerted with its undo", e.eventID, st.Stage, watchdogtest.UndoText(t, st), err)
 		}
 	}
 	checkRemediated(t, iamc, events[0].user, events[0].keyID, "")

@@ -1,4 +1,4 @@
-package watchdog_test
+package eventhandler_test
 
 import (
 	"bytes"
@@ -22,14 +22,16 @@ import (
 	"github.com/iam-watchdog/iam-watchdog/internal/faultproxy"
 	"github.com/iam-watchdog/iam-watchdog/internal/mototest"
 	"github.com/iam-watchdog/iam-watchdog/internal/slackserver"
+	"github.com/iam-watchdog/iam-watchdog/internal/watchdogtest"
 	"github.com/iam-watchdog/iam-watchdog/pkg/alert"
+	"github.com/iam-watchdog/iam-watchdog/pkg/eventhandler"
+	"github.com/iam-watchdog/iam-watchdog/pkg/lambdaenv"
 	"github.com/iam-watchdog/iam-watchdog/pkg/remediate"
 	"github.com/iam-watchdog/iam-watchdog/pkg/state"
-	"github.com/iam-watchdog/iam-watchdog/pkg/watchdog"
 )
 
 // Faults at the edges. The Lambda handler is built as the function's main builds it
-// (NewLambdaHandler: Slack secret, DynamoDB state table, the real remediator and Slack bot), and
+// (New: Slack secret, DynamoDB state table, the real remediator and Slack bot), and
 // every call it makes goes through a fault proxy: one in front of moto_server for IAM, DynamoDB
 // and Secrets Manager, one in front of the local Slack. The proxies count what reaches the
 // services, so "no remediation runs twice" is the number of IAM mutations that reached moto
@@ -73,10 +75,10 @@ type faultDeployment struct {
 	slackAPI *faultproxy.Proxy // in front of the local Slack
 	iam      *iam.Client       // straight to moto, to set up and check
 	store    *state.DynamoDB   // straight to moto
-	env      watchdog.LambdaEnv
+	env      lambdaenv.Env
 	awsCfg   aws.Config // the function's, through the proxy
 	logs     *faultLog
-	h        *watchdog.Handler
+	h        *eventhandler.Handler
 }
 
 // faultAWSConfig is the function's SDK configuration through endpoint: the SDK's standard
@@ -115,7 +117,7 @@ func deployFaulty(t *testing.T, mode string) *faultDeployment {
 		logs:  &faultLog{},
 	}
 	d.slackAPI = faultproxy.Start(t, d.slack.URL)
-	d.env = watchdog.LambdaEnv{
+	d.env = lambdaenv.Env{
 		SlackSecretARN:      aws.ToString(sec.ARN),
 		SlackChannel:        faultChannel,
 		SlackAPIURL:         d.slackAPI.URL + "/api/",
@@ -132,7 +134,7 @@ func deployFaulty(t *testing.T, mode string) *faultDeployment {
 // coldStart builds the handler again, as a new Lambda execution environment does.
 func (d *faultDeployment) coldStart() {
 	d.t.Helper()
-	h, err := watchdog.NewLambdaHandler(d.env, d.awsCfg, slog.New(slog.NewJSONHandler(d.logs, nil)))
+	h, err := eventhandler.New(d.env, d.awsCfg, slog.New(slog.NewJSONHandler(d.logs, nil)))
 	if err != nil {
 		d.t.Fatal(err)
 	}
@@ -290,8 +292,8 @@ func TestFaultSlackOutageNeverBlocksRemediation(t *testing.T) {
 		if n := d.mutations(keyDeactivations); n != 1 {
 			t.Fatalf("attempt %d: %d UpdateAccessKey calls reached IAM, want exactly 1", attempt, n)
 		}
-		if e := d.entry(eventID, ruleKey); e.Stage != state.Acted || undoText(t, e) == "" {
-			t.Fatalf("attempt %d: state %s with undo %s; want acted, undo recorded", attempt, e.Stage, undoText(t, e))
+		if e := d.entry(eventID, ruleKey); e.Stage != state.Acted || watchdogtest.UndoText(t, e) == "" {
+			t.Fatalf("attempt %d: state %s with undo %s; want acted, undo recorded", attempt, e.Stage, watchdogtest.UndoText(t, e))
 		}
 	}
 	if n := len(d.slack.Posts()); n != 0 {
@@ -443,8 +445,8 @@ func TestFaultIAMAnswerLost(t *testing.T) {
 			t.Fatalf("Invoke: %v", err)
 		}
 		e := d.entry(eventID, ruleKey)
-		if o := storedOutcomeOf(t, e); o.Status != remediate.Done || undoText(t, e) == "" || d.keyStatus("ida", keyID) != "Inactive" {
-			t.Errorf("outcome %+v, undo %s; want done with an undo record", o, undoText(t, e))
+		if o := storedOutcomeOf(t, e); o.Status != remediate.Done || watchdogtest.UndoText(t, e) == "" || d.keyStatus("ida", keyID) != "Inactive" {
+			t.Errorf("outcome %+v, undo %s; want done with an undo record", o, watchdogtest.UndoText(t, e))
 		}
 		if len(d.slack.Posts()) != 1 {
 			t.Errorf("%d messages, want 1", len(d.slack.Posts()))
@@ -462,10 +464,10 @@ func TestFaultIAMAnswerLost(t *testing.T) {
 			t.Fatal("the policy is still attached")
 		}
 		e := d.entry(eventID, rulePolicy)
-		if o := storedOutcomeOf(t, e); o.Status != remediate.Done || undoText(t, e) == "" {
+		if o := storedOutcomeOf(t, e); o.Status != remediate.Done || watchdogtest.UndoText(t, e) == "" {
 			// The retried DetachUserPolicy meets NoSuchEntity: it must be taken for the answer to
 			// the watchdog's own first attempt, not for somebody else's revert.
-			t.Errorf("outcome %s (%q), undo record %q; want done with an undo record to re-attach the policy", o.Status, o.Reason, undoText(t, e))
+			t.Errorf("outcome %s (%q), undo record %q; want done with an undo record to re-attach the policy", o.Status, o.Reason, watchdogtest.UndoText(t, e))
 		}
 		if n := d.mutations(policyDetachments); n != 1 {
 			t.Errorf("IAM detached %d times, want 1", n)
@@ -526,8 +528,8 @@ func TestFaultUndoSaveFails(t *testing.T) {
 	if logs := d.logs.String(); !strings.Contains(logs, `"level":"ERROR","msg":"outcome of a done action not saved`) || !strings.Contains(logs, policyARN) {
 		t.Errorf("the undo of the done action is not logged at error level:\n%s", logs)
 	}
-	if e := d.entry(eventID, rulePolicy); e.Stage != state.Acting || !strings.Contains(undoText(t, e), policyARN) {
-		t.Errorf("after the failed save: stage %q, undo %s; want stage %q with the undo record stored before acting", e.Stage, undoText(t, e), state.Acting)
+	if e := d.entry(eventID, rulePolicy); e.Stage != state.Acting || !strings.Contains(watchdogtest.UndoText(t, e), policyARN) {
+		t.Errorf("after the failed save: stage %q, undo %s; want stage %q with the undo record stored before acting", e.Stage, watchdogtest.UndoText(t, e), state.Acting)
 	}
 	if err := d.invoke("req-1", faultInvokeDeadline, event); err != nil {
 		t.Fatalf("Lambda's retry: %v", err)
@@ -542,8 +544,8 @@ func TestFaultUndoSaveFails(t *testing.T) {
 	if n := d.mutations(policyDetachments); n != 1 {
 		t.Errorf("IAM detached %d times, want 1", n)
 	}
-	if o.Status != remediate.Done || !strings.Contains(undoText(t, e), policyARN) || e.Stage != state.Alerted {
-		t.Errorf("after the retry: stage %q, outcome %s (%q), undo %s; want alerted, done, with the undo record", e.Stage, o.Status, o.Reason, undoText(t, e))
+	if o.Status != remediate.Done || !strings.Contains(watchdogtest.UndoText(t, e), policyARN) || e.Stage != state.Alerted {
+		t.Errorf("after the retry: stage %q, outcome %s (%q), undo %s; want alerted, done, with the undo record", e.Stage, o.Status, o.Reason, watchdogtest.UndoText(t, e))
 	}
 }
 
@@ -568,10 +570,10 @@ func TestFaultPlanSaveFails(t *testing.T) {
 		t.Fatalf("Lambda's retry: %v", err)
 	}
 	e := d.entry(eventID, rulePolicy)
-	if o := storedOutcomeOf(t, e); o.Status != remediate.Done || !strings.Contains(undoText(t, e), policyARN) ||
+	if o := storedOutcomeOf(t, e); o.Status != remediate.Done || !strings.Contains(watchdogtest.UndoText(t, e), policyARN) ||
 		d.mutations(policyDetachments) != 1 || len(d.slack.Posts()) != 1 || d.attached("max", policyARN) {
 		t.Errorf("after the retry: outcome %s, undo %s, %d detaches, %d messages; want done, an undo record, 1 and 1",
-			o.Status, undoText(t, e), d.mutations(policyDetachments), len(d.slack.Posts()))
+			o.Status, watchdogtest.UndoText(t, e), d.mutations(policyDetachments), len(d.slack.Posts()))
 	}
 }
 
@@ -667,7 +669,7 @@ func TestFaultSecretsManagerUnavailableAtColdStart(t *testing.T) {
 // storedOutcomeOf decodes an entry's remediation outcome.
 func storedOutcomeOf(t *testing.T, e alert.Entry) remediate.Outcome {
 	t.Helper()
-	return storedOutcome(t, e)
+	return watchdogtest.StoredOutcome(t, e)
 }
 
 // TestFaultAttackerRacesTheRevert: someone re-attaches a policy as fast as the watchdog detaches

@@ -1,4 +1,4 @@
-package watchdog
+package eventhandler_test
 
 import (
 	"bytes"
@@ -19,13 +19,15 @@ import (
 	"github.com/iam-watchdog/iam-watchdog/internal/faultproxy"
 	"github.com/iam-watchdog/iam-watchdog/internal/mototest"
 	"github.com/iam-watchdog/iam-watchdog/pkg/alert"
+	"github.com/iam-watchdog/iam-watchdog/pkg/eventhandler"
+	"github.com/iam-watchdog/iam-watchdog/pkg/lambdaenv"
 	"github.com/iam-watchdog/iam-watchdog/pkg/notify"
 	"github.com/iam-watchdog/iam-watchdog/pkg/policy"
 	"github.com/iam-watchdog/iam-watchdog/pkg/remediate"
 )
 
-// These tests run the Lambda handler, built by NewLambdaHandler from the environment the
-// template gives it, against moto with events from other accounts of an organisation. moto
+// These tests run the Lambda handler, built by New from the environment the template gives
+// it, against moto with events from other accounts of an organisation. moto
 // emulates several accounts behind one endpoint: AssumeRole into a role ARN of account X hands
 // out credentials that act in X. It grants AssumeRole for any ARN, trusted or not, so a role
 // that is missing or does not trust the watchdog is played by a proxy answering AssumeRole
@@ -58,7 +60,7 @@ func (s *recordingSink) Notify(ctx context.Context, a alert.Alert) (alert.Delive
 type orgDeployment struct {
 	cfg  aws.Config // straight to moto, home account credentials
 	sink *recordingSink
-	h    *Handler
+	h    *eventhandler.Handler
 }
 
 func deployOrg(t *testing.T, srv *mototest.Server, endpoint string) orgDeployment {
@@ -68,7 +70,7 @@ func deployOrg(t *testing.T, srv *mototest.Server, endpoint string) orgDeploymen
 	mototest.CreateStateTable(t, dynamodb.NewFromConfig(cfg), table)
 	fnCfg := mototest.Config(t, endpoint)
 	fnCfg.AppID = policy.AppID
-	env := LambdaEnvFrom(func(name string) string {
+	env := lambdaenv.From(func(name string) string {
 		return map[string]string{
 			"REMEDIATION_MODE":  "auto",
 			"STATE_TABLE":       table,
@@ -76,7 +78,7 @@ func deployOrg(t *testing.T, srv *mototest.Server, endpoint string) orgDeploymen
 			"MEMBER_ROLE_NAME":  memberRoleName,
 		}[name]
 	})
-	h, err := NewLambdaHandler(env, fnCfg, slog.New(slog.DiscardHandler))
+	h, err := eventhandler.New(env, fnCfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,9 +221,9 @@ func TestHandlerReportsUntrustedMemberRole(t *testing.T) {
 }
 
 func TestMemberRoleNeedsOwnAccount(t *testing.T) {
-	env := LambdaEnv{MemberRoleName: memberRoleName}
-	if _, err := NewLambdaHandler(env, aws.Config{Region: "us-east-1"}, slog.New(slog.DiscardHandler)); err == nil || !strings.Contains(err.Error(), "WATCHDOG_ROLE_ARN") {
-		t.Errorf("NewLambdaHandler without WATCHDOG_ROLE_ARN = %v, want an error naming it", err)
+	env := lambdaenv.Env{MemberRoleName: memberRoleName}
+	if _, err := eventhandler.New(env, aws.Config{Region: "us-east-1"}, slog.New(slog.DiscardHandler)); err == nil || !strings.Contains(err.Error(), "WATCHDOG_ROLE_ARN") {
+		t.Errorf("New without WATCHDOG_ROLE_ARN = %v, want an error naming it", err)
 	}
 }
 

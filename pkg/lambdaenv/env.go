@@ -1,7 +1,12 @@
-package watchdog
+// Package lambdaenv is the deployment's environment, as both Lambda functions read it: the
+// variables template.yaml sets (their names are a contract with it and the README), the
+// configuration they make with the bundled config file, the remediator that acts where the
+// watchdog acts, the state table, and the Slack sink the Slack secret allows.
+package lambdaenv
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -23,9 +28,9 @@ import (
 	"github.com/iam-watchdog/iam-watchdog/pkg/state"
 )
 
-// LambdaEnv is the Lambda's configuration. The variable names are a contract with
-// template.yaml and the README; secrets are referenced by ARN, never held in the environment.
-type LambdaEnv struct {
+// Env is the functions' environment. The variable names are a contract with template.yaml and
+// the README; secrets are referenced by ARN, never held in the environment.
+type Env struct {
 	SlackSecretARN      string // SLACK_SECRET_ARN: Secrets Manager secret with token and/or webhook_url
 	SlackChannel        string // SLACK_CHANNEL: channel for bot-token delivery
 	SlackAPIURL         string // SLACK_API_URL: optional Slack Web API base URL override
@@ -37,9 +42,9 @@ type LambdaEnv struct {
 	MemberRoleName      string // MEMBER_ROLE_NAME: role assumed in other accounts (infra/member-role.yaml); empty acts in this account only
 }
 
-// LambdaEnvFrom reads the environment through getenv.
-func LambdaEnvFrom(getenv func(string) string) LambdaEnv {
-	return LambdaEnv{
+// From reads the environment through getenv.
+func From(getenv func(string) string) Env {
+	return Env{
 		SlackSecretARN:      getenv("SLACK_SECRET_ARN"),
 		SlackChannel:        getenv("SLACK_CHANNEL"),
 		SlackAPIURL:         getenv("SLACK_API_URL"),
@@ -76,7 +81,7 @@ func fileExists(p string) bool {
 
 // Config builds the policy configuration: the config file if any, then the environment's
 // overrides.
-func (e LambdaEnv) Config() (policy.Config, error) {
+func (e Env) Config() (policy.Config, error) {
 	cfg := policy.Default()
 	if e.ConfigPath != "" {
 		c, err := policy.Load(e.ConfigPath)
@@ -127,7 +132,7 @@ func (e LambdaEnv) Config() (policy.Config, error) {
 
 // memberQuarantinePolicy is the quarantine policy's name in member accounts: the default of
 // infra/member-role.yaml's QuarantinePolicyName.
-func (e LambdaEnv) memberQuarantinePolicy() string {
+func (e Env) memberQuarantinePolicy() string {
 	if e.MemberRoleName == "" {
 		return ""
 	}
@@ -135,7 +140,7 @@ func (e LambdaEnv) memberQuarantinePolicy() string {
 }
 
 // account is the function's own account, from its role ARN.
-func (e LambdaEnv) account() string {
+func (e Env) account() string {
 	if parts := strings.Split(e.RoleARN, ":"); len(parts) >= 5 {
 		return parts[4]
 	}
@@ -145,7 +150,7 @@ func (e LambdaEnv) account() string {
 // Remediator acts where the watchdog acts: the function's own account with its own
 // credentials, and, with MEMBER_ROLE_NAME, any other account through the member role there.
 // Both functions build it here, so that a click in Slack acts exactly as the watchdog would.
-func (e LambdaEnv) Remediator(awsCfg aws.Config, cfg policy.Config) (*remediate.Remediator, error) {
+func (e Env) Remediator(awsCfg aws.Config, cfg policy.Config) (*remediate.Remediator, error) {
 	r := &remediate.Remediator{QuarantinePolicyARN: cfg.QuarantinePolicyARN, MemberQuarantinePolicyName: e.memberQuarantinePolicy()}
 	switch {
 	case e.MemberRoleName == "":
@@ -158,51 +163,50 @@ func (e LambdaEnv) Remediator(awsCfg aws.Config, cfg policy.Config) (*remediate.
 	return r, nil
 }
 
-// Halted says why no remediation may run in this deployment (REMEDIATION_MODE off or
+// HaltReason says why no remediation may run in this deployment (REMEDIATION_MODE off or
 // dry-run), or "" when it may.
-func (e LambdaEnv) Halted() string {
+func (e Env) HaltReason() string {
 	if m := policy.Mode(e.RemediationMode); m == policy.Off || m == policy.DryRun {
 		return "remediation is switched off in this deployment (REMEDIATION_MODE=" + e.RemediationMode + "), so nothing was reverted"
 	}
 	return ""
 }
 
-// NewLambdaHandler builds the handler once per cold start. awsCfg must carry the watchdog's app
-// ID so that its own calls are recognisable in CloudTrail.
-func NewLambdaHandler(env LambdaEnv, awsCfg aws.Config, log *slog.Logger) (*Handler, error) {
-	cfg, err := env.Config()
+// Store is the state table, or nil when STATE_TABLE is not set.
+func (e Env) Store(awsCfg aws.Config) *state.DynamoDB {
+	if e.StateTable == "" {
+		return nil
+	}
+	return &state.DynamoDB{API: dynamodb.NewFromConfig(awsCfg), Table: e.StateTable}
+}
+
+// Secret reads the Slack secret SLACK_SECRET_ARN names.
+func (e Env) Secret(ctx context.Context, sm slacksecret.SecretsAPI) (slacksecret.Secret, error) {
+	if e.SlackSecretARN == "" {
+		return slacksecret.Secret{}, errors.New("SLACK_SECRET_ARN is not set")
+	}
+	s, err := slacksecret.LoadSecret(ctx, sm, e.SlackSecretARN)
 	if err != nil {
-		return nil, err
+		return s, fmt.Errorf("SLACK_SECRET_ARN: %w", err)
 	}
-	rem, err := env.Remediator(awsCfg, cfg)
-	if err != nil {
-		return nil, err
-	}
-	p := &Pipeline{
-		Detector:   detect.DefaultWith(cfg.Detection()),
-		Config:     cfg,
-		Remediator: rem,
-		Owner:      "lambda",
-		Lease:      2 * time.Minute,
-	}
-	if env.StateTable != "" {
-		p.Store = &state.DynamoDB{API: dynamodb.NewFromConfig(awsCfg), Table: env.StateTable}
-	} else {
-		log.Warn("STATE_TABLE is not set: redelivered events will be handled again")
-	}
-	h := &Handler{Pipeline: p, Log: log}
+	return s, nil
+}
+
+// AlertSink builds the watchdog function's alert sink on first use: Slack as the secret allows
+// (a bot posting to SLACK_CHANNEL, or a webhook), or, without SLACK_SECRET_ARN, the function's
+// log. The secret is read when the sink is built, once per cold start.
+func (e Env) AlertSink(awsCfg aws.Config, log *slog.Logger) func(ctx context.Context) (notify.Sink, error) {
 	httpClient := &http.Client{Timeout: 10 * time.Second}
 	sm := secretsmanager.NewFromConfig(awsCfg)
-	h.Sink = func(ctx context.Context) (notify.Sink, error) {
-		if env.SlackSecretARN == "" {
+	return func(ctx context.Context) (notify.Sink, error) {
+		if e.SlackSecretARN == "" {
 			log.Warn("SLACK_SECRET_ARN is not set: alerts go to the function's log only")
 			return notify.NewConsole(os.Stdout), nil
 		}
-		secret, err := slacksecret.LoadSecret(ctx, sm, env.SlackSecretARN)
+		secret, err := e.Secret(ctx, sm)
 		if err != nil {
-			return nil, fmt.Errorf("SLACK_SECRET_ARN: %w", err)
+			return nil, err
 		}
-		return notify.FromSecret(secret, env.SlackChannel, env.SlackAPIURL, httpClient)
+		return FromSecret(secret, e.SlackChannel, e.SlackAPIURL, httpClient)
 	}
-	return h, nil
 }

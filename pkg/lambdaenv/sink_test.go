@@ -1,9 +1,10 @@
-package notify
+package lambdaenv
 
 import (
 	"strings"
 	"testing"
 
+	"github.com/iam-watchdog/iam-watchdog/pkg/notify"
 	"github.com/iam-watchdog/iam-watchdog/pkg/slacksecret"
 )
 
@@ -43,11 +44,11 @@ func TestFromSecret(t *testing.T) {
 			sink, err := FromSecret(tt.secret, tt.channel, "", nil)
 			switch tt.want {
 			case "bot":
-				if _, ok := sink.(*Bot); !ok || err != nil {
+				if _, ok := sink.(*notify.Bot); !ok || err != nil {
 					t.Errorf("got %T, %v; want a *Bot", sink, err)
 				}
 			case "webhook":
-				if _, ok := sink.(*Webhook); !ok || err != nil {
+				if _, ok := sink.(*notify.Webhook); !ok || err != nil {
 					t.Errorf("got %T, %v; want a *Webhook", sink, err)
 				}
 			default:

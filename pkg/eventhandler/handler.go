@@ -1,4 +1,8 @@
-package watchdog
+// Package eventhandler is the watchdog function's Lambda handler: EventBridge delivers one
+// CloudTrail event per invocation, and the handler takes its records through the pipeline
+// (pkg/watchdog), with the deployment's environment (pkg/lambdaenv) built into it once per cold
+// start.
+package eventhandler
 
 import (
 	"context"
@@ -14,11 +18,15 @@ import (
 	"github.com/iam-watchdog/iam-watchdog/pkg/alert"
 	"github.com/iam-watchdog/iam-watchdog/pkg/cloudtrail"
 	"github.com/iam-watchdog/iam-watchdog/pkg/notify"
+	"github.com/iam-watchdog/iam-watchdog/pkg/watchdog"
 )
+
+// keyEventID is the log key of an event's ID, as the pipeline logs it.
+const keyEventID = "event_id"
 
 // Handler serves one EventBridge event per invocation to the pipeline.
 type Handler struct {
-	Pipeline *Pipeline
+	Pipeline *watchdog.Pipeline
 	Log      *slog.Logger
 	// Sink builds the alert sink on first use (reading the Slack secret once per cold start).
 	// A failure is returned to Lambda, which retries the event; the next invocation tries again.
