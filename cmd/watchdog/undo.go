@@ -11,8 +11,8 @@ import (
 	"github.com/iam-watchdog/iam-watchdog/pkg/alert"
 )
 
-// undo reverses every action recorded for an event, with the caller's own credentials.
-func undo(ctx context.Context, args []string, io ios) error {
+// runUndo reverses every action recorded for an event, with the caller's own credentials.
+func runUndo(ctx context.Context, args []string, std stdio) error {
 	fs := flag.NewFlagSet("undo", flag.ContinueOnError)
 	var pf pipelineFlags
 	pf.register(fs, false)
@@ -44,7 +44,7 @@ func undo(ctx context.Context, args []string, io ios) error {
 	if err != nil {
 		return err
 	}
-	found, err := alert.UndoEvent(ctx, alert.Records{Store: store}, rem, eventID, io.out)
+	found, err := alert.UndoEvent(ctx, alert.Records{Store: store}, rem, eventID, std.out)
 	if err != nil {
 		return err
 	}

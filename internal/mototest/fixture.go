@@ -1,8 +1,12 @@
 package mototest
 
 import (
+	"bytes"
 	"errors"
+	"io/fs"
 	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 
@@ -182,4 +186,28 @@ func (f *Fixture) Logging(t testing.TB, trail string) bool {
 		t.Fatalf("trail status of %s: %v", trail, err)
 	}
 	return aws.ToBool(out.IsLogging)
+}
+
+// Upload copies the files under dir into bucket, each under prefix plus its path below dir
+// (with / separators): a local archive in CloudTrail's layout becomes the same archive in S3.
+func (f *Fixture) Upload(t testing.TB, bucket, prefix, dir string) {
+	t.Helper()
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		_, err = f.S3.PutObject(t.Context(), &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(prefix + filepath.ToSlash(rel)), Body: bytes.NewReader(data)})
+		return err
+	})
+	if err != nil {
+		t.Fatalf("upload %s to s3://%s/%s: %v", dir, bucket, prefix, err)
+	}
 }

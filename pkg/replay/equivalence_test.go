@@ -1,9 +1,8 @@
-package main
+package replay
 
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -123,12 +122,9 @@ func TestFastPathFindsWhatFullDecodingFinds(t *testing.T) {
 
 // reference replays files the slow way, one at a time with Records and the whole pipeline, as
 // replay did before the fast path, keeping the records in sc: the JSON Lines it would print.
-func reference(t *testing.T, files []string, sc scope) string {
+func reference(t *testing.T, files []string, sc Scope) string {
 	t.Helper()
-	p, err := buildPipeline(context.Background(), pipelineFlags{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := dryRun()
 	var out bytes.Buffer
 	sink := notify.NewJSONL(&out)
 	for _, name := range files {
@@ -140,7 +136,7 @@ func reference(t *testing.T, files []string, sc scope) string {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !sc.keeps(rec) {
+			if !sc.Keeps(rec) {
 				continue
 			}
 			results, err := p.Handle(context.Background(), rec)
@@ -160,61 +156,41 @@ func reference(t *testing.T, files []string, sc scope) string {
 	return out.String()
 }
 
-// TestReplayMatchesReference runs `replay` on the generated archive with several job counts and
-// scopes: its JSON Lines are byte for byte those of the slow reference, in the same order.
+// TestReplayMatchesReference replays the generated archive with several job counts and scopes:
+// its JSON Lines are byte for byte those of the slow reference, in the same order.
 func TestReplayMatchesReference(t *testing.T) {
 	dir, _ := testCorpus(t)
-	t.Setenv("XDG_STATE_HOME", t.TempDir())
 	files := logFiles(t, dir)
 	day := time.Date(2024, 5, 2, 0, 0, 0, 0, time.UTC)
 	for _, tc := range []struct {
-		name  string
-		flags []string
-		sc    scope
+		name string
+		sc   Scope
 	}{
-		{"all", nil, scope{}},
-		{"an account", []string{"--account", "210987654321"}, scope{account: "210987654321"}},
-		{"a region", []string{"--region", "eu-west-1"}, scope{region: "eu-west-1"}},
+		{"all", Scope{}},
+		{"an account", Scope{Account: "210987654321"}},
+		{"a region", Scope{Region: "eu-west-1"}},
 		// Events before midnight are delivered in files under the next day's folder.
-		{"since the evening", []string{"--since", "2024-05-02T20:50:00Z"}, scope{since: day.Add(20*time.Hour + 50*time.Minute)}},
-		{"until the morning", []string{"--until", "2024-05-02T03:30:00Z"}, scope{until: day.Add(3*time.Hour + 30*time.Minute)}},
-		{"a day", []string{"--since", "2024-05-02", "--until", "2024-05-03"}, scope{since: day, until: day.AddDate(0, 0, 1)}},
-		{"a window in one account and region", []string{"--since", "2024-05-02T06:00:00Z", "--until", "2024-05-02T18:00:00Z",
-			"--account", "123456789012", "--region", "us-east-1"},
-			scope{since: day.Add(6 * time.Hour), until: day.Add(18 * time.Hour), account: "123456789012", region: "us-east-1"}},
-		{"nothing", []string{"--since", "2030-01-01"}, scope{since: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}},
+		{"since the evening", Scope{Since: day.Add(20*time.Hour + 50*time.Minute)}},
+		{"until the morning", Scope{Until: day.Add(3*time.Hour + 30*time.Minute)}},
+		{"a day", Scope{Since: day, Until: day.AddDate(0, 0, 1)}},
+		{"a window in one account and region",
+			Scope{Since: day.Add(6 * time.Hour), Until: day.Add(18 * time.Hour), Account: "123456789012", Region: "us-east-1"}},
+		{"nothing", Scope{Since: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			want := reference(t, files, tc.sc)
 			if tc.name != "nothing" && want == "" {
 				t.Fatal("the reference finds nothing: the case tests nothing")
 			}
-			for _, jobs := range []string{"1", "3"} {
-				r := runCLI(t, "", append([]string{"replay", "--output", "jsonl", "--jobs", jobs, dir}, tc.flags...)...)
-				if r.err != nil {
-					t.Fatalf("replay --jobs %s: %v\n%s", jobs, r.err, r.stderr)
+			for _, jobs := range []int{1, 3} {
+				r := replayJSONL(t, []Source{Path(dir)}, jobs, tc.sc)
+				if len(r.problems) != 0 {
+					t.Fatalf("replay with %d jobs: %v", jobs, r.problems)
 				}
-				if r.stdout != want {
-					t.Errorf("replay --jobs %s differs from the reference:\n%s", jobs, firstDiff(r.stdout, want))
+				if r.out != want {
+					t.Errorf("replay with %d jobs differs from the reference:\n%s", jobs, firstDiff(r.out, want))
 				}
 			}
 		})
 	}
-}
-
-func firstDiff(got, want string) string {
-	g, w := strings.Split(got, "\n"), strings.Split(want, "\n")
-	for i := range max(len(g), len(w)) {
-		var a, b string
-		if i < len(g) {
-			a = g[i]
-		}
-		if i < len(w) {
-			b = w[i]
-		}
-		if a != b {
-			return fmt.Sprintf("line %d (of %d, want %d):\n got  %.300s\n want %.300s", i+1, len(g), len(w), a, b)
-		}
-	}
-	return "(same)"
 }

@@ -1,4 +1,4 @@
-package main
+package replay
 
 import (
 	"fmt"
@@ -10,31 +10,32 @@ import (
 	"github.com/iam-watchdog/iam-watchdog/pkg/cloudtrail"
 )
 
-// scope is what --since, --until, --account and --region let through. It prunes archives by the
-// key path first (logPath), so that what is out of scope is not even read, then checks each
-// record's own eventTime, account and region.
-type scope struct {
-	since, until    time.Time // [since, until); zero is open
-	account, region string
+// Scope is what a replay lets through (--since, --until, --account and --region). It prunes
+// archives by the key path first (logPath), so that what is out of scope is not even read, then
+// checks each record's own eventTime, account and region. The zero Scope lets everything
+// through.
+type Scope struct {
+	Since, Until    time.Time // [Since, Until); zero is open
+	Account, Region string
 }
 
-// parseScope reads the four flags.
-func parseScope(since, until, account, region string) (scope, error) {
-	var s scope
+// ParseScope reads the four flags. Its errors name the flag.
+func ParseScope(since, until, account, region string) (Scope, error) {
+	var s Scope
 	var err error
-	if s.since, err = parseWhen(since); err != nil {
+	if s.Since, err = parseWhen(since); err != nil {
 		return s, fmt.Errorf("--since: %w", err)
 	}
-	if s.until, err = parseWhen(until); err != nil {
+	if s.Until, err = parseWhen(until); err != nil {
 		return s, fmt.Errorf("--until: %w", err)
 	}
-	if !s.since.IsZero() && !s.until.IsZero() && !s.since.Before(s.until) {
+	if !s.Since.IsZero() && !s.Until.IsZero() && !s.Since.Before(s.Until) {
 		return s, fmt.Errorf("--since %s is not before --until %s", since, until)
 	}
 	if account != "" && !accountID.MatchString(account) {
 		return s, fmt.Errorf("--account %q is not a 12-digit account ID", account)
 	}
-	s.account, s.region = account, region
+	s.Account, s.Region = account, region
 	return s, nil
 }
 
@@ -55,13 +56,13 @@ func parseWhen(v string) (time.Time, error) {
 	return t, nil
 }
 
-// keeps says whether a record is in scope. It reads typed fields only, so it can judge the head
+// Keeps says whether a record is in scope. It reads typed fields only, so it can judge the head
 // of a record the pre-filter has not decoded.
-func (s scope) keeps(rec *cloudtrail.Record) bool {
-	return (s.since.IsZero() || !rec.EventTime.Before(s.since)) &&
-		(s.until.IsZero() || rec.EventTime.Before(s.until)) &&
-		(s.account == "" || rec.Account() == s.account) &&
-		(s.region == "" || rec.AWSRegion == s.region)
+func (s Scope) Keeps(rec *cloudtrail.Record) bool {
+	return (s.Since.IsZero() || !rec.EventTime.Before(s.Since)) &&
+		(s.Until.IsZero() || rec.EventTime.Before(s.Until)) &&
+		(s.Account == "" || rec.Account() == s.Account) &&
+		(s.Region == "" || rec.AWSRegion == s.Region)
 }
 
 // How far a log file's delivery time, in its key, may be from the events in it. CloudTrail
@@ -155,21 +156,19 @@ func parseLogPath(p string) (lp logPath, ok bool) {
 	return lp, true
 }
 
-// prunes says whether nothing under a path in CloudTrail's layout can be in scope, so that the
-// folder or file need not be read.
-func (s scope) prunes(p string) bool {
-	if s.empty() {
+// Prunes says whether nothing under a path (with / separators) in CloudTrail's layout can be in
+// scope, so that the folder or file need not be read: a source lists and opens only what the
+// scope does not prune.
+func (s Scope) Prunes(p string) bool {
+	if s == (Scope{}) {
 		return false
 	}
 	lp, ok := parseLogPath(p)
 	if !ok {
 		return false
 	}
-	return s.account != "" && lp.account != "" && lp.account != s.account ||
-		s.region != "" && lp.region != "" && lp.region != s.region ||
-		!s.since.IsZero() && !lp.to.IsZero() && !lp.to.After(s.since) ||
-		!s.until.IsZero() && !lp.from.IsZero() && !lp.from.Before(s.until)
+	return s.Account != "" && lp.account != "" && lp.account != s.Account ||
+		s.Region != "" && lp.region != "" && lp.region != s.Region ||
+		!s.Since.IsZero() && !lp.to.IsZero() && !lp.to.After(s.Since) ||
+		!s.Until.IsZero() && !lp.from.IsZero() && !lp.from.Before(s.Until)
 }
-
-// empty says whether the scope lets everything through.
-func (s scope) empty() bool { return s == scope{} }

@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 
 	eventstestdata "github.com/iam-watchdog/iam-watchdog/events-testdata"
@@ -26,22 +27,23 @@ import (
 	"github.com/iam-watchdog/iam-watchdog/pkg/watchdog"
 )
 
-// Headings of the demo's done section, also looked for by its tests.
+// The reverts section's heading, and the line that stands for it without moto_server; the
+// tests look for both.
 const (
-	doneDemoHeading = "══ Reverted for real, against a local moto_server (an AWS API emulator), not AWS ══"
-	doneDemoSkipped = "── Skipped: the demo of real reverts and their undo needs moto_server, a local AWS API emulator; get it with: pip install 'moto[server]'"
+	RevertsHeading = "══ Reverted for real, against a local moto_server (an AWS API emulator), not AWS ══"
+	RevertsSkipped = "── Skipped: the demo of real reverts and their undo needs moto_server, a local AWS API emulator; get it with: pip install 'moto[server]'"
 )
 
-// doneDemoStart bounds moto_server's start; it usually listens within a second or two.
-const doneDemoStart = 15 * time.Second
+// motoStart bounds moto_server's start; it usually listens within a second or two.
+const motoStart = 15 * time.Second
 
 // adminPolicyARN is the AWS managed policy alert-attach-admin attaches; moto has it only when
 // told to load AWS managed policies.
 const adminPolicyARN = "arn:aws:iam::aws:policy/AdministratorAccess"
 
-// doneScene is one example event acted on against moto: what the event describes is created
+// revertScene is one example event acted on against moto: what the event describes is created
 // there first, then the event is replayed in auto mode, then undone.
-type doneScene struct {
+type revertScene struct {
 	file string // the example event
 	// setup creates in moto what the event describes and returns edits that make the event
 	// name what moto assigned (an access key ID, a policy ARN), or nil.
@@ -50,19 +52,19 @@ type doneScene struct {
 	check func(ctx context.Context, c *iam.Client) (string, error)
 }
 
-// doneDemo shows done alerts, which the dry-run demo cannot: when moto_server is on PATH it is
+// reverts shows done alerts, which the dry-run part cannot: when moto_server is on PATH it is
 // started on a free loopback port, the state three example events describe is created in it,
 // and the events go through the real pipeline in auto mode, with the real Remediator and a
 // throwaway state file. The alerts say "Reverted" and name the undo command; then each event is
 // undone with the code `watchdog undo` runs, and moto is read back after each step to show the
 // change really happened. Without moto_server the section is skipped with one line: the demo
 // never fails for want of it.
-func doneDemo(ctx context.Context, w io.Writer) error {
-	startCtx, cancel := context.WithTimeout(ctx, doneDemoStart)
+func reverts(ctx context.Context, w io.Writer) error {
+	startCtx, cancel := context.WithTimeout(ctx, motoStart)
 	moto, err := motoserver.Launch(startCtx, "MOTO_IAM_LOAD_MANAGED_POLICIES=true")
 	cancel()
 	if errors.Is(err, motoserver.ErrNotInstalled) {
-		fmt.Fprintf(w, "\n%s\n", doneDemoSkipped)
+		fmt.Fprintf(w, "\n%s\n", RevertsSkipped)
 		return nil
 	}
 	if err != nil {
@@ -71,7 +73,7 @@ func doneDemo(ctx context.Context, w io.Writer) error {
 	}
 	defer moto.Stop()
 
-	fmt.Fprintf(w, "\n%s\n", doneDemoHeading)
+	fmt.Fprintf(w, "\n%s\n", RevertsHeading)
 	fmt.Fprintf(w, "This part runs against moto_server, the moto AWS API emulator, started for the demo on %s and\n", moto.Endpoint)
 	fmt.Fprintln(w, "stopped after it; no AWS account is touched. The IAM state three of the example events describe is")
 	fmt.Fprintln(w, "created in moto, then the events go through the same pipeline and remediation code as deployed, in")
@@ -86,19 +88,19 @@ func doneDemo(ctx context.Context, w io.Writer) error {
 	cfg := policy.Default()
 	cfg.Mode = policy.Auto
 	cfg.SelfRoleARNs = []string{eventstestdata.WatchdogRoleARN}
-	rem, err := remediator(ctx, awsCfg, cfg) // asks moto's STS which account it is, as the CLI asks AWS's
+	rem, err := ownAccountRemediator(ctx, awsCfg, cfg) // asks moto's STS which account it is, as the CLI asks AWS's
 	if err != nil {
-		return fmt.Errorf("done demo against moto_server: %w", err)
+		return fmt.Errorf("reverts against moto_server: %w", err)
 	}
 	p := &watchdog.Pipeline{Detector: detect.Default(), Config: cfg, Remediator: rem, Store: store, Sink: notify.NewConsole(w), Owner: "demo"}
 	c := iam.NewFromConfig(awsCfg)
 
-	scenes := doneScenes()
+	scenes := revertScenes()
 	var eventIDs []string
 	for _, sc := range scenes {
 		id, err := sc.act(ctx, c, p, w)
 		if err != nil {
-			return fmt.Errorf("done demo against moto_server: %s: %w", sc.file, err)
+			return fmt.Errorf("reverts against moto_server: %s: %w", sc.file, err)
 		}
 		eventIDs = append(eventIDs, id)
 	}
@@ -110,7 +112,7 @@ func doneDemo(ctx context.Context, w io.Writer) error {
 			err = errors.New("no action is recorded for the event")
 		}
 		if err != nil {
-			return fmt.Errorf("done demo against moto_server: undo %s: %w", eventIDs[i], err)
+			return fmt.Errorf("reverts against moto_server: undo %s: %w", eventIDs[i], err)
 		}
 		if err := sc.readBack(ctx, c, w, "after undo"); err != nil {
 			return err
@@ -121,7 +123,7 @@ func doneDemo(ctx context.Context, w io.Writer) error {
 
 // act creates the scene's state in moto, replays its event in auto mode (the alert is drawn on
 // w) and reads the result back from moto. It returns the event's ID.
-func (sc doneScene) act(ctx context.Context, c *iam.Client, p *watchdog.Pipeline, w io.Writer) (string, error) {
+func (sc revertScene) act(ctx context.Context, c *iam.Client, p *watchdog.Pipeline, w io.Writer) (string, error) {
 	raw, err := fs.ReadFile(eventstestdata.FS, sc.file)
 	if err != nil {
 		return "", err
@@ -156,7 +158,7 @@ func (sc doneScene) act(ctx context.Context, c *iam.Client, p *watchdog.Pipeline
 	return results[0].Finding.EventID, nil
 }
 
-func (sc doneScene) readBack(ctx context.Context, c *iam.Client, w io.Writer, when string) error {
+func (sc revertScene) readBack(ctx context.Context, c *iam.Client, w io.Writer, when string) error {
 	s, err := sc.check(ctx, c)
 	if err != nil {
 		return fmt.Errorf("read back from moto: %w", err)
@@ -165,9 +167,9 @@ func (sc doneScene) readBack(ctx context.Context, c *iam.Client, w io.Writer, wh
 	return nil
 }
 
-// doneScenes are the example events the done section acts on. They keep their own user and
+// revertScenes are the example events the reverts section acts on. They keep their own user and
 // policy names and event IDs; only the access key ID, which moto assigns, is edited in.
-func doneScenes() []doneScene {
+func revertScenes() []revertScene {
 	const (
 		keyUser      = "ci-deployer"
 		attachUser   = "contractor-jo"
@@ -175,7 +177,7 @@ func doneScenes() []doneScene {
 		inlinePolicy = "ci-full-access"
 	)
 	var keyID, inlineDoc string
-	return []doneScene{
+	return []revertScene{
 		{
 			file: "access_key_created/alert-other-user.json",
 			setup: func(ctx context.Context, c *iam.Client) (func(map[string]any), error) {
@@ -297,6 +299,16 @@ func editEvent(raw []byte, edit func(detail map[string]any)) ([]byte, error) {
 	}
 	edit(d)
 	return json.Marshal(ev)
+}
+
+// ownAccountRemediator acts in the account of cfg's credentials, as `watchdog undo` and
+// replay's remediator do (cmd/watchdog), and refuses events from other accounts.
+func ownAccountRemediator(ctx context.Context, cfg aws.Config, pc policy.Config) (*remediate.Remediator, error) {
+	id, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return nil, fmt.Errorf("who am I (sts GetCallerIdentity): %w", err)
+	}
+	return &remediate.Remediator{Clients: remediate.NewStatic(cfg, aws.ToString(id.Account)), QuarantinePolicyARN: pc.QuarantinePolicyARN}, nil
 }
 
 // motoConfig is SDK configuration for moto_server at endpoint, built from nothing in the

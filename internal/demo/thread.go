@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"context"
@@ -31,11 +31,11 @@ import (
 	"github.com/iam-watchdog/iam-watchdog/pkg/watchdog"
 )
 
-// threadDemoEvent is the example whose alert's life the demo shows.
-const threadDemoEvent = "access_key_created/alert-other-user.json"
+// threadEvent is the example whose alert's life the thread section shows.
+const threadEvent = "access_key_created/alert-other-user.json"
 
-// demoApprover is the Slack member who presses the buttons in the demo.
-const demoApprover = "U0SECLEAD"
+// approver is the Slack member who presses the buttons in the thread section.
+const approver = "U0SECLEAD"
 
 // terminalSlack is the demo's Slack: messages and threads drawn by notify.ConsoleThread, and
 // messages meant for one person shown as such.
@@ -106,25 +106,25 @@ func plainMrkdwn(s string) string {
 
 func (terminalSlack) GroupMembers(context.Context, string) ([]string, error) { return nil, nil }
 
-// threadDemo shows one alert's life in Slack, drawn in the terminal: the pipeline posts it in
+// thread shows one alert's life in Slack, drawn in the terminal: the pipeline posts it in
 // approve mode, an approver presses Revert now, then Undo revert, then Revert now again (a
 // double click). Each click is a signed interactivity request served by slackaction, as the
 // slack-actions function serves it, against a throwaway state file. The demo has no AWS
 // account, so the revert and undo go to a remediator that only describes (describer), and the
 // thread says so: no AWS API is called.
-func threadDemo(ctx context.Context, w io.Writer) error {
+func thread(ctx context.Context, w io.Writer) error {
 	store, done, err := throwawayStore()
 	if err != nil {
 		return err
 	}
 	defer done()
-	raw, err := fs.ReadFile(eventstestdata.FS, threadDemoEvent)
+	raw, err := fs.ReadFile(eventstestdata.FS, threadEvent)
 	if err != nil {
 		return err
 	}
 	recs, errs := cloudtrail.Decode("slack-thread-demo", raw)
 	if len(errs) > 0 || len(recs) != 1 {
-		return fmt.Errorf("%s: %v", threadDemoEvent, errs)
+		return fmt.Errorf("%s: %v", threadEvent, errs)
 	}
 
 	fmt.Fprintln(w, "\n══ One alert's life in Slack (approve mode), drawn here ══")
@@ -144,7 +144,7 @@ func threadDemo(ctx context.Context, w io.Writer) error {
 		return err
 	}
 	if len(results) == 0 {
-		return fmt.Errorf("%s: no finding", threadDemoEvent)
+		return fmt.Errorf("%s: no finding", threadEvent)
 	}
 	key := alert.Key(results[0].Finding.EventID, results[0].Finding.Rule)
 
@@ -154,14 +154,14 @@ func threadDemo(ctx context.Context, w io.Writer) error {
 	}
 	h := &slackaction.Handler{
 		Store: store, Slack: slack, Remediator: describer{rem}, SigningSecret: hex.EncodeToString(secret),
-		Approvers: policy.SlackConfig{Approvers: []string{demoApprover}}, Window: cfg.Slack.Window(),
+		Approvers: policy.SlackConfig{Approvers: []string{approver}}, Window: cfg.Slack.Window(),
 	}
 	for _, step := range []struct {
 		say  string
 		verb alert.Verb
 	}{
-		{"approved: @" + demoApprover + " presses Revert now", alert.Revert},
-		{"undone: @" + demoApprover + " presses Undo revert", alert.Undo},
+		{"approved: @" + approver + " presses Revert now", alert.Revert},
+		{"undone: @" + approver + " presses Undo revert", alert.Undo},
 		{"a second press of Revert now (or Slack delivering a click again) does nothing", alert.Revert},
 	} {
 		fmt.Fprintf(w, "\n▸ %s\n", step.say)
@@ -179,7 +179,7 @@ func threadDemo(ctx context.Context, w io.Writer) error {
 // signedClick is the Function URL request Slack sends for a click on an alert's button.
 func signedClick(secret string, verb alert.Verb, key string) events.LambdaFunctionURLRequest {
 	payload, _ := json.Marshal(map[string]any{
-		"type": "block_actions", "user": map[string]any{"id": demoApprover}, "channel": map[string]any{"id": "terminal"},
+		"type": "block_actions", "user": map[string]any{"id": approver}, "channel": map[string]any{"id": "terminal"},
 		"actions": []map[string]any{{"type": "button", "action_id": string(verb), "block_id": "iam_watchdog_actions", "value": key}},
 	})
 	body := "payload=" + url.QueryEscape(string(payload))
