@@ -1,6 +1,7 @@
-// Package watchdog wires the pipeline's stages — parse, detect, decide, act, notify — and is the
-// only package that knows all of them. The Lambda and the CLI build its dependencies and call
-// Handle; nothing here depends on how a record arrived.
+// Package watchdog is the pipeline: it takes one record through the stages — detect, decide,
+// act, notify — and is the only package that knows all of them. The Lambda's handler
+// (pkg/eventhandler) and replay (pkg/replay) build its dependencies and call Handle; nothing
+// here depends on how a record arrived. What becomes of each alert afterwards is pkg/alert's.
 package watchdog
 
 import (
