@@ -91,6 +91,7 @@ func (r *Record) UnmarshalJSON(data []byte) error {
 func (r Record) HasAlert() bool { return len(r.sealed.Alert) > 0 }
 
 // Entry is one record as the store holds it: the store's claim, lease and version beside it.
+// Records reads and writes entries; an Entry is not meant to be encoded on its own.
 type Entry struct {
 	state.Meta
 	Record

@@ -108,7 +108,7 @@ func (r *Record) SetStatus(s Status, who string, at time.Time) {
 	r.Status, r.StatusBy, r.StatusSince = s, who, at
 }
 
-// Begin starts verb for who at now, as a change for Store.Update. A verb with work outside the
+// Begin starts verb for who at now, as a change for Records.Update. A verb with work outside the
 // store (revert, undo) moves the alert to its running status, which Finish ends; acknowledge
 // is done at once. An alert held by a running verb whose lease has run out (the invocation
 // running it died) may be started again by the same verb. Otherwise Begin returns a *Refusal
