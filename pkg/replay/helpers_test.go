@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -44,19 +42,6 @@ func replayJSONL(t *testing.T, sources []Source, jobs int, sc Scope) replayed {
 	}
 	r.out, r.summary = out.String(), s
 	return r
-}
-
-// writeFile writes data to dir/name, creating the directories on the way.
-func writeFile(t *testing.T, dir, name string, data []byte) string {
-	t.Helper()
-	path := filepath.Join(dir, filepath.FromSlash(name))
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
 }
 
 func firstDiff(got, want string) string {

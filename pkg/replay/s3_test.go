@@ -35,10 +35,13 @@ func TestReplayS3(t *testing.T) {
 	if _, err := corpus.Generate(dir, cfg, 2, nil); err != nil {
 		t.Fatal(err)
 	}
-	// A digest (not events) and a stray object beside the logs: neither is read.
-	writeFile(t, dir, "AWSLogs/123456789012/CloudTrail-Digest/us-east-1/2024/05/01/digest.json.gz", []byte("not events"))
-	writeFile(t, dir, "AWSLogs/123456789012/CloudTrail/us-east-1/README.txt", []byte("not events"))
 	fx.Upload(t, bucket, "trails/", dir)
+	// A digest (not events) and a stray object beside the logs: neither is read.
+	for _, key := range []string{"trails/AWSLogs/123456789012/CloudTrail-Digest/us-east-1/2024/05/01/digest.json.gz", "trails/AWSLogs/123456789012/CloudTrail/us-east-1/README.txt"} {
+		if _, err := fx.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: strings.NewReader("not events")}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	old := s3PageSize
 	s3PageSize = 5 // every folder of logs takes several pages
 	t.Cleanup(func() { s3PageSize = old })
