@@ -110,11 +110,11 @@ fuzz-short:
 	$(MAKE) fuzz FUZZTIME=3s GOFLAGS="$(GOFLAGS) -fuzzminimizetime=10x"
 
 ## bench-load: 10,000 mixed events (1% risky) through 16 concurrent handlers against moto_server and
-## the local Slack (pkg/watchdog TestLoad): handling time p50/p99 and peak memory, in .bench/load.txt
+## the local Slack (pkg/eventhandler TestLoad): handling time p50/p99 and peak memory, in .bench/load.txt
 LOAD_EVENTS ?= 10000
 bench-load: tools
 	@mkdir -p .bench
-	$(GO) test -count=1 -run '^TestLoad$$' ./pkg/watchdog/ -args -load.events=$(LOAD_EVENTS) -load.report=$(CURDIR)/.bench/load.txt
+	$(GO) test -count=1 -run '^TestLoad$$' ./pkg/eventhandler/ -args -load.events=$(LOAD_EVENTS) -load.report=$(CURDIR)/.bench/load.txt
 	@cat .bench/load.txt
 
 clean:

@@ -137,8 +137,8 @@ boot=$(stat -c %s "$OUT/lambda/bootstrap")
 lambda=$($GO test ./internal/lambdabench -run '^$' -bench . -benchtime "${INVOKES}x" -count 1 | grep '^BenchmarkLambda')
 metric() { echo "$lambda" | awk -v u="$1" '{for (i = 2; i <= NF; i++) if ($i == u) print $(i-1)}'; }
 
-echo "bench: load: 10,000 events through the handler (pkg/watchdog TestLoad, as make bench-load)" >&2
-$GO test -count=1 -run '^TestLoad$' ./pkg/watchdog/ -args -load.events=10000 -load.report="$PWD/$OUT/load.txt" >/dev/null
+echo "bench: load: 10,000 events through the handler (pkg/eventhandler TestLoad, as make bench-load)" >&2
+$GO test -count=1 -run '^TestLoad$' ./pkg/eventhandler/ -args -load.events=10000 -load.report="$PWD/$OUT/load.txt" >/dev/null
 
 echo "bench: Go benchmarks" >&2
 gobench=$($GO test ./pkg/cloudtrail -run '^$' -bench 'ParseDetect|ScannerLogFile|Skim' -benchmem -count 1 | grep '^Benchmark')

@@ -275,3 +275,7 @@ func isUsage(err error) bool {
 	var ue usageError
 	return errors.As(err, &ue)
 }
+
+// isErrSomeInputs reports whether err is the error of a run that could not read some input
+// (exit code 1).
+func isErrSomeInputs(err error) bool { return err == errSomeInputs }

@@ -4,6 +4,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/iam-watchdog/iam-watchdog/internal/demo"
 )
 
 // TestDemoDone: with moto_server on PATH (as `make test` and CI have it), the demo acts for
@@ -11,7 +13,7 @@ import (
 // command's code, and moto read back after each step.
 func TestDemoDone(t *testing.T) {
 	r := mustRun(t, "demo")
-	start := strings.Index(r.stdout, doneDemoHeading)
+	start := strings.Index(r.stdout, demo.RevertsHeading)
 	end := strings.Index(r.stdout, "══ One alert's life in Slack")
 	if start < 0 || end < start {
 		t.Fatalf("no done section before the Slack thread:\n%s", r.stdout)
@@ -23,7 +25,7 @@ func TestDemoDone(t *testing.T) {
 		t.Fatalf("no deactivated access key in the done section:\n%s", done)
 	}
 	key := strings.NewReplacer("KEY", m[1])
-	if strings.Contains(r.stdout, doneDemoSkipped) {
+	if strings.Contains(r.stdout, demo.RevertsSkipped) {
 		t.Errorf("the done section ran and was skipped")
 	}
 	for _, s := range []string{"moto_server", "not AWS", "http://127.0.0.1:"} {
@@ -64,13 +66,13 @@ func TestDemoDone(t *testing.T) {
 func TestDemoWithoutMoto(t *testing.T) {
 	t.Setenv("PATH", t.TempDir()) // nothing on it: the demo needs no other program
 	r := mustRun(t, "demo")
-	if got := strings.Count(r.stdout, doneDemoSkipped); got != 1 {
+	if got := strings.Count(r.stdout, demo.RevertsSkipped); got != 1 {
 		t.Errorf("the skip line appears %d times, want once:\n%s", got, r.stdout)
 	}
-	if !strings.Contains(doneDemoSkipped, "pip install 'moto[server]'") {
-		t.Errorf("the skip line does not say how to get moto_server: %s", doneDemoSkipped)
+	if !strings.Contains(demo.RevertsSkipped, "pip install 'moto[server]'") {
+		t.Errorf("the skip line does not say how to get moto_server: %s", demo.RevertsSkipped)
 	}
-	for _, s := range []string{doneDemoHeading, "Reverted:", "watchdog undo "} {
+	for _, s := range []string{demo.RevertsHeading, "Reverted:", "watchdog undo "} {
 		if strings.Contains(r.stdout, s) {
 			t.Errorf("without moto_server the demo says %q", s)
 		}

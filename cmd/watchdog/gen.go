@@ -11,10 +11,12 @@ import (
 	"time"
 
 	"github.com/iam-watchdog/iam-watchdog/internal/corpus"
+	"github.com/iam-watchdog/iam-watchdog/internal/progress"
+	"github.com/iam-watchdog/iam-watchdog/pkg/replay"
 )
 
-// gen writes a synthetic CloudTrail archive for backtests and benchmarks (internal/corpus).
-func gen(args []string, io ios) error {
+// runGen writes a synthetic CloudTrail archive for backtests and benchmarks (internal/corpus).
+func runGen(args []string, std stdio) error {
 	fs := flag.NewFlagSet("gen", flag.ContinueOnError)
 	def := corpus.Default(0)
 	out := fs.String("out", "", "directory to write the archive under (required)")
@@ -57,14 +59,14 @@ func gen(args []string, io ios) error {
 		return err
 	}
 	began := time.Now()
-	bar := newProgress(io.err, "generating", n)
-	m, err := corpus.Generate(*out, cfg, *jobs, func(_ int, written int64) { bar.set(written) })
-	bar.finish()
+	bar := progress.New(std.err, "generating", n)
+	m, err := corpus.Generate(*out, cfg, *jobs, func(_ int, written int64) { bar.Set(written) })
+	bar.Finish()
 	if err != nil {
 		return fmt.Errorf("generate: %w", err)
 	}
-	fmt.Fprintf(io.err, "watchdog: wrote %d files, %d records, %s (%s gzipped), %d alerts and %d near misses mixed in, to %s in %s\n",
-		m.Files, m.Records, megabytes(m.Bytes), megabytes(m.Compressed), m.Alerts, m.NearMisses, *out, time.Since(began).Round(time.Millisecond))
+	fmt.Fprintf(std.err, "watchdog: wrote %d files, %d records, %s (%s gzipped), %d alerts and %d near misses mixed in, to %s in %s\n",
+		m.Files, m.Records, replay.Megabytes(m.Bytes), replay.Megabytes(m.Compressed), m.Alerts, m.NearMisses, *out, time.Since(began).Round(time.Millisecond))
 	return nil
 }
 
@@ -86,12 +88,4 @@ func parseSize(s string) (int64, error) {
 		return 0, fmt.Errorf("%q is not a size", s)
 	}
 	return int64(v * mult), nil
-}
-
-// megabytes formats a byte count for people.
-func megabytes(n int64) string {
-	if n >= 10e9 {
-		return fmt.Sprintf("%.1f GB", float64(n)/1e9)
-	}
-	return fmt.Sprintf("%.1f MB", float64(n)/1e6)
 }

@@ -11,6 +11,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+
+	"github.com/iam-watchdog/iam-watchdog/pkg/replay"
 )
 
 const usage = `usage: watchdog <command> [flags] [args]
@@ -31,7 +33,8 @@ commands:
 // exit codes: 0 all input read; 1 some input could not be read (or an action failed); 2 usage.
 type usageError struct{ error }
 
-var errSomeInputs = errors.New("some input could not be read")
+// errSomeInputs ends a run that printed every problem already: exit 1, nothing more to say.
+var errSomeInputs = replay.ErrSomeInputs
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -56,18 +59,18 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if len(args) == 0 {
 		return usageError{errors.New("no command")}
 	}
-	io := ios{in: stdin, out: stdout, err: stderr}
+	std := stdio{in: stdin, out: stdout, err: stderr}
 	switch args[0] {
 	case "replay":
-		return replay(ctx, args[1:], io)
+		return runReplay(ctx, args[1:], std)
 	case "demo":
-		return demo(ctx, args[1:], io)
+		return runDemo(ctx, args[1:], std)
 	case "undo":
-		return undo(ctx, args[1:], io)
+		return runUndo(ctx, args[1:], std)
 	case "rules":
-		return rules(args[1:], io)
+		return runRules(args[1:], std)
 	case "gen":
-		return gen(args[1:], io)
+		return runGen(args[1:], std)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -75,10 +78,14 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return usageError{fmt.Errorf("unknown command %q", args[0])}
 }
 
-type ios struct {
+// stdio are a command's standard input, output and error.
+type stdio struct {
 	in       io.Reader
 	out, err io.Writer
 }
+
+// problem reports one problem with the input on standard error; the run goes on.
+func (s stdio) problem(err error) { fmt.Fprintf(s.err, "watchdog: %v\n", err) }
 
 // parse parses flags that may come before, between or after positional arguments.
 func parse(fs *flag.FlagSet, args []string) ([]string, error) {

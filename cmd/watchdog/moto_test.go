@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/iam-watchdog/iam-watchdog/internal/motoserver"
+	"github.com/iam-watchdog/iam-watchdog/internal/mototest"
 )
 
 // moto is a running moto_server that the CLI reaches through the standard AWS environment,
@@ -28,7 +28,7 @@ type moto struct {
 // is the test's (t.Setenv), so these tests do not run in parallel.
 func startMoto(t *testing.T) *moto {
 	t.Helper()
-	srv := motoserver.Start(t)
+	srv := mototest.Start(t)
 	home := t.TempDir()
 	for k, v := range map[string]string{
 		"AWS_ENDPOINT_URL":            srv.Endpoint,
@@ -60,8 +60,8 @@ func (m *moto) name(base string) string {
 }
 
 // fx is the shared moto fixture over this server's clients.
-func (m *moto) fx() *motoserver.Fixture {
-	return &motoserver.Fixture{IAM: m.iam, CloudTrail: m.ct, S3: m.s3}
+func (m *moto) fx() *mototest.Fixture {
+	return &mototest.Fixture{IAM: m.iam, CloudTrail: m.ct, S3: m.s3}
 }
 
 func (m *moto) createUser(t *testing.T, base string) string {
@@ -171,7 +171,7 @@ type scene struct {
 	target string
 }
 
-func userARN(user string) string { return "arn:aws:iam::" + motoserver.AccountID + ":user/" + user }
+func userARN(user string) string { return "arn:aws:iam::" + mototest.AccountID + ":user/" + user }
 
 // keyScene: bob created an access key for another user, who has a second key that must stay
 // as it is.

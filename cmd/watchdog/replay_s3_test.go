@@ -1,29 +1,24 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"io"
-	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/iam-watchdog/iam-watchdog/internal/corpus"
-	"github.com/iam-watchdog/iam-watchdog/internal/motoserver"
+	"github.com/iam-watchdog/iam-watchdog/internal/mototest"
 )
 
-// s3Env starts moto_server, points the CLI's AWS configuration at it (t.Setenv: not parallel),
-// and returns a client for setting up buckets.
-func s3Env(t *testing.T) *s3.Client {
-	t.Helper()
-	srv := motoserver.Start(t)
+// TestReplayS3 replays an archive from moto_server's S3, found through the standard AWS
+// environment (AWS_ENDPOINT_URL), and from a local copy: the same findings in the same order.
+// pkg/replay tests the listing itself (paging, pruning, scopes, missing buckets).
+func TestReplayS3(t *testing.T) {
+	srv := mototest.Start(t)
 	home := t.TempDir()
 	for k, v := range map[string]string{
 		"AWS_ENDPOINT_URL": srv.Endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
@@ -33,178 +28,29 @@ func s3Env(t *testing.T) *s3.Client {
 	} {
 		t.Setenv(k, v)
 	}
-	return s3.NewFromConfig(srv.Config(t), func(o *s3.Options) { o.UsePathStyle = true })
-}
-
-// upload copies a local archive into bucket under prefix, keeping its layout.
-func upload(t *testing.T, c *s3.Client, bucket, prefix, dir string) {
-	t.Helper()
-	ctx := context.Background()
-	err := filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
-		if err != nil || info.IsDir() {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		_, err = c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(prefix + filepath.ToSlash(rel)), Body: bytes.NewReader(data)})
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
-// TestReplayS3 replays an archive from moto_server's S3 and from a local copy: the same findings
-// in the same order, for the whole bucket, a prefix, and a scope, with listings that page.
-func TestReplayS3(t *testing.T) {
-	c := s3Env(t)
-	ctx := context.Background()
+	fx := mototest.NewFixture(srv.Config(t))
 	const bucket = "org-trail-logs"
-	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+	if _, err := fx.S3.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
 		t.Fatal(err)
 	}
-	cfg := corpus.Default(1.5e6)
-	cfg.Days, cfg.Regions, cfg.Interval, cfg.AlertRate = 2, []string{"us-east-1", "eu-west-1"}, 2*time.Hour, 0.01
+	cfg := corpus.Default(1e6)
+	cfg.Days, cfg.Interval, cfg.AlertRate = 1, 2*time.Hour, 0.01
 	dir := t.TempDir()
 	if _, err := corpus.Generate(dir, cfg, 2, nil); err != nil {
 		t.Fatal(err)
 	}
-	// A digest (not events) and a stray object beside the logs: neither is read.
-	writeFile(t, dir, "AWSLogs/123456789012/CloudTrail-Digest/us-east-1/2024/05/01/digest.json.gz", []byte("not events"))
-	writeFile(t, dir, "AWSLogs/123456789012/CloudTrail/us-east-1/README.txt", []byte("not events"))
-	upload(t, c, bucket, "trails/", dir)
-	old := s3PageSize
-	s3PageSize = aws.Int32(5) // every folder of logs takes several pages
-	t.Cleanup(func() { s3PageSize = old })
+	fx.Upload(t, bucket, "trails/", dir)
 
-	local := func(args ...string) string {
-		r := runCLI(t, "", append([]string{"replay", "--output", "jsonl"}, args...)...)
-		if r.err != nil {
-			t.Fatalf("replay %v: %v\n%s", args, r.err, r.stderr)
-		}
-		return r.stdout
+	want := mustRun(t, "replay", "--output", "jsonl", "--region", "us-east-1", dir).stdout
+	if want == "" {
+		t.Fatal("no findings in the local copy: the test tests nothing")
 	}
-	for _, tc := range []struct {
-		name, url, dir string
-		flags          []string
-	}{
-		{"bucket", "s3://" + bucket, dir, nil},
-		{"prefix", "s3://" + bucket + "/trails/AWSLogs/210987654321/", filepath.Join(dir, "AWSLogs", "210987654321"), nil},
-		{"scope", "s3://" + bucket + "/trails/", dir, []string{"--region", "eu-west-1", "--since", "2024-05-02T12:00:00Z", "--account", "123456789012"}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			want := local(append([]string{tc.dir}, tc.flags...)...)
-			if want == "" {
-				t.Fatal("no findings in the local copy: the case tests nothing")
-			}
-			r := runCLI(t, "", append([]string{"replay", "--output", "jsonl", "--jobs", "3", tc.url}, tc.flags...)...)
-			if r.err != nil {
-				t.Fatalf("replay %s: %v\n%s", tc.url, r.err, r.stderr)
-			}
-			// Rows name their source: the S3 key where the local run names the file.
-			got := strings.ReplaceAll(r.stdout, "s3://"+bucket+"/trails/", dir+string(filepath.Separator))
-			if got != want {
-				t.Errorf("S3 and local replays differ:\n%s", firstDiff(got, want))
-			}
-			if !strings.Contains(r.stderr, "; 0 unreadable") {
-				t.Errorf("summary:\n%s", r.stderr)
-			}
-		})
+	r := mustRun(t, "replay", "--output", "jsonl", "--region", "us-east-1", "s3://"+bucket+"/trails/")
+	// Rows name their source: the S3 key where the local run names the file.
+	if got := strings.ReplaceAll(r.stdout, "s3://"+bucket+"/trails/", dir+string(filepath.Separator)); got != want {
+		t.Errorf("S3 and local replays differ:\ngot\n%.2000s\nwant\n%.2000s", got, want)
 	}
-
-	t.Run("one object", func(t *testing.T) {
-		keys, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String("trails/AWSLogs/123456789012/CloudTrail/us-east-1/2024/05/01/")})
-		if err != nil || len(keys.Contents) == 0 {
-			t.Fatalf("list: %v", err)
-		}
-		key := aws.ToString(keys.Contents[0].Key)
-		r := runCLI(t, "", "replay", "--output", "jsonl", "s3://"+bucket+"/"+key)
-		if r.err != nil || !strings.Contains(r.stderr, "1 inputs") {
-			t.Fatalf("replay of one object: %v\n%s", r.err, r.stderr)
-		}
-	})
-
-	t.Run("missing bucket", func(t *testing.T) {
-		r := runCLI(t, "", "replay", "--output", "jsonl", "s3://no-such-bucket/x/")
-		if !isErrSomeInputs(r.err) || !strings.Contains(r.stderr, "no-such-bucket") || !strings.Contains(r.stderr, "NoSuchBucket") {
-			t.Errorf("replay of a missing bucket = %v, want exit 1 naming the bucket and the error\n%s", r.err, r.stderr)
-		}
-	})
-}
-
-func isErrSomeInputs(err error) bool { return err == errSomeInputs }
-
-// fakeS3 lists from a fixed set of keys as S3 would, recording each listing's prefix.
-type fakeS3 struct {
-	keys   []string
-	listed []string
-}
-
-func (f *fakeS3) ListObjectsV2(_ context.Context, in *s3.ListObjectsV2Input, _ ...func(*s3.Options)) (*s3.ListObjectsV2Output, error) {
-	prefix := aws.ToString(in.Prefix)
-	f.listed = append(f.listed, prefix)
-	out := &s3.ListObjectsV2Output{}
-	seen := map[string]bool{}
-	for _, k := range f.keys {
-		rest, ok := strings.CutPrefix(k, prefix)
-		if !ok {
-			continue
-		}
-		if i := strings.IndexByte(rest, '/'); i >= 0 {
-			if p := prefix + rest[:i+1]; !seen[p] {
-				seen[p] = true
-				out.CommonPrefixes = append(out.CommonPrefixes, types.CommonPrefix{Prefix: aws.String(p)})
-			}
-			continue
-		}
-		out.Contents = append(out.Contents, types.Object{Key: aws.String(k), Size: aws.Int64(1)})
-	}
-	return out, nil
-}
-
-func (f *fakeS3) GetObject(context.Context, *s3.GetObjectInput, ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
-	return &s3.GetObjectOutput{Body: io.NopCloser(strings.NewReader(""))}, nil
-}
-
-// TestS3WalkPrunes checks that folders out of scope are never listed and files out of scope
-// never opened, and that what is listed comes in key order.
-func TestS3WalkPrunes(t *testing.T) {
-	base := "AWSLogs/111122223333/CloudTrail/"
-	f := &fakeS3{keys: []string{
-		base + "us-east-1/2024/04/30/111122223333_CloudTrail_us-east-1_20240430T2355Z_a.json.gz",
-		base + "us-east-1/2024/05/01/111122223333_CloudTrail_us-east-1_20240501T0005Z_b.json.gz",
-		base + "us-east-1/2024/05/01/111122223333_CloudTrail_us-east-1_20240501T2310Z_c.json.gz",
-		base + "us-east-1/2024/05/02/111122223333_CloudTrail_us-east-1_20240502T0000Z_d.json.gz",
-		base + "us-east-1/2024/05/03/111122223333_CloudTrail_us-east-1_20240503T0010Z_e.json.gz",
-		base + "us-east-1/2024/06/01/111122223333_CloudTrail_us-east-1_20240601T0010Z_f.json.gz",
-		base + "eu-west-1/2024/05/01/111122223333_CloudTrail_eu-west-1_20240501T1200Z_g.json.gz",
-		"AWSLogs/444455556666/CloudTrail/us-east-1/2024/05/01/444455556666_CloudTrail_us-east-1_20240501T1200Z_h.json.gz",
-		"AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2024/05/01/digest.json.gz",
-	}}
-	sc, err := parseScope("2024-05-01T12:00:00Z", "2024-05-02T00:00:00Z", "111122223333", "us-east-1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	s3Inputs(context.Background(), f, "s3://b/", sc, func(in input, err error) bool {
-		if err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, in.name[strings.LastIndexByte(in.name, '_')+1:])
-		return true
-	})
-	// b was delivered before the window opened; c, d and (a day late at most) e may hold events
-	// of the window; f and the other account, region and digest folders cannot.
-	if want := []string{"c.json.gz", "d.json.gz"}; !slices.Equal(got, want) {
-		t.Errorf("read %v, want %v", got, want)
-	}
-	for _, p := range f.listed {
-		if strings.Contains(p, "444455556666") || strings.Contains(p, "eu-west-1") || strings.Contains(p, "Digest") ||
-			strings.Contains(p, "/06/") || strings.Contains(p, "/04/30/") {
-			t.Errorf("listed %s, which is out of scope", p)
-		}
+	if !strings.Contains(r.stderr, "; 0 unreadable") {
+		t.Errorf("summary:\n%s", r.stderr)
 	}
 }

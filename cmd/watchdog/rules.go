@@ -10,10 +10,10 @@ import (
 	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
 )
 
-// rules lists the rule table: id, category, CIS controls, remediation and watched events, and
+// runRules lists the rule table: id, category, CIS controls, remediation and watched events, and
 // in JSON the title too. Rules that look at every event (root activity, denied calls) show
 // source and events "*"; in JSON, any_event and scope say which events they report.
-func rules(args []string, io ios) error {
+func runRules(args []string, std stdio) error {
 	fs := flag.NewFlagSet("rules", flag.ContinueOnError)
 	output := fs.String("output", "text", "text or json")
 	if _, err := parse(fs, args); err != nil {
@@ -27,11 +27,11 @@ func rules(args []string, io ios) error {
 				table[i].CIS = []string{}
 			}
 		}
-		enc := json.NewEncoder(io.out)
+		enc := json.NewEncoder(std.out)
 		enc.SetIndent("", "  ")
 		return enc.Encode(table)
 	case "text":
-		tw := tabwriter.NewWriter(io.out, 0, 4, 2, ' ', 0)
+		tw := tabwriter.NewWriter(std.out, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tCATEGORY\tCIS\tREMEDIATION\tEVENTS")
 		for _, r := range table {
 			events := strings.TrimSuffix(r.Source, ".amazonaws.com") + ":" + strings.Join(r.Events, ",")

@@ -18,7 +18,7 @@ import (
 
 	eventstestdata "github.com/iam-watchdog/iam-watchdog/events-testdata"
 	"github.com/iam-watchdog/iam-watchdog/internal/lambdatest"
-	"github.com/iam-watchdog/iam-watchdog/internal/motoserver"
+	"github.com/iam-watchdog/iam-watchdog/internal/mototest"
 	"github.com/iam-watchdog/iam-watchdog/internal/slackserver"
 	"github.com/iam-watchdog/iam-watchdog/pkg/slackaction"
 )
@@ -37,7 +37,7 @@ func TestBootstrapUnderRIE(t *testing.T) {
 	ctx := context.Background()
 	watchdogBin := lambdatest.Build(t, "./functions/watchdog")
 	actionsBin := lambdatest.Build(t, "./functions/slack-actions")
-	moto := motoserver.Start(t)
+	moto := mototest.Start(t)
 	cfg := moto.Config(t)
 	sec, err := secretsmanager.NewFromConfig(cfg).CreateSecret(ctx, &secretsmanager.CreateSecretInput{
 		Name:         aws.String("iam-watchdog/slack"),
@@ -46,7 +46,7 @@ func TestBootstrapUnderRIE(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	motoserver.CreateStateTable(t, dynamodb.NewFromConfig(cfg), "iam-watchdog-state")
+	mototest.CreateStateTable(t, dynamodb.NewFromConfig(cfg), "iam-watchdog-state")
 	iamc := iam.NewFromConfig(cfg)
 	if _, err := iamc.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("carol")}); err != nil {
 		t.Fatal(err)

@@ -10,8 +10,9 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/config"
 
+	"github.com/iam-watchdog/iam-watchdog/pkg/eventhandler"
+	"github.com/iam-watchdog/iam-watchdog/pkg/lambdaenv"
 	"github.com/iam-watchdog/iam-watchdog/pkg/policy"
-	"github.com/iam-watchdog/iam-watchdog/pkg/watchdog"
 )
 
 func main() {
@@ -23,7 +24,7 @@ func main() {
 		log.Error("aws configuration", "error", err.Error())
 		os.Exit(1)
 	}
-	h, err := watchdog.NewLambdaHandler(watchdog.LambdaEnvFrom(os.Getenv), awsCfg, log)
+	h, err := eventhandler.New(lambdaenv.From(os.Getenv), awsCfg, log)
 	if err != nil {
 		log.Error("configuration", "error", err.Error())
 		os.Exit(1)

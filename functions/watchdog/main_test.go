@@ -14,7 +14,7 @@ import (
 
 	eventstestdata "github.com/iam-watchdog/iam-watchdog/events-testdata"
 	"github.com/iam-watchdog/iam-watchdog/internal/lambdatest"
-	"github.com/iam-watchdog/iam-watchdog/internal/motoserver"
+	"github.com/iam-watchdog/iam-watchdog/internal/mototest"
 	"github.com/iam-watchdog/iam-watchdog/internal/slackserver"
 )
 
@@ -23,7 +23,7 @@ const slackToken = "xoxb-0000-test-token-never-logged"
 // deployment is the AWS side of a deployed watchdog in moto: the Slack secret and the state
 // table the template would create.
 type deployment struct {
-	moto      *motoserver.Server
+	moto      *mototest.Server
 	cfg       aws.Config
 	secretARN string
 	table     string
@@ -32,7 +32,7 @@ type deployment struct {
 func deploy(t *testing.T) deployment {
 	t.Helper()
 	ctx := context.Background()
-	srv := motoserver.Start(t)
+	srv := mototest.Start(t)
 	cfg := srv.Config(t)
 	sec, err := secretsmanager.NewFromConfig(cfg).CreateSecret(ctx, &secretsmanager.CreateSecretInput{
 		Name:         aws.String("iam-watchdog/slack"),
@@ -42,7 +42,7 @@ func deploy(t *testing.T) deployment {
 		t.Fatal(err)
 	}
 	table := "iam-watchdog-state"
-	motoserver.CreateStateTable(t, dynamodb.NewFromConfig(cfg), table)
+	mototest.CreateStateTable(t, dynamodb.NewFromConfig(cfg), table)
 	return deployment{moto: srv, cfg: cfg, secretARN: aws.ToString(sec.ARN), table: table}
 }
 

@@ -15,7 +15,7 @@ import (
 
 	eventstestdata "github.com/iam-watchdog/iam-watchdog/events-testdata"
 	"github.com/iam-watchdog/iam-watchdog/internal/lambdatest"
-	"github.com/iam-watchdog/iam-watchdog/internal/motoserver"
+	"github.com/iam-watchdog/iam-watchdog/internal/mototest"
 	"github.com/iam-watchdog/iam-watchdog/internal/slackserver"
 )
 
@@ -53,7 +53,7 @@ func percentile(sorted []float64, p float64) float64 {
 func BenchmarkLambda(b *testing.B) {
 	ctx := context.Background()
 	bootstrap := lambdatest.Build(b, "./functions/watchdog")
-	moto := motoserver.Start(b)
+	moto := mototest.Start(b)
 	sec, err := secretsmanager.NewFromConfig(moto.Config(b)).CreateSecret(ctx, &secretsmanager.CreateSecretInput{
 		Name: aws.String("iam-watchdog/slack"), SecretString: aws.String(`{"token":"xoxb-0000-bench"}`),
 	})

@@ -1,4 +1,5 @@
-// Package sleep waits for a while or until a context ends, whichever comes first.
+// Package sleep waits for a while or until a context ends, whichever comes first; Backoff
+// spaces out the tries of the retry loops (Slack, DynamoDB, a burst waiting for its leader).
 package sleep
 
 import (

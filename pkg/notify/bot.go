@@ -9,6 +9,9 @@ import (
 	"strings"
 
 	"github.com/slack-go/slack"
+
+	"github.com/iam-watchdog/iam-watchdog/pkg/alert"
+	"github.com/iam-watchdog/iam-watchdog/pkg/render"
 )
 
 // BotConfig configures a Bot.
@@ -24,7 +27,7 @@ type BotConfig struct {
 	// MaxAttempts bounds the attempts at one message; 0 means DefaultMaxAttempts.
 	MaxAttempts int
 	// MessageOptions change how alerts are rendered.
-	MessageOptions []MessageOption
+	MessageOptions []render.MessageOption
 }
 
 // Validate reports what is missing. It never repeats the token.
@@ -67,7 +70,7 @@ type Bot struct {
 	client  *slack.Client
 	channel string
 	retry   retrier
-	opts    []MessageOption
+	opts    []render.MessageOption
 }
 
 var _ Sink = (*Bot)(nil)
@@ -112,21 +115,21 @@ func newBot(cfg BotConfig) *Bot {
 }
 
 // Notify posts one alert and returns the channel ID and message timestamp Slack assigned.
-func (b *Bot) Notify(ctx context.Context, a Alert) (Delivery, error) {
+func (b *Bot) Notify(ctx context.Context, a alert.Alert) (alert.Delivery, error) {
 	if b.channel == "" {
-		return Delivery{}, errors.New("this Slack client has no channel to post alerts to")
+		return alert.Delivery{}, errors.New("this Slack client has no channel to post alerts to")
 	}
-	msg := NewMessage(a, b.opts...)
-	var d Delivery
+	msg := render.NewMessage(a, b.opts...)
+	var d alert.Delivery
 	err := b.retry.do(ctx, func(ctx context.Context) error {
 		channel, ts, err := b.client.PostMessageContext(ctx, b.channel,
 			slack.MsgOptionBlocks(msg.Blocks...),
 			slack.MsgOptionText(msg.Text, false))
-		d = Delivery{Channel: channel, TS: ts}
+		d = alert.Delivery{Channel: channel, TS: ts}
 		return err
 	})
 	if err != nil {
-		return Delivery{}, fmt.Errorf("post alert for event %s to Slack channel %s: %w", a.Finding.EventID, b.channel, err)
+		return alert.Delivery{}, fmt.Errorf("post alert for event %s to Slack channel %s: %w", a.Finding.EventID, b.channel, err)
 	}
 	return d, nil
 }
@@ -141,11 +144,11 @@ func redact(secret string) string {
 
 // Update renders a again in the message d names (chat.update), with the same options as
 // Notify. Slack keeps the message's thread.
-func (b *Bot) Update(ctx context.Context, d Delivery, a Alert) error {
+func (b *Bot) Update(ctx context.Context, d alert.Delivery, a alert.Alert) error {
 	if d.Channel == "" || d.TS == "" {
 		return fmt.Errorf("update alert for event %s: no message to update", a.Finding.EventID)
 	}
-	msg := NewMessage(a, b.opts...)
+	msg := render.NewMessage(a, b.opts...)
 	err := b.retry.do(ctx, func(ctx context.Context) error {
 		_, _, _, err := b.client.UpdateMessageContext(ctx, d.Channel, d.TS,
 			slack.MsgOptionBlocks(msg.Blocks...),
@@ -159,7 +162,7 @@ func (b *Bot) Update(ctx context.Context, d Delivery, a Alert) error {
 }
 
 // Reply posts f in the thread of the message d names.
-func (b *Bot) Reply(ctx context.Context, d Delivery, f FollowUp) error {
+func (b *Bot) Reply(ctx context.Context, d alert.Delivery, f render.FollowUp) error {
 	if d.Channel == "" || d.TS == "" {
 		return errors.New("reply: no message to reply to")
 	}

@@ -1,35 +1,39 @@
 package notify
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/gorilla/websocket"
 	"github.com/slack-go/slack"
-	"github.com/slack-go/slack/slacktest"
+
+	"github.com/iam-watchdog/iam-watchdog/internal/alerttest"
+	"github.com/iam-watchdog/iam-watchdog/internal/slackserver"
+	"github.com/iam-watchdog/iam-watchdog/pkg/alert"
+	"github.com/iam-watchdog/iam-watchdog/pkg/render"
 )
 
-// slacktest's chat.postMessage hands each message to whoever is on its RTM websocket. Reading
-// it from there shows what the server recorded, as Slack would store it.
-func TestBotSlacktest(t *testing.T) {
-	srv := slacktest.NewTestServer()
-	srv.Start()
-	t.Cleanup(srv.Stop)
-
-	bot, err := NewBot(BotConfig{Token: "xoxb-test", Channel: "C0SECURITY", APIURL: srv.GetAPIURL()})
+// The local Slack (internal/slackserver) records each message as chat.postMessage received it:
+// what it recorded is what Slack would store.
+func TestBotPostsToSlack(t *testing.T) {
+	srv := slackserver.Start(t)
+	bot, err := NewBot(BotConfig{Token: "xoxb-test", Channel: "C0SECURITY", APIURL: srv.APIURL()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := doneAlert()
+	a := alerttest.Done()
 	d, err := bot.Notify(context.Background(), a)
 	if err != nil {
 		t.Fatal(err)
@@ -38,29 +42,26 @@ func TestBotSlacktest(t *testing.T) {
 		t.Errorf("Delivery = %+v, want channel C0SECURITY and a timestamp", d)
 	}
 
-	ws, _, err := websocket.DefaultDialer.Dial(srv.GetWSURL(), nil)
-	if err != nil {
-		t.Fatal(err)
+	posts := srv.Posts()
+	if len(posts) != 1 {
+		t.Fatalf("%d messages recorded, want 1", len(posts))
 	}
-	t.Cleanup(func() { ws.Close() })
-	if err := ws.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
-		t.Fatal(err)
+	got := posts[0]
+	want := render.NewMessage(a)
+	if got.Channel != "C0SECURITY" || got.Text != want.Text || got.TS != d.TS || got.Token != "xoxb-test" {
+		t.Errorf("recorded channel %q ts %q text %q\nwant channel C0SECURITY ts %q text %q", got.Channel, got.TS, got.Text, d.TS, want.Text)
 	}
-	_, raw, err := ws.ReadMessage()
-	if err != nil {
-		t.Fatalf("no message recorded: %v", err)
-	}
-	var got slack.Message
-	if err := json.Unmarshal(raw, &got); err != nil {
-		t.Fatal(err)
-	}
-	want := NewMessage(a)
-	if got.Channel != "C0SECURITY" || got.Text != want.Text || got.Timestamp != d.TS {
-		t.Errorf("recorded channel %q ts %q text %q\nwant channel C0SECURITY ts %q text %q", got.Channel, got.Timestamp, got.Text, d.TS, want.Text)
-	}
-	gotBlocks, _ := json.Marshal(got.Blocks.BlockSet)
 	wantBlocks, _ := json.Marshal(want.Blocks)
-	assertJSONEqual(t, wantBlocks, gotBlocks)
+	var w, g any
+	if err := json.Unmarshal(wantBlocks, &w); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(got.Blocks, &g); err != nil {
+		t.Fatalf("recorded blocks are not JSON: %v", err)
+	}
+	if !reflect.DeepEqual(w, g) {
+		t.Errorf("recorded blocks\n%s\nwant\n%s", got.Blocks, wantBlocks)
+	}
 }
 
 // apiReply is one answer of the fake Web API.
@@ -208,7 +209,7 @@ func TestBotRetries(t *testing.T) {
 				defer cancel()
 			}
 			start := time.Now()
-			d, err := bot.Notify(ctx, plannedAlert())
+			d, err := bot.Notify(ctx, alerttest.Planned())
 			elapsed := time.Since(start)
 
 			if got := calls.Load(); got != tt.wantCalls {
@@ -221,7 +222,7 @@ func TestBotRetries(t *testing.T) {
 			case tt.wantErr == nil && err != nil:
 				t.Fatalf("unexpected error: %v", err)
 			case tt.wantErr == nil:
-				if d != (Delivery{Channel: "C1", TS: "1700000000.000100"}) {
+				if d != (alert.Delivery{Channel: "C1", TS: "1700000000.000100"}) {
 					t.Errorf("Delivery = %+v", d)
 				}
 			case err == nil:
@@ -251,7 +252,7 @@ func TestBotDefaultClientTimeout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = bot.Notify(context.Background(), plannedAlert())
+	_, err = bot.Notify(context.Background(), alerttest.Planned())
 	var ue *url.Error
 	if !errors.As(err, &ue) || !ue.Timeout() {
 		t.Errorf("want a timeout, got %v", err)
@@ -284,5 +285,24 @@ func TestBotConfig(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A bot's config never shows its token, printed or logged (the Slack secret's own redaction is
+// pkg/slacksecret's TestSecretRedacts).
+func TestBotConfigRedacts(t *testing.T) {
+	const token = "xoxb-111-222-SuperSecretTokenValue"
+	var logged bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("built", "bot", BotConfig{Token: token, Channel: "C1"})
+	for name, out := range map[string]string{
+		"slog": logged.String(),
+		"fmt":  fmt.Sprintf("%v %+v %#v", BotConfig{Token: token}, BotConfig{Token: token}, BotConfig{Token: token}),
+	} {
+		if strings.Contains(out, token) || strings.Contains(out, "SuperSecret") {
+			t.Errorf("%s shows the token: %s", name, out)
+		}
+		if !strings.Contains(out, "REDACTED") {
+			t.Errorf("%s does not say the token is set: %s", name, out)
+		}
 	}
 }

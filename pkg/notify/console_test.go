@@ -7,27 +7,30 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/iam-watchdog/iam-watchdog/internal/alerttest"
+	"github.com/iam-watchdog/iam-watchdog/pkg/alert"
 )
 
 func TestConsoleShowsKeyFacts(t *testing.T) {
 	tests := []struct {
 		name  string
-		alert Alert
+		alert alert.Alert
 		want  []string
 	}{
-		{"planned", plannedAlert(), []string{
+		{"planned", alerttest.Planned(), []string{
 			"HIGH", "Access key created for another user", "arn:aws:iam::123456789012:user/alice",
 			"203.0.113.7", "aws-cli/2.15.0", "2024-05-01T12:30:45Z", "alice created access key",
 			"Dry run: would deactivate access key AKIAEXAMPLEKEY000001 of user bob",
 			"https://us-east-1.console.aws.amazon.com/cloudtrailv2/home?region=us-east-1#/events/6f1c4a2e-8d3b-4c5e-9a7f-0b1d2e3f4a5b",
 			"events-testdata/create-access-key.json",
 		}},
-		{"done", doneAlert(), []string{
+		{"done", alerttest.Done(), []string{
 			"CRITICAL", "via cloudformation.amazonaws.com", "of arn:aws:iam::123456789012:role/Deployer",
 			"Reverted: detached policy", "undo      watchdog undo 0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
 		}},
-		{"failed", failedAlert(), []string{"MEDIUM", "Failed: could not quarantine user dave", "AccessDenied"}},
-		{"root", rootAlert(), []string{"CRITICAL", "No automatic action", "manual    No API can undo"}},
+		{"failed", alerttest.Failed(), []string{"MEDIUM", "Failed: could not quarantine user dave", "AccessDenied"}},
+		{"root", alerttest.Root(), []string{"CRITICAL", "No automatic action", "manual    No API can undo"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -50,10 +53,10 @@ func TestConsoleShowsKeyFacts(t *testing.T) {
 
 func TestConsoleColor(t *testing.T) {
 	var buf bytes.Buffer
-	if _, err := NewConsole(&buf, ConsoleColor(true)).Notify(context.Background(), plannedAlert()); err != nil {
+	if _, err := NewConsole(&buf, ConsoleColor(true)).Notify(context.Background(), alerttest.Planned()); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(buf.String(), "\x1b[31mHIGH"+ansiReset) {
+	if !strings.Contains(buf.String(), "\x1b[31mHIGH\x1b[0m") {
 		t.Errorf("severity not coloured:\n%q", buf.String())
 	}
 }
@@ -61,7 +64,7 @@ func TestConsoleColor(t *testing.T) {
 // A hostile user agent must not reach the terminal as escape codes or as extra lines.
 func TestConsoleCleansAttackerStrings(t *testing.T) {
 	var buf bytes.Buffer
-	if _, err := NewConsole(&buf).Notify(context.Background(), maliciousAlert()); err != nil {
+	if _, err := NewConsole(&buf).Notify(context.Background(), alerttest.Malicious()); err != nil {
 		t.Fatal(err)
 	}
 	out := buf.String()
@@ -86,7 +89,7 @@ func TestConsoleConcurrent(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			a := plannedAlert()
+			a := alerttest.Planned()
 			a.Finding.EventID = fmt.Sprintf("event-%d", i)
 			if _, err := c.Notify(context.Background(), a); err != nil {
 				t.Error(err)

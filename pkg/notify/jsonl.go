@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/iam-watchdog/iam-watchdog/pkg/alert"
 	"github.com/iam-watchdog/iam-watchdog/pkg/remediate"
 )
 
@@ -47,7 +48,7 @@ type JSONLRemediation struct {
 }
 
 // NewJSONLRow flattens an alert into a row.
-func NewJSONLRow(a Alert) JSONLRow {
+func NewJSONLRow(a alert.Alert) JSONLRow {
 	f := a.Finding
 	row := JSONLRow{
 		EventID:   f.EventID,
@@ -100,12 +101,12 @@ func NewJSONL(w io.Writer) *JSONL {
 
 // Notify writes one row. The encoder writes a row and its newline in one Write, and the mutex
 // keeps rows from several goroutines whole.
-func (j *JSONL) Notify(_ context.Context, a Alert) (Delivery, error) {
+func (j *JSONL) Notify(_ context.Context, a alert.Alert) (alert.Delivery, error) {
 	row := NewJSONLRow(a)
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if err := j.enc.Encode(row); err != nil {
-		return Delivery{}, fmt.Errorf("write alert for event %s as JSON: %w", a.Finding.EventID, err)
+		return alert.Delivery{}, fmt.Errorf("write alert for event %s as JSON: %w", a.Finding.EventID, err)
 	}
-	return Delivery{}, nil
+	return alert.Delivery{}, nil
 }

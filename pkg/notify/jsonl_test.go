@@ -10,6 +10,9 @@ import (
 	"slices"
 	"sync"
 	"testing"
+
+	"github.com/iam-watchdog/iam-watchdog/internal/alerttest"
+	"github.com/iam-watchdog/iam-watchdog/pkg/alert"
 )
 
 // contractKeys are the keys users' scripts rely on; extraKeys are always present too.
@@ -21,17 +24,17 @@ var (
 func TestJSONLRows(t *testing.T) {
 	tests := []struct {
 		name            string
-		alert           Alert
+		alert           alert.Alert
 		optional        []string // keys present beyond contract and extra ones
 		wantSeverity    string
 		wantRemediation any
 	}{
-		{"planned", plannedAlert(), []string{"source"}, "high",
+		{"planned", alerttest.Planned(), []string{"source"}, "high",
 			map[string]any{"action": "deactivate_access_key", "status": "planned", "reason": "mode is dry-run"}},
-		{"done", doneAlert(), []string{"source"}, "critical",
+		{"done", alerttest.Done(), []string{"source"}, "critical",
 			map[string]any{"action": "detach_user_policy", "status": "done", "reason": "", "undo": "watchdog undo 0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"}},
-		{"root has manual, no remediation, no record", rootAlert(), []string{"manual"}, "critical", nil},
-		{"malicious kept as written", maliciousAlert(), nil, "low",
+		{"root has manual, no remediation, no record", alerttest.Root(), []string{"manual"}, "critical", nil},
+		{"malicious kept as written", alerttest.Malicious(), nil, "low",
 			map[string]any{"action": "deactivate_access_key", "status": "skipped", "reason": "actor <@U0ADMIN> is allowlisted & trusted"}},
 	}
 	for _, tt := range tests {
@@ -79,7 +82,7 @@ func TestJSONLConcurrent(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			a := doneAlert()
+			a := alerttest.Done()
 			a.Finding.EventID = fmt.Sprintf("event-%d", i)
 			if _, err := j.Notify(context.Background(), a); err != nil {
 				t.Error(err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"time"
@@ -23,12 +22,12 @@ const (
 	DefaultTimeout = 10 * time.Second
 )
 
-const (
-	backoffBase = 250 * time.Millisecond
-	backoffMax  = 4 * time.Second
-	// minRateLimitWait applies when Slack answers 429 without saying how long to wait.
-	minRateLimitWait = time.Second
-)
+// slackBackoff doubles from 250ms up to 4s, jittered so that many Lambdas refused at once do
+// not come back at once.
+var slackBackoff = sleep.Backoff{Base: 250 * time.Millisecond, Max: 4 * time.Second}
+
+// minRateLimitWait applies when Slack answers 429 without saying how long to wait.
+const minRateLimitWait = time.Second
 
 // retrier is the delivery policy the bot and the webhook share: honour Retry-After, back off
 // on 5xx and transport errors, give up after maxAttempts, and never sleep past the context's
@@ -42,15 +41,7 @@ func newRetrier(maxAttempts int) retrier {
 	if maxAttempts <= 0 {
 		maxAttempts = DefaultMaxAttempts
 	}
-	return retrier{maxAttempts: maxAttempts, backoff: jitteredBackoff}
-}
-
-// jitteredBackoff doubles from backoffBase up to backoffMax, then picks a wait in the upper half
-// so that many Lambdas refused at once do not come back at once.
-func jitteredBackoff(attempt int) time.Duration {
-	d := backoffBase << min(attempt-1, 8)
-	d = min(d, backoffMax)
-	return d/2 + rand.N(d/2+1) // #nosec G404 -- jitter needs no cryptographic randomness.
+	return retrier{maxAttempts: maxAttempts, backoff: func(attempt int) time.Duration { return slackBackoff.Delay(attempt - 1) }}
 }
 
 // do calls send until it succeeds, fails for good, or the attempts or the time run out. The

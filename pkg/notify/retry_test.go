@@ -49,8 +49,8 @@ func TestRetryAfter(t *testing.T) {
 
 func TestBackoffBounds(t *testing.T) {
 	for attempt := 1; attempt <= 20; attempt++ {
-		d := jitteredBackoff(attempt)
-		full := min(backoffBase<<min(attempt-1, 8), backoffMax)
+		d := newRetrier(0).backoff(attempt)
+		full := min(250*time.Millisecond<<min(attempt-1, 8), 4*time.Second)
 		if d < full/2 || d > full {
 			t.Errorf("attempt %d: %s, want %s..%s", attempt, d, full/2, full)
 		}

@@ -10,6 +10,9 @@ import (
 	"strings"
 
 	"github.com/slack-go/slack"
+
+	"github.com/iam-watchdog/iam-watchdog/pkg/alert"
+	"github.com/iam-watchdog/iam-watchdog/pkg/render"
 )
 
 // WebhookConfig configures a Webhook.
@@ -21,7 +24,7 @@ type WebhookConfig struct {
 	// MaxAttempts bounds the attempts at one message; 0 means DefaultMaxAttempts.
 	MaxAttempts int
 	// MessageOptions change how alerts are rendered.
-	MessageOptions []MessageOption
+	MessageOptions []render.MessageOption
 }
 
 // Validate reports what is wrong with the URL without repeating it.
@@ -57,7 +60,7 @@ type Webhook struct {
 	url    string
 	client *http.Client
 	retry  retrier
-	opts   []MessageOption
+	opts   []render.MessageOption
 }
 
 var _ Sink = (*Webhook)(nil)
@@ -74,16 +77,16 @@ func NewWebhook(cfg WebhookConfig) (*Webhook, error) {
 // Notify posts one alert. slack-go reports a 429 with a Retry-After header as a
 // *slack.RateLimitedError, any other non-200 answer as a slack.StatusCodeError and a transport
 // failure as a wrapped *url.Error, the same as for the Web API, so one retry policy serves both.
-func (w *Webhook) Notify(ctx context.Context, a Alert) (Delivery, error) {
-	msg := NewMessage(a, w.opts...)
+func (w *Webhook) Notify(ctx context.Context, a alert.Alert) (alert.Delivery, error) {
+	msg := render.NewMessage(a, w.opts...)
 	body := &slack.WebhookMessage{Text: msg.Text, Blocks: &slack.Blocks{BlockSet: msg.Blocks}}
 	err := w.retry.do(ctx, func(ctx context.Context) error {
 		return slack.PostWebhookCustomHTTPContext(ctx, w.url, w.client, body)
 	})
 	if err != nil {
-		return Delivery{}, fmt.Errorf("post alert for event %s to Slack webhook: %w", a.Finding.EventID, redactURL(err, w.url))
+		return alert.Delivery{}, fmt.Errorf("post alert for event %s to Slack webhook: %w", a.Finding.EventID, redactURL(err, w.url))
 	}
-	return Delivery{}, nil
+	return alert.Delivery{}, nil
 }
 
 // redactedWebhookURL replaces the webhook URL in error text. A transport error (*url.Error)

@@ -13,6 +13,9 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
+
+	"github.com/iam-watchdog/iam-watchdog/internal/alerttest"
+	"github.com/iam-watchdog/iam-watchdog/pkg/alert"
 )
 
 // newWebhookServer answers like an incoming webhook: "ok" for a JSON body with text and
@@ -70,14 +73,14 @@ func TestWebhook(t *testing.T) {
 				t.Fatal(err)
 			}
 			start := time.Now()
-			d, err := wh.Notify(context.Background(), plannedAlert())
+			d, err := wh.Notify(context.Background(), alerttest.Planned())
 			if got := calls.Load(); got != tt.wantCalls {
 				t.Errorf("%d requests, want %d", got, tt.wantCalls)
 			}
 			if el := time.Since(start); el < tt.minElapsed {
 				t.Errorf("took %s, want at least %s (Retry-After ignored?)", el, tt.minElapsed)
 			}
-			if d != (Delivery{}) {
+			if d != (alert.Delivery{}) {
 				t.Errorf("Delivery = %+v, want empty", d)
 			}
 			switch {
@@ -102,7 +105,7 @@ func TestWebhookErrorHidesURL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = wh.Notify(context.Background(), plannedAlert())
+	_, err = wh.Notify(context.Background(), alerttest.Planned())
 	if err == nil {
 		t.Fatal("no error")
 	}

@@ -18,12 +18,12 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/iam-watchdog/iam-watchdog/internal/faultproxy"
-	"github.com/iam-watchdog/iam-watchdog/internal/motoserver"
+	"github.com/iam-watchdog/iam-watchdog/internal/mototest"
 	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
 )
 
 const (
-	homeAccount     = motoserver.AccountID // the account moto's static test credentials belong to
+	homeAccount     = mototest.AccountID // the account moto's static test credentials belong to
 	memberAccount   = "111111111111"
 	strangerAccount = "222222222222"
 	memberRoleName  = "iam-watchdog-member"
@@ -315,7 +315,7 @@ func TestUntrustedMemberRoleMoto(t *testing.T) {
 	// AccessDenied (alike, so as not to reveal which roles exist).
 	proxy := faultproxy.Start(t, srv.Endpoint)
 	refused := proxy.Inject(faultproxy.AssumeRoleOf("arn:aws:iam::"+strangerAccount+":role/"+memberRoleName), faultproxy.AccessDenied(false))
-	viaProxy := motoserver.Config(t, proxy.URL)
+	viaProxy := mototest.Config(t, proxy.URL)
 	r := &Remediator{Clients: NewAssumeRole(viaProxy, homeAccount, memberRoleName, sts.NewFromConfig(viaProxy))}
 
 	_, err := r.Apply(t.Context(), detect.Action{Kind: detect.DeactivateAccessKey, UserName: "ci-deployer", AccessKeyID: strangerKey, Account: strangerAccount})

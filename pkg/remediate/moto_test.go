@@ -15,7 +15,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/iam-watchdog/iam-watchdog/internal/faultproxy"
-	"github.com/iam-watchdog/iam-watchdog/internal/motoserver"
+	"github.com/iam-watchdog/iam-watchdog/internal/mototest"
 	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
 )
 
@@ -45,7 +45,7 @@ type motoEnv struct {
 	r   *Remediator
 }
 
-func newMotoEnv(t *testing.T, srv *motoserver.Server, endpoint string, n int) *motoEnv {
+func newMotoEnv(t *testing.T, srv *mototest.Server, endpoint string, n int) *motoEnv {
 	t.Helper()
 	direct := srv.Config(t)
 	return &motoEnv{
@@ -54,7 +54,7 @@ func newMotoEnv(t *testing.T, srv *motoserver.Server, endpoint string, n int) *m
 		ct:  cloudtrail.NewFromConfig(direct),
 		s3:  s3.NewFromConfig(direct, func(o *s3.Options) { o.UsePathStyle = true }),
 		r: &Remediator{
-			Clients: NewStatic(motoserver.Config(t, endpoint), motoserver.AccountID),
+			Clients: NewStatic(mototest.Config(t, endpoint), mototest.AccountID),
 			Now:     func() time.Time { return appliedAt },
 		},
 	}
@@ -64,8 +64,8 @@ func newMotoEnv(t *testing.T, srv *motoserver.Server, endpoint string, n int) *m
 func (e *motoEnv) name(base string) string { return fmt.Sprintf("%s-%d", base, e.n) }
 
 // fx is the shared moto fixture over this view's clients.
-func (e *motoEnv) fx() *motoserver.Fixture {
-	return &motoserver.Fixture{IAM: e.iam, CloudTrail: e.ct, S3: e.s3}
+func (e *motoEnv) fx() *mototest.Fixture {
+	return &mototest.Fixture{IAM: e.iam, CloudTrail: e.ct, S3: e.s3}
 }
 
 func (e *motoEnv) createUser(t *testing.T, name string) { t.Helper(); e.fx().CreateUser(t, name) }
@@ -144,7 +144,7 @@ func scenarios() []scenario {
 				e.createUser(t, bob)
 				e.createKey(t, bob) // another key of the user's, which must stay as it is
 				key := e.createKey(t, bob)
-				return detect.Action{Kind: detect.DeactivateAccessKey, UserName: bob, AccessKeyID: key, Account: motoserver.AccountID}
+				return detect.Action{Kind: detect.DeactivateAccessKey, UserName: bob, AccessKeyID: key, Account: mototest.AccountID}
 			},
 			state: keyState,
 		},
@@ -156,7 +156,7 @@ func scenarios() []scenario {
 				other := e.createPolicy(t, e.name("Other"))
 				e.attach(t, bob, other)
 				e.attach(t, bob, adminPolicyARN)
-				return detect.Action{Kind: detect.DetachUserPolicy, UserName: bob, PolicyARN: adminPolicyARN, Account: motoserver.AccountID}
+				return detect.Action{Kind: detect.DetachUserPolicy, UserName: bob, PolicyARN: adminPolicyARN, Account: mototest.AccountID}
 			},
 			state: attachedState,
 		},
@@ -167,7 +167,7 @@ func scenarios() []scenario {
 				e.createUser(t, bob)
 				arn := e.createPolicy(t, e.name("Broad"))
 				e.attach(t, bob, arn)
-				return detect.Action{Kind: detect.DetachUserPolicy, UserName: bob, PolicyARN: arn, Account: motoserver.AccountID}
+				return detect.Action{Kind: detect.DetachUserPolicy, UserName: bob, PolicyARN: arn, Account: mototest.AccountID}
 			},
 			state: attachedState,
 		},
@@ -177,7 +177,7 @@ func scenarios() []scenario {
 				bob := e.name("bob")
 				e.createUser(t, bob)
 				e.putInline(t, bob, "data-access", inlineDocument)
-				return detect.Action{Kind: detect.DeleteUserPolicy, UserName: bob, PolicyName: "data-access", Account: motoserver.AccountID}
+				return detect.Action{Kind: detect.DeleteUserPolicy, UserName: bob, PolicyName: "data-access", Account: mototest.AccountID}
 			},
 			state: func(t *testing.T, e *motoEnv, a detect.Action) string {
 				return e.inline(t, a.UserName, a.PolicyName)
@@ -190,7 +190,7 @@ func scenarios() []scenario {
 				e.createUser(t, bob)
 				e.attach(t, bob, adminPolicyARN) // already there: must survive apply and revert
 				e.r.QuarantinePolicyARN = e.createPolicy(t, e.name("watchdog-quarantine"))
-				return detect.Action{Kind: detect.QuarantineUser, UserName: bob, Account: motoserver.AccountID}
+				return detect.Action{Kind: detect.QuarantineUser, UserName: bob, Account: mototest.AccountID}
 			},
 			state: attachedState,
 		},
@@ -199,7 +199,7 @@ func scenarios() []scenario {
 			setup: func(t *testing.T, e *motoEnv) detect.Action {
 				trail := e.name("main")
 				e.createStoppedTrail(t, trail)
-				return detect.Action{Kind: detect.RestartLogging, Trail: trail, Region: "us-east-1", Account: motoserver.AccountID}
+				return detect.Action{Kind: detect.RestartLogging, Trail: trail, Region: "us-east-1", Account: mototest.AccountID}
 			},
 			state: func(t *testing.T, e *motoEnv, a detect.Action) string { return e.logging(t, a.Trail) },
 		},
@@ -408,7 +408,7 @@ func TestAccessDeniedMoto(t *testing.T) {
 			proxy := faultproxy.Start(t, srv.Endpoint)
 			// CloudTrail speaks the JSON protocol; IAM the query protocol.
 			deny := proxy.Inject(faultproxy.Op(tt.deny), faultproxy.AccessDenied(tt.deny == "StartLogging"))
-			refusing := NewStatic(motoserver.Config(t, proxy.URL), motoserver.AccountID)
+			refusing := NewStatic(mototest.Config(t, proxy.URL), mototest.AccountID)
 
 			var want string
 			var err error
@@ -445,10 +445,10 @@ func TestAccessDeniedMoto(t *testing.T) {
 // startMoto runs moto_server with AWS managed policies loaded, so that
 // arn:aws:iam::aws:policy/AdministratorAccess exists as it does in AWS (moto 5 leaves them out
 // unless asked).
-func startMoto(t *testing.T) *motoserver.Server {
+func startMoto(t *testing.T) *mototest.Server {
 	t.Helper()
 	t.Setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
-	return motoserver.Start(t)
+	return mototest.Start(t)
 }
 
 // storedAndReadBack is u as a store would give it back: through encoding/json.

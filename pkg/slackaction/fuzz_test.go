@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/iam-watchdog/iam-watchdog/internal/slackserver"
+	"github.com/iam-watchdog/iam-watchdog/pkg/alert"
 	"github.com/iam-watchdog/iam-watchdog/pkg/cloudtrail"
 	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
 	"github.com/iam-watchdog/iam-watchdog/pkg/notify"
@@ -125,15 +126,16 @@ func FuzzServeURL(f *testing.F) {
 	if _, err := p.Handle(context.Background(), recs[0]); err != nil {
 		f.Fatal(err)
 	}
-	key := state.Key("fuzz-event-1", rule)
-	entry, err := store.Get(context.Background(), key)
+	key := alert.Key("fuzz-event-1", rule)
+	entry, err := (alert.Records{Store: store}).Get(context.Background(), key)
 	if err != nil {
 		f.Fatal(err)
 	}
-	var stored detect.Action
-	if err := json.Unmarshal(entry.Action, &stored); err != nil {
-		f.Fatal(err)
+	pieces, err := alert.Codec{}.Open(context.Background(), entry)
+	if err != nil || pieces.Action == nil {
+		f.Fatalf("stored action: %+v, %v", pieces.Action, err)
 	}
+	stored := *pieces.Action
 
 	h := &slackaction.Handler{Store: store, Slack: client, Remediator: rem, SigningSecret: signingSecret,
 		Approvers: policy.SlackConfig{Approvers: []string{approver}, ApproverGroups: []string{"S0SECOPS"}}, Window: 10 * time.Minute}
@@ -148,7 +150,7 @@ func FuzzServeURL(f *testing.F) {
 		click("revert", key, approver), click("undo", key, approver), click("acknowledge", key, "U0GROUPIE"),
 		click("revert", key, "U0ATTACKER"), click("revert", "fuzz-event-1#access-key-created#report", approver),
 		click("revert", `{"kind":"detach_user_policy","policy_arn":"arn:aws:iam::aws:policy/AdministratorAccess"}`, approver),
-		click("delete_everything", key, approver), click("revert", state.FloodKey(rule, "arn:aws:iam::123456789012:user/alice"), approver),
+		click("delete_everything", key, approver), click("revert", alert.FloodKey(rule, "arn:aws:iam::123456789012:user/alice"), approver),
 		"", "payload=", "payload=null", "payload=%7B%7D", "payload=%5B%5D", "payload=%7B%22type%22%3A7%7D", "a=%zz", "payload=" + url.QueryEscape(`{"type":"block_actions","actions":null}`),
 	} {
 		f.Add(s)

@@ -14,13 +14,17 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/slack-go/slack"
 
+	"github.com/iam-watchdog/iam-watchdog/pkg/alert"
 	"github.com/iam-watchdog/iam-watchdog/pkg/policy"
+	"github.com/iam-watchdog/iam-watchdog/pkg/render"
 	"github.com/iam-watchdog/iam-watchdog/pkg/state"
 )
 
 // Handler serves Slack's interactivity requests. Fields are set once per cold start.
 type Handler struct {
-	Store      state.Store
+	Store state.Store
+	// Codec reads and writes the pieces of authority in the alerts' records.
+	Codec      alert.Codec
 	Slack      Slack
 	Remediator Remediator
 	// SigningSecret is the Slack app's signing secret (the secret's signing_secret key).
@@ -31,12 +35,9 @@ type Handler struct {
 	Window time.Duration
 	Log    *slog.Logger
 	Now    func() time.Time
-	// Halted, when set, says why Revert now is refused: the deployment's kill switch
+	// HaltReason, when set, says why Revert now is refused: the deployment's kill switch
 	// (REMEDIATION_MODE off or dry-run). Undo and Acknowledge still work.
-	Halted string
-	// Simulated makes every revert and undo a no-op that says so (the demo); the remediator
-	// then only describes.
-	Simulated bool
+	HaltReason string
 }
 
 func (h *Handler) log() *slog.Logger {
@@ -107,7 +108,7 @@ func (h *Handler) ServeURL(ctx context.Context, req events.LambdaFunctionURLRequ
 	}
 	var errs []error
 	for _, act := range cb.ActionCallback.BlockActions {
-		verb, err := state.ParseVerb(act.ActionID)
+		verb, err := alert.ParseVerb(act.ActionID)
 		if err != nil {
 			log.InfoContext(ctx, "unknown button ignored", "action_id", act.ActionID)
 			continue
@@ -129,7 +130,7 @@ func (h *Handler) click(ctx context.Context, c Click, owner string) error {
 	ok, why := h.approver(ctx, c.User)
 	if !ok {
 		log.WarnContext(ctx, "click by someone who is not an approver refused", "reason", why)
-		return h.tell(ctx, c, ":no_entry: Only the watchdog's approvers can press "+labelOf(c.Verb)+" ("+why+"). Nothing was changed.")
+		return h.tell(ctx, c, ":no_entry: Only the watchdog's approvers can press "+render.VerbLabel(c.Verb)+" ("+why+"). Nothing was changed.")
 	}
 	res, err := h.Act(ctx, c, owner)
 	if err != nil {

@@ -19,8 +19,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 
-	"github.com/iam-watchdog/iam-watchdog/internal/motoserver"
+	"github.com/iam-watchdog/iam-watchdog/internal/mototest"
 	"github.com/iam-watchdog/iam-watchdog/internal/slackserver"
+	"github.com/iam-watchdog/iam-watchdog/pkg/alert"
 	"github.com/iam-watchdog/iam-watchdog/pkg/cloudtrail"
 	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
 	"github.com/iam-watchdog/iam-watchdog/pkg/notify"
@@ -67,11 +68,11 @@ func (r countingRemediator) Revert(ctx context.Context, u remediate.Undo) error 
 
 func newWorld(t *testing.T, mode policy.Mode) *world {
 	t.Helper()
-	srv := motoserver.Start(t)
+	srv := mototest.Start(t)
 	cfg := srv.Config(t)
 	db := dynamodb.NewFromConfig(cfg)
-	motoserver.CreateStateTable(t, db, "state")
-	store := &state.DynamoDB{API: &motoserver.Serialized{API: db}, Table: "state"}
+	mototest.CreateStateTable(t, db, "state")
+	store := &state.DynamoDB{API: &mototest.Serialized{API: db}, Table: "state"}
 	slack := slackserver.Start(t)
 	sink, err := notify.NewBot(notify.BotConfig{Token: "xoxb-test", Channel: "C0SECURITY", APIURL: slack.APIURL()})
 	if err != nil {
@@ -135,11 +136,11 @@ func (w *world) alert(eventID, user, keyID string) string {
 	if _, err := w.p.Handle(context.Background(), recs[0]); err != nil {
 		w.t.Fatal(err)
 	}
-	return state.Key(eventID, rule)
+	return alert.Key(eventID, rule)
 }
 
 // request is the Function URL event Slack's click on a button makes, signed at time at.
-func request(verb state.Verb, key, user string, at time.Time, secret string) events.LambdaFunctionURLRequest {
+func request(verb alert.Verb, key, user string, at time.Time, secret string) events.LambdaFunctionURLRequest {
 	payload, _ := json.Marshal(map[string]any{
 		"type": "block_actions", "user": map[string]any{"id": user, "username": "someone"},
 		"channel": map[string]any{"id": "C0SECURITY"}, "container": map[string]any{"type": "message", "channel_id": "C0SECURITY"},
@@ -167,13 +168,37 @@ func (w *world) serve(req events.LambdaFunctionURLRequest) int {
 	return resp.StatusCode
 }
 
-func (w *world) entry(key string) state.Entry {
+func (w *world) entry(key string) alert.Entry {
 	w.t.Helper()
-	e, err := w.store.Get(context.Background(), key)
+	e, err := (alert.Records{Store: w.store}).Get(context.Background(), key)
 	if err != nil {
 		w.t.Fatal(err)
 	}
 	return e
+}
+
+// pieces are the pieces of authority an entry holds, as the codec reads them.
+func (w *world) pieces(e alert.Entry) alert.Pieces {
+	w.t.Helper()
+	p, err := alert.Codec{}.Open(context.Background(), e)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return p
+}
+
+// undoText is an entry's undo record as stored (JSON), "" when it holds none.
+func (w *world) undoText(e alert.Entry) string {
+	w.t.Helper()
+	u := w.pieces(e).Plan
+	if u == nil {
+		return ""
+	}
+	data, err := json.Marshal(u)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return string(data)
 }
 
 // current is the alert's message as it reads now, blocks and fallback together.
@@ -197,12 +222,12 @@ func TestSignedRequestsOnly(t *testing.T) {
 	messages := len(w.slack.Messages())
 	now := time.Now()
 
-	unsigned := request(state.Revert, key, approver, now, signingSecret)
+	unsigned := request(alert.Revert, key, approver, now, signingSecret)
 	delete(unsigned.Headers, "x-slack-signature")
-	stale := request(state.Revert, key, approver, now.Add(-6*time.Minute), signingSecret)
-	ahead := request(state.Revert, key, approver, now.Add(6*time.Minute), signingSecret)
-	forged := request(state.Revert, key, approver, now, "guessed-secret")
-	tampered := request(state.Revert, key, approver, now, signingSecret)
+	stale := request(alert.Revert, key, approver, now.Add(-6*time.Minute), signingSecret)
+	ahead := request(alert.Revert, key, approver, now.Add(6*time.Minute), signingSecret)
+	forged := request(alert.Revert, key, approver, now, "guessed-secret")
+	tampered := request(alert.Revert, key, approver, now, signingSecret)
 	tampered.Body = strings.Replace(tampered.Body, approver, "U0ATTACKER", 1)
 	for name, req := range map[string]events.LambdaFunctionURLRequest{
 		"missing signature": unsigned, "stale timestamp": stale, "timestamp ahead": ahead,
@@ -212,7 +237,7 @@ func TestSignedRequestsOnly(t *testing.T) {
 			t.Errorf("%s: HTTP %d, want 401", name, code)
 		}
 	}
-	if after := w.entry(key); after.Version != before.Version || after.Status != state.Pending {
+	if after := w.entry(key); after.Version != before.Version || after.Status != alert.Pending {
 		t.Errorf("refused requests changed the entry: version %d → %d, status %s", before.Version, after.Version, after.Status)
 	}
 	if n := len(w.slack.Messages()); n != messages || w.applied.Load() != 0 || w.keyStatus("bob", keyID) != iamtypes.StatusTypeActive {
@@ -220,7 +245,7 @@ func TestSignedRequestsOnly(t *testing.T) {
 	}
 
 	// The same click, signed, base64-encoded as Function URLs may deliver it: accepted.
-	ok := request(state.Revert, key, approver, now, signingSecret)
+	ok := request(alert.Revert, key, approver, now, signingSecret)
 	ok.Body, ok.IsBase64Encoded = base64.StdEncoding.EncodeToString([]byte(ok.Body)), true
 	if code := w.serve(ok); code != 200 {
 		t.Fatalf("signed request: HTTP %d", code)
@@ -236,22 +261,22 @@ func TestOnlyApproversAct(t *testing.T) {
 	keyID := w.newKey("bob")
 	key := w.alert("approver-event-1", "bob", keyID)
 
-	if code := w.serve(request(state.Revert, key, "U0STRANGER", time.Now(), signingSecret)); code != 200 {
+	if code := w.serve(request(alert.Revert, key, "U0STRANGER", time.Now(), signingSecret)); code != 200 {
 		t.Fatalf("HTTP %d", code)
 	}
 	eph := w.slack.Ephemerals()
 	if len(eph) != 1 || eph[0].User != "U0STRANGER" || !strings.Contains(eph[0].Text, "Only the watchdog's approvers") {
 		t.Fatalf("ephemerals %+v, want one refusal to U0STRANGER", eph)
 	}
-	if w.applied.Load() != 0 || w.entry(key).Status != state.Pending || len(w.slack.Updates()) != 0 {
+	if w.applied.Load() != 0 || w.entry(key).Status != alert.Pending || len(w.slack.Updates()) != 0 {
 		t.Fatal("an unlisted user's click had an effect")
 	}
 
 	// A member of an approver group may act.
-	if code := w.serve(request(state.Acknowledge, key, "U0ONCALL", time.Now(), signingSecret)); code != 200 {
+	if code := w.serve(request(alert.Acknowledge, key, "U0ONCALL", time.Now(), signingSecret)); code != 200 {
 		t.Fatalf("HTTP %d", code)
 	}
-	if e := w.entry(key); e.Status != state.Acknowledged || e.StatusBy != "U0ONCALL" {
+	if e := w.entry(key); e.Status != alert.Acknowledged || e.StatusBy != "U0ONCALL" {
 		t.Fatalf("after the group member's Acknowledge: %s by %s", e.Status, e.StatusBy)
 	}
 	if !strings.Contains(w.current(key), "Status: Acknowledged by <@U0ONCALL>") {
@@ -261,7 +286,7 @@ func TestOnlyApproversAct(t *testing.T) {
 	if strings.Contains(w.current(key), `"action_id":"revert"`) {
 		t.Error("an acknowledged alert still offers Revert now")
 	}
-	w.serve(request(state.Revert, key, approver, time.Now(), signingSecret))
+	w.serve(request(alert.Revert, key, approver, time.Now(), signingSecret))
 	if w.applied.Load() != 0 {
 		t.Error("Revert now acted on an acknowledged alert")
 	}
@@ -278,7 +303,7 @@ func TestRevertNowThenUndo(t *testing.T) {
 		t.Fatalf("the alert offers no Revert now:\n%s", w.current(key))
 	}
 
-	if code := w.serve(request(state.Revert, key, approver, time.Now(), signingSecret)); code != 200 {
+	if code := w.serve(request(alert.Revert, key, approver, time.Now(), signingSecret)); code != 200 {
 		t.Fatalf("HTTP %d", code)
 	}
 	if w.keyStatus("bob", keyID) != iamtypes.StatusTypeInactive {
@@ -294,11 +319,11 @@ func TestRevertNowThenUndo(t *testing.T) {
 	if len(replies) != 1 || !strings.Contains(replies[0].Text, "<@U0SECLEAD> pressed *Revert now* at ") || !strings.Contains(replies[0].Text, "deactivated access key `"+keyID+"` of user `bob`") {
 		t.Fatalf("thread after Revert now: %+v", replies)
 	}
-	if e := w.entry(key); len(e.Undo) == 0 || e.Status != state.Reverted || len(e.Events) != 2 {
+	if e := w.entry(key); w.undoText(e) == "" || e.Status != alert.Reverted || len(e.Events) != 2 {
 		t.Fatalf("entry after Revert now: %+v", e)
 	}
 
-	if code := w.serve(request(state.Undo, key, approver, time.Now(), signingSecret)); code != 200 {
+	if code := w.serve(request(alert.Undo, key, approver, time.Now(), signingSecret)); code != 200 {
 		t.Fatalf("HTTP %d", code)
 	}
 	if w.keyStatus("bob", keyID) != iamtypes.StatusTypeActive {
@@ -311,7 +336,7 @@ func TestRevertNowThenUndo(t *testing.T) {
 	if len(replies) != 2 || !strings.Contains(replies[1].Text, "re-activated access key `"+keyID+"`") {
 		t.Fatalf("thread after Undo: %+v", replies)
 	}
-	if e := w.entry(key); e.UndoneAt.IsZero() || e.Status != state.Undone {
+	if e := w.entry(key); e.UndoneAt.IsZero() || e.Status != alert.Undone {
 		t.Fatalf("entry after Undo: %+v", e)
 	}
 }
@@ -344,15 +369,15 @@ func TestRevertNowStoresUndoFirst(t *testing.T) {
 	keyID := w.newKey("bob")
 	key := w.alert("undo-first-1", "bob", keyID)
 	store := w.failUpdate(2)
-	w.serve(request(state.Revert, key, approver, time.Now(), signingSecret))
+	w.serve(request(alert.Revert, key, approver, time.Now(), signingSecret))
 	if store.calls.Load() < 2 {
 		t.Fatalf("%d Updates: the click never came to store the undo record", store.calls.Load())
 	}
 	if w.applied.Load() != 0 || w.keyStatus("bob", keyID) != iamtypes.StatusTypeActive {
 		t.Errorf("%d remediations, key %s: want nothing done when the undo record cannot be stored", w.applied.Load(), w.keyStatus("bob", keyID))
 	}
-	if e := w.entry(key); len(e.Undo) != 0 {
-		t.Errorf("undo record %s stored for an action not taken", e.Undo)
+	if e := w.entry(key); w.undoText(e) != "" {
+		t.Errorf("undo record %s stored for an action not taken", w.undoText(e))
 	}
 }
 
@@ -366,9 +391,9 @@ func TestRevertNowResumesAPlanLeftByAnEarlierClick(t *testing.T) {
 	keyID := w.newKey("bob")
 	key := w.alert("resume-event-1", "bob", keyID)
 	w.failUpdate(3)
-	w.serve(request(state.Revert, key, approver, time.Now(), signingSecret))
-	if w.keyStatus("bob", keyID) != iamtypes.StatusTypeInactive || len(w.entry(key).Undo) == 0 {
-		t.Fatalf("first click: key %s, undo %s; want deactivated with the undo record stored first", w.keyStatus("bob", keyID), w.entry(key).Undo)
+	w.serve(request(alert.Revert, key, approver, time.Now(), signingSecret))
+	if w.keyStatus("bob", keyID) != iamtypes.StatusTypeInactive || w.undoText(w.entry(key)) == "" {
+		t.Fatalf("first click: key %s, undo %s; want deactivated with the undo record stored first", w.keyStatus("bob", keyID), w.undoText(w.entry(key)))
 	}
 
 	if _, err := w.iam.DeleteAccessKey(t.Context(), &iam.DeleteAccessKeyInput{UserName: aws.String("bob"), AccessKeyId: aws.String(keyID)}); err != nil {
@@ -376,14 +401,15 @@ func TestRevertNowResumesAPlanLeftByAnEarlierClick(t *testing.T) {
 	}
 	later := time.Now().Add(3 * time.Minute)
 	w.h.Now = func() time.Time { return later }
-	w.serve(request(state.Revert, key, approver, later, signingSecret))
+	w.serve(request(alert.Revert, key, approver, later, signingSecret))
 	e := w.entry(key)
-	var o remediate.Outcome
-	if err := json.Unmarshal(e.Outcome, &o); err != nil {
-		t.Fatal(err)
+	stored := w.pieces(e).Outcome
+	if stored == nil {
+		t.Fatal("no outcome stored")
 	}
-	if o.Status != remediate.Done || !strings.Contains(string(e.Undo), keyID) || e.Status != state.Reverted {
-		t.Errorf("after the second click: outcome %s (%q), status %s, undo %s; want done and reverted, keeping the undo record", o.Status, o.Reason, e.Status, e.Undo)
+	o := *stored
+	if o.Status != remediate.Done || !strings.Contains(w.undoText(e), keyID) || e.Status != alert.Reverted {
+		t.Errorf("after the second click: outcome %s (%q), status %s, undo %s; want done and reverted, keeping the undo record", o.Status, o.Reason, e.Status, w.undoText(e))
 	}
 }
 
@@ -394,7 +420,7 @@ func TestRedeliveredClickActsOnce(t *testing.T) {
 	keyID := w.newKey("bob")
 	key := w.alert("retry-event-1", "bob", keyID)
 	ts := w.entry(key).TS
-	req := request(state.Revert, key, approver, time.Now(), signingSecret)
+	req := request(alert.Revert, key, approver, time.Now(), signingSecret)
 	if code := w.serve(req); code != 200 {
 		t.Fatalf("HTTP %d", code)
 	}
@@ -428,7 +454,7 @@ func TestRevertNowOnBurst(t *testing.T) {
 	if n := len(w.slack.Posts()); n != 1 {
 		t.Fatalf("%d posts for a burst of 3, want 1", n)
 	}
-	if code := w.serve(request(state.Revert, keys[0], approver, time.Now(), signingSecret)); code != 200 {
+	if code := w.serve(request(alert.Revert, keys[0], approver, time.Now(), signingSecret)); code != 200 {
 		t.Fatalf("HTTP %d", code)
 	}
 	for i, u := range users {
@@ -448,8 +474,8 @@ func TestRevertNowOnBurst(t *testing.T) {
 // A click on a key the state table does not hold, or on a flood index, changes nothing.
 func TestUnknownKey(t *testing.T) {
 	w := newWorld(t, policy.Approve)
-	for _, key := range []string{"no-such-event#access-key-created", state.FloodKey(rule, "arn:aws:iam::123456789012:user/alice")} {
-		if code := w.serve(request(state.Revert, key, approver, time.Now(), signingSecret)); code != 200 {
+	for _, key := range []string{"no-such-event#access-key-created", alert.FloodKey(rule, "arn:aws:iam::123456789012:user/alice")} {
+		if code := w.serve(request(alert.Revert, key, approver, time.Now(), signingSecret)); code != 200 {
 			t.Fatalf("HTTP %d", code)
 		}
 	}
@@ -462,16 +488,16 @@ func TestUnknownKey(t *testing.T) {
 // nothing changes, and the clicker is told why.
 func TestRevertNowHalted(t *testing.T) {
 	w := newWorld(t, policy.Approve)
-	w.h.Halted = "remediation is switched off in this deployment (REMEDIATION_MODE=dry-run), so nothing was reverted"
+	w.h.HaltReason = "remediation is switched off in this deployment (REMEDIATION_MODE=dry-run), so nothing was reverted"
 	keyID := w.newKey("bob")
 	key := w.alert("halted-event-1", "bob", keyID)
-	if code := w.serve(request(state.Revert, key, approver, time.Now(), signingSecret)); code != 200 {
+	if code := w.serve(request(alert.Revert, key, approver, time.Now(), signingSecret)); code != 200 {
 		t.Fatalf("HTTP %d", code)
 	}
 	if w.keyStatus("bob", keyID) != iamtypes.StatusTypeActive || w.applied.Load() != 0 {
 		t.Fatal("Revert now acted although remediation is switched off")
 	}
-	if e := w.entry(key); e.Status != state.Pending {
+	if e := w.entry(key); e.Status != alert.Pending {
 		t.Errorf("entry status %s, want still pending", e.Status)
 	}
 	eph := w.slack.Ephemerals()

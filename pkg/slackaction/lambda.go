@@ -13,13 +13,11 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/iam-watchdog/iam-watchdog/pkg/lambdaenv"
 	"github.com/iam-watchdog/iam-watchdog/pkg/notify"
 	"github.com/iam-watchdog/iam-watchdog/pkg/policy"
-	"github.com/iam-watchdog/iam-watchdog/pkg/state"
-	"github.com/iam-watchdog/iam-watchdog/pkg/watchdog"
 )
 
 // Env is the slack-actions function's configuration: the watchdog function's environment
@@ -27,18 +25,18 @@ import (
 // the watchdog would) and the people allowed to click. The names are a contract with
 // template.yaml and docs/slack-app.md; secrets are referenced by ARN only.
 type Env struct {
-	watchdog.LambdaEnv
+	lambdaenv.Env
 	Approvers string // SLACK_APPROVERS: Slack user and user group IDs, comma-separated; added to the config's
 }
 
 // EnvFrom reads the environment through getenv.
 func EnvFrom(getenv func(string) string) Env {
-	return Env{LambdaEnv: watchdog.LambdaEnvFrom(getenv), Approvers: getenv("SLACK_APPROVERS")}
+	return Env{Env: lambdaenv.From(getenv), Approvers: getenv("SLACK_APPROVERS")}
 }
 
 // Config is the watchdog's configuration with SLACK_APPROVERS added.
 func (e Env) Config() (policy.Config, error) {
-	cfg, err := e.LambdaEnv.Config()
+	cfg, err := e.Env.Config()
 	if err != nil {
 		return cfg, err
 	}
@@ -114,13 +112,13 @@ func NewFunction(env Env, awsCfg aws.Config, log *slog.Logger) (*Function, error
 	if len(cfg.Slack.Approvers) == 0 && len(cfg.Slack.ApproverGroups) == 0 {
 		log.Warn("no approvers are configured (slack.approvers, slack.approver_groups, SLACK_APPROVERS): every click is refused")
 	}
-	store := &state.DynamoDB{API: dynamodb.NewFromConfig(awsCfg), Table: env.StateTable}
+	store := env.Store(awsCfg)
 	sm := secretsmanager.NewFromConfig(awsCfg)
 	httpClient := &http.Client{Timeout: 5 * time.Second}
 	return &Function{Log: log, Load: func(ctx context.Context) (*Handler, error) {
-		secret, err := notify.LoadSecret(ctx, sm, env.SlackSecretARN)
+		secret, err := env.Secret(ctx, sm)
 		if err != nil {
-			return nil, fmt.Errorf("SLACK_SECRET_ARN: %w", err)
+			return nil, err
 		}
 		if secret.SigningSecret == "" || secret.Token == "" {
 			return nil, fmt.Errorf("SLACK_SECRET_ARN: the secret needs both \"token\" and \"signing_secret\" for the buttons")
@@ -131,7 +129,7 @@ func NewFunction(env Env, awsCfg aws.Config, log *slog.Logger) (*Function, error
 		}
 		return &Handler{
 			Store: store, Slack: bot, Remediator: rem, SigningSecret: secret.SigningSecret,
-			Approvers: cfg.Slack, Window: cfg.Slack.Window(), Log: log, Halted: env.Halted(),
+			Approvers: cfg.Slack, Window: cfg.Slack.Window(), Log: log, HaltReason: env.HaltReason(),
 		}, nil
 	}}, nil
 }

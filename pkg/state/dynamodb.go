@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"strconv"
 	"time"
 
@@ -202,7 +201,7 @@ func (d *DynamoDB) Update(ctx context.Context, key string, change func(*Entry) e
 		exists := err == nil
 		switch {
 		case errors.Is(err, ErrNotFound):
-			old = Entry{Key: key}
+			old = Entry{Meta: Meta{Key: key}}
 		case err != nil:
 			return Entry{}, err
 		}
@@ -234,16 +233,13 @@ func (d *DynamoDB) Update(ctx context.Context, key string, change func(*Entry) e
 		if !isConditionFailed(err) {
 			return Entry{}, fmt.Errorf("update %s in %s: %w", key, d.Table, err)
 		}
-		if err := pause(ctx, attempt); err != nil {
+		if err := updateBackoff.Wait(ctx, attempt); err != nil {
 			return Entry{}, err
 		}
 	}
 	return Entry{}, fmt.Errorf("update %s in %s: %w", key, d.Table, ErrConflict)
 }
 
-// pause waits after a lost race: exponentially longer up to a cap, at random in the upper
-// half, so that writers spread out instead of colliding in lockstep.
-func pause(ctx context.Context, attempt int) error {
-	step := min(5*time.Millisecond<<min(attempt, 6), 200*time.Millisecond)
-	return sleep.For(ctx, step/2+rand.N(step/2+1)) // #nosec G404 -- jitter needs no cryptographic randomness.
-}
+// updateBackoff is the wait after a lost race: exponentially longer up to a cap, at random in
+// the upper half, so that writers spread out instead of colliding in lockstep.
+var updateBackoff = sleep.Backoff{Base: 5 * time.Millisecond, Max: 200 * time.Millisecond}

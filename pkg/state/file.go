@@ -138,7 +138,7 @@ func (f *File) Update(_ context.Context, key string, change func(*Entry) error) 
 	}
 	old, ok := m[key]
 	if !ok {
-		old = Entry{Key: key}
+		old = Entry{Meta: Meta{Key: key}}
 	}
 	e := old.clone()
 	if err := change(&e); err != nil {

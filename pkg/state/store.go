@@ -1,7 +1,8 @@
-// Package state remembers what the watchdog did about each finding, so that a redelivered event
-// neither acts nor alerts twice and every action can be undone later. An entry is claimed with
-// a lease before anything is done; a claim left by a crashed invocation is taken over once its
-// lease has run out.
+// Package state is the watchdog's storage: entries claimed with a lease before anything is done
+// (a claim left by a crashed invocation is taken over once its lease has run out), written only
+// over the version read, and kept for Retention. It does not know what an entry holds: each
+// finding's alert record (pkg/alert) is its body, so that a redelivered event neither acts nor
+// alerts twice and every action can be undone later.
 //
 // Two stores implement it: a local JSON file for the CLI and a DynamoDB table for the Lambda.
 package state
@@ -10,6 +11,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"slices"
 	"time"
 )
 
@@ -27,62 +30,64 @@ const (
 	Alerted Stage = "alerted" // the alert was delivered: the finding is finished
 )
 
-// Entry is the record of one finding: the key is the CloudTrail eventID and the rule ID.
-type Entry struct {
-	Key     string `json:"key"`
-	EventID string `json:"event_id"`
-	Rule    string `json:"rule"`
-	Stage   Stage  `json:"stage"`
+// Meta is what the store itself keeps of an entry: its key, how far the handling of it got,
+// the claim on it, and its version and expiry.
+type Meta struct {
+	Key   string `json:"key"`
+	Stage Stage  `json:"stage"`
 	// Owner is the invocation holding the lease, and LeaseUntil when the lease runs out.
 	Owner      string    `json:"owner"`
 	LeaseUntil time.Time `json:"lease_until"`
-	// Outcome is the remediation outcome, stored once acted (JSON of remediate.Outcome).
-	Outcome json.RawMessage `json:"outcome,omitempty"`
-	// Undo is what is needed to reverse a done action (JSON of remediate.Undo).
-	Undo json.RawMessage `json:"undo,omitempty"`
-	// Channel and TS identify the Slack message, for threads and updates.
-	Channel string `json:"channel,omitempty"`
-	TS      string `json:"ts,omitempty"`
-	// UndoneAt is when the action was undone, zero while it stands.
-	UndoneAt  time.Time `json:"undone_at,omitzero"`
-	UpdatedAt time.Time `json:"updated_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
 	// ExpiresAt is when the store may forget the entry (DynamoDB TTL).
 	ExpiresAt time.Time `json:"expires_at"`
 	// Version counts the writes to the entry. Save and Update write only over the version the
 	// caller read, so that a click in Slack and the pipeline cannot overwrite each other.
 	Version int64 `json:"version"`
-
-	// What a later click in Slack needs, saved when the finding is alerted (see alert.go).
-
-	// Action is the remediation the finding proposed (JSON of detect.Action): the one thing
-	// Revert now may do. Nothing about it is ever taken from a Slack request.
-	Action json.RawMessage `json:"action,omitempty"`
-	// Alert is what re-rendering the Slack message needs (JSON of notify.Alert, without the
-	// CloudTrail record).
-	Alert json.RawMessage `json:"alert,omitempty"`
-	// Status is where the alert stands for people, empty until it is alerted; StatusBy and
-	// StatusSince say who moved it there and when.
-	Status      Status    `json:"status,omitempty"`
-	StatusBy    string    `json:"status_by,omitempty"`
-	StatusSince time.Time `json:"status_since,omitzero"`
-	// Events is who did what to the alert, oldest first.
-	Events []Event `json:"events,omitempty"`
-	// Group is set on the entry whose Slack message gathers a burst of findings with the same
-	// rule and actor (flood control): the others, what they changed and how they ended.
-	Group *Group `json:"group,omitempty"`
-	// Leader and WindowEnds are set on a flood index entry (FloodKey): the finding whose message
-	// gathers the current burst, and when the burst's window closes.
-	Leader     string    `json:"leader,omitempty"`
-	WindowEnds time.Time `json:"window_ends,omitzero"`
-	// Dirty is set by every change the entry's Slack message must show; Refresher is the one
-	// invocation updating the message until RefresherUntil (see MarkDirty).
-	Dirty          bool      `json:"dirty,omitempty"`
-	Refresher      string    `json:"refresher,omitempty"`
-	RefresherUntil time.Time `json:"refresher_until,omitzero"`
 }
 
-// Key is the store key of a finding.
-func Key(eventID, rule string) string { return eventID + "#" + rule }
+// Entry is one entry of the store: Meta, and Body, what its user keeps there (an alert's
+// record, pkg/alert). Body is a JSON object whose fields are stored beside Meta's, in one
+// object, as entries have always been stored; the store never reads it.
+type Entry struct {
+	Meta
+	Body json.RawMessage
+}
+
+// MarshalJSON writes Body's fields and Meta's as one object; Meta's win a clash.
+func (e Entry) MarshalJSON() ([]byte, error) {
+	fields := map[string]json.RawMessage{}
+	if len(e.Body) > 0 {
+		if err := json.Unmarshal(e.Body, &fields); err != nil {
+			return nil, fmt.Errorf("entry %s: its body is not a JSON object: %w", e.Key, err)
+		}
+	}
+	meta, err := json.Marshal(e.Meta)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(meta, &fields); err != nil {
+		return nil, err
+	}
+	return json.Marshal(fields)
+}
+
+// UnmarshalJSON reads Meta's fields, and keeps the whole object as Body for its user, who reads
+// its own fields and ignores Meta's.
+func (e *Entry) UnmarshalJSON(data []byte) error {
+	var m Meta
+	if err := json.Unmarshal(data, &m); err != nil {
+		return err
+	}
+	e.Meta, e.Body = m, slices.Clone(json.RawMessage(data))
+	return nil
+}
+
+// clone copies the entry, so that a change to the copy's body leaves the original as it was.
+func (e Entry) clone() Entry {
+	e.Body = slices.Clone(e.Body)
+	return e
+}
 
 var (
 	// ErrDone means the finding was already handled to the end: do nothing again.

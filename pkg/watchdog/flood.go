@@ -4,25 +4,22 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/iam-watchdog/iam-watchdog/internal/sleep"
+	"github.com/iam-watchdog/iam-watchdog/pkg/alert"
 	"github.com/iam-watchdog/iam-watchdog/pkg/notify"
 	"github.com/iam-watchdog/iam-watchdog/pkg/remediate"
+	"github.com/iam-watchdog/iam-watchdog/pkg/render"
 	"github.com/iam-watchdog/iam-watchdog/pkg/state"
 )
 
-// Flood control: the findings of one rule by one actor within the flood window share one Slack
-// message. The first posts it (the leader); the others join the leader's entry (count, targets,
-// outcomes) and update the message. Every finding is still decided, remediated and recorded on
-// its own; only the message is shared.
-//
-// The flood index entry state.FloodKey(rule, actor) names the current leader. Becoming leader
-// is a conditional write on the index, so of two invocations racing only one posts. A finding
-// that finds a leader which has not posted yet waits a little, then fails with ErrFloodBusy:
-// Lambda retries the invocation (the claim on the finding lets the retry alert without acting
-// again) rather than posting a second message.
+// Flood control (pkg/alert's group.go says what a burst is): the pipeline posts the leader's
+// message or has the finding join the burst's. Becoming leader is a conditional write on the
+// flood index, so of two invocations racing only one posts. A finding that finds a leader
+// which has not posted yet waits a little, then fails with ErrFloodBusy: Lambda retries the
+// invocation (the claim on the finding lets the retry alert without acting again) rather than
+// posting a second message.
 
 // ErrFloodBusy means another invocation is posting the message this finding joins; retry.
 var ErrFloodBusy = errors.New("the message of this burst is being posted by another invocation")
@@ -30,11 +27,12 @@ var ErrFloodBusy = errors.New("the message of this burst is being posted by anot
 // floodWait bounds how long a finding waits for its leader's message before ErrFloodBusy.
 var floodWait = 10 * time.Second
 
+// leaderBackoff spaces out the reads of the flood index while a finding waits for its leader to
+// post: every finding of a burst may be waiting on the same leader, so their reads are spread.
+var leaderBackoff = sleep.Backoff{Base: 50 * time.Millisecond, Max: 500 * time.Millisecond}
+
 // errRace makes a conditional change give way, to be decided again from a fresh read.
 var errRace = errors.New("changed meanwhile")
-
-// errClosed refuses a join: people have acted on the message, or it is full.
-var errClosed = errors.New("the burst's message takes no more findings")
 
 func (p *Pipeline) now() time.Time {
 	if p.Now != nil {
@@ -43,37 +41,15 @@ func (p *Pipeline) now() time.Time {
 	return time.Now()
 }
 
-// initialStatus is where an alert starts: reverted when auto mode acted, pending when it
-// waits for approval, open otherwise.
-func initialStatus(o *remediate.Outcome) state.Status {
-	switch {
-	case o == nil:
-		return state.Open
-	case o.Status == remediate.Done:
-		return state.Reverted
-	case o.Status == remediate.Pending:
-		return state.Pending
-	}
-	return state.Open
-}
-
-// outcomeName is how a finding's remediation is counted in a burst.
-func outcomeName(o *remediate.Outcome) string {
-	if o == nil {
-		return "none"
-	}
-	return string(o.Status)
-}
-
 // deliver hands the alert to the sink. A sink with threads, given a store, gets the alert with
 // its status and buttons, and bursts folded into one message.
-func (p *Pipeline) deliver(ctx context.Context, entry *state.Entry, r *Result) (notify.Delivery, error) {
+func (p *Pipeline) deliver(ctx context.Context, entry *alert.Entry, r *Result) (alert.Delivery, error) {
 	th, ok := p.Sink.(notify.Threads)
 	if !ok || p.Store == nil || entry.Key == "" {
 		return p.Sink.Notify(ctx, r.Alert)
 	}
 	window := p.Config.Slack.Window()
-	r.Alert.Thread = &notify.Thread{Key: entry.Key, Status: entry.Status, By: entry.StatusBy, Since: entry.StatusSince, Window: window}
+	r.Alert.Thread = &alert.Thread{Key: entry.Key, Status: entry.Status, By: entry.StatusBy, Since: entry.StatusSince, Window: window}
 	if window <= 0 || r.Finding.Actor.ARN == "" {
 		return th.Notify(ctx, r.Alert)
 	}
@@ -81,20 +57,20 @@ func (p *Pipeline) deliver(ctx context.Context, entry *state.Entry, r *Result) (
 }
 
 // flood posts the alert as the leader of its burst, or joins the burst's message.
-func (p *Pipeline) flood(ctx context.Context, th notify.Threads, entry *state.Entry, r *Result, window time.Duration) (notify.Delivery, error) {
+func (p *Pipeline) flood(ctx context.Context, th notify.Threads, entry *alert.Entry, r *Result, window time.Duration) (alert.Delivery, error) {
 	f := r.Finding
-	fkey := state.FloodKey(f.Rule, f.Actor.ARN)
+	fkey := alert.FloodKey(f.Rule, f.Actor.ARN)
 	giveUp := time.Now().Add(floodWait)
 	for attempt := 0; ; attempt++ {
-		idx, err := p.Store.Get(ctx, fkey)
+		idx, err := p.records().Get(ctx, fkey)
 		if err != nil && !errors.Is(err, state.ErrNotFound) {
-			return notify.Delivery{}, fmt.Errorf("flood index: %w", err)
+			return alert.Delivery{}, fmt.Errorf("flood index: %w", err)
 		}
 		now := p.now()
 		switch {
 		case idx.Leader == entry.Key && idx.TS != "":
 			// This finding led the burst and posted; an earlier try stopped after that.
-			return notify.Delivery{Channel: idx.Channel, TS: idx.TS}, nil
+			return idx.Message(), nil
 		case idx.Leader == entry.Key:
 			return p.lead(ctx, th, fkey, entry, r)
 		case idx.Leader == "" || !now.Before(idx.WindowEnds) || (idx.TS == "" && now.After(idx.LeaseUntil)):
@@ -102,26 +78,26 @@ func (p *Pipeline) flood(ctx context.Context, th notify.Threads, entry *state.En
 			if err := p.takeLead(ctx, fkey, idx, entry.Key, now, window); errors.Is(err, errRace) {
 				continue
 			} else if err != nil {
-				return notify.Delivery{}, err
+				return alert.Delivery{}, err
 			}
 			return p.lead(ctx, th, fkey, entry, r)
 		case idx.TS == "":
 			// The leader is posting: wait for its message rather than post a second one.
 			if time.Now().After(giveUp) {
-				return notify.Delivery{}, ErrFloodBusy
+				return alert.Delivery{}, ErrFloodBusy
 			}
-			if err := sleep.For(ctx, time.Duration(min(attempt+1, 10))*50*time.Millisecond); err != nil {
-				return notify.Delivery{}, err
+			if err := leaderBackoff.Wait(ctx, attempt); err != nil {
+				return alert.Delivery{}, err
 			}
 			continue
 		}
 		d, err := p.join(ctx, th, idx, entry, r, window)
-		if errors.Is(err, errClosed) {
+		if errors.Is(err, alert.ErrBurstClosed) {
 			// People acted on the burst's message (or it is full): start a new one.
 			if err := p.takeLead(ctx, fkey, idx, entry.Key, now, window); errors.Is(err, errRace) {
 				continue
 			} else if err != nil {
-				return notify.Delivery{}, err
+				return alert.Delivery{}, err
 			}
 			return p.lead(ctx, th, fkey, entry, r)
 		}
@@ -130,14 +106,12 @@ func (p *Pipeline) flood(ctx context.Context, th notify.Threads, entry *state.En
 }
 
 // takeLead makes key the leader of the burst, if the index is still as read.
-func (p *Pipeline) takeLead(ctx context.Context, fkey string, read state.Entry, key string, now time.Time, window time.Duration) error {
-	_, err := p.Store.Update(ctx, fkey, func(e *state.Entry) error {
+func (p *Pipeline) takeLead(ctx context.Context, fkey string, read alert.Entry, key string, now time.Time, window time.Duration) error {
+	_, err := p.records().Update(ctx, fkey, func(e *alert.Entry) error {
 		if e.Version != read.Version {
 			return errRace
 		}
-		e.Leader, e.Channel, e.TS = key, "", ""
-		e.Owner, e.LeaseUntil, e.WindowEnds = p.Owner, now.Add(p.lease()), now.Add(window)
-		e.ExpiresAt = now.Add(window + 24*time.Hour)
+		e.Lead(key, p.Owner, now, p.lease(), window)
 		return nil
 	})
 	if err != nil && !errors.Is(err, errRace) {
@@ -149,30 +123,24 @@ func (p *Pipeline) takeLead(ctx context.Context, fkey string, read state.Entry, 
 // lead posts the burst's message, then records where it is, on the leader's entry first and
 // on the index last: a finding joins only once the index names the message, by which time the
 // leader's entry names it too.
-func (p *Pipeline) lead(ctx context.Context, th notify.Threads, fkey string, entry *state.Entry, r *Result) (notify.Delivery, error) {
+func (p *Pipeline) lead(ctx context.Context, th notify.Threads, fkey string, entry *alert.Entry, r *Result) (alert.Delivery, error) {
 	f := r.Finding
 	d, err := th.Notify(ctx, r.Alert)
 	if err != nil {
-		return notify.Delivery{}, err
+		return alert.Delivery{}, err
 	}
-	_, err = p.Store.Update(ctx, entry.Key, func(e *state.Entry) error {
-		e.Channel, e.TS = d.Channel, d.TS
-		if e.Group == nil {
-			e.Group = &state.Group{Targets: []string{f.Target}, Outcomes: map[string]int{outcomeName(r.Remediation): 1}}
-			if f.Target == "" {
-				e.Group.Targets = nil
-			}
-		}
+	_, err = p.records().Update(ctx, entry.Key, func(e *alert.Entry) error {
+		e.Posted(d, f.Target, alert.OutcomeName(r.Remediation))
 		return nil
 	})
 	if err != nil {
 		return d, fmt.Errorf("record burst message: %w", err)
 	}
-	_, err = p.Store.Update(ctx, fkey, func(e *state.Entry) error {
+	_, err = p.records().Update(ctx, fkey, func(e *alert.Entry) error {
 		if e.Leader != entry.Key {
 			return errRace // another invocation took the burst over; this message stands alone
 		}
-		e.Channel, e.TS = d.Channel, d.TS
+		e.SetMessage(d)
 		return nil
 	})
 	if err != nil && !errors.Is(err, errRace) {
@@ -183,40 +151,34 @@ func (p *Pipeline) lead(ctx context.Context, th notify.Threads, fkey string, ent
 
 // join adds the finding to the leader's burst and brings the message up to date; a failed
 // remediation also gets a line in the thread, since the message shows only the count.
-func (p *Pipeline) join(ctx context.Context, th notify.Threads, idx state.Entry, entry *state.Entry, r *Result, window time.Duration) (notify.Delivery, error) {
+func (p *Pipeline) join(ctx context.Context, th notify.Threads, idx alert.Entry, entry *alert.Entry, r *Result, window time.Duration) (alert.Delivery, error) {
 	f := r.Finding
-	d := notify.Delivery{Channel: idx.Channel, TS: idx.TS}
+	d := idx.Message()
 	joined, refresher := false, false
-	_, err := p.Store.Update(ctx, idx.Leader, func(e *state.Entry) error {
-		if e.Group == nil {
-			e.Group = &state.Group{}
-		}
+	_, err := p.records().Update(ctx, idx.Leader, func(e *alert.Entry) error {
 		// A finding joined on an earlier try is not counted again, but still marks the message
 		// for refreshing: the earlier try may have failed before the message showed it.
-		joined = false
-		if !slices.Contains(e.Group.Members, entry.Key) {
-			if len(e.Events) > 0 || e.Group.Count() >= state.MaxGroup || e.TS == "" {
-				return errClosed
-			}
-			joined = e.Group.Join(entry.Key, f.Target, outcomeName(r.Remediation))
+		var err error
+		if joined, err = e.JoinBurst(entry.Key, f.Target, alert.OutcomeName(r.Remediation)); err != nil {
+			return err
 		}
 		refresher = e.MarkDirty(p.Owner, p.now())
 		return nil
 	})
 	if err != nil {
-		if errors.Is(err, errClosed) {
-			return notify.Delivery{}, err
+		if errors.Is(err, alert.ErrBurstClosed) {
+			return alert.Delivery{}, err
 		}
-		return notify.Delivery{}, fmt.Errorf("join burst of %s: %w", idx.Leader, err)
+		return alert.Delivery{}, fmt.Errorf("join burst of %s: %w", idx.Leader, err)
 	}
 	if refresher {
-		rf := notify.Refresher{Threads: th, Store: p.Store, Owner: p.Owner, Window: window, Now: p.Now}
+		rf := alert.Refresher{Messages: th, Records: p.records(), Owner: p.Owner, Window: window, Now: p.Now}
 		if err := rf.Refresh(ctx, idx.Leader); err != nil {
 			return d, fmt.Errorf("update burst message: %w", err)
 		}
 	}
 	if joined && r.Remediation != nil && r.Remediation.Status == remediate.Failed {
-		if err := th.Reply(ctx, d, notify.FollowUp{Who: "watchdog", Alert: r.Alert, Detail: r.Remediation.Reason}); err != nil {
+		if err := th.Reply(ctx, d, render.FollowUp{Who: "watchdog", Alert: r.Alert, Detail: r.Remediation.Reason}); err != nil {
 			return d, fmt.Errorf("reply in burst thread: %w", err)
 		}
 	}
@@ -225,12 +187,13 @@ func (p *Pipeline) join(ctx context.Context, th notify.Threads, idx state.Entry,
 
 // recordAlert marks the finding alerted, merging with whatever joined its burst meanwhile.
 // Those who joined updated the message themselves.
-func (p *Pipeline) recordAlert(ctx context.Context, entry state.Entry, d notify.Delivery) error {
-	_, err := p.Store.Update(ctx, entry.Key, func(e *state.Entry) error {
+func (p *Pipeline) recordAlert(ctx context.Context, entry alert.Entry, d alert.Delivery) error {
+	_, err := p.records().Update(ctx, entry.Key, func(e *alert.Entry) error {
 		if e.Owner != entry.Owner {
 			return state.ErrLost
 		}
-		e.Stage, e.Channel, e.TS = state.Alerted, d.Channel, d.TS
+		e.Stage = state.Alerted
+		e.SetMessage(d)
 		return nil
 	})
 	return err

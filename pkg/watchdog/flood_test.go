@@ -13,8 +13,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/iam-watchdog/iam-watchdog/internal/motoserver"
+	"github.com/iam-watchdog/iam-watchdog/internal/mototest"
 	"github.com/iam-watchdog/iam-watchdog/internal/slackserver"
+	"github.com/iam-watchdog/iam-watchdog/internal/watchdogtest"
+	"github.com/iam-watchdog/iam-watchdog/pkg/alert"
 	"github.com/iam-watchdog/iam-watchdog/pkg/cloudtrail"
 	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
 	"github.com/iam-watchdog/iam-watchdog/pkg/notify"
@@ -85,11 +87,11 @@ func burstPipeline(mode policy.Mode, rem watchdog.Remediator, store state.Store,
 
 func dynamoStore(t *testing.T) *state.DynamoDB {
 	t.Helper()
-	srv := motoserver.Start(t)
+	srv := mototest.Start(t)
 	db := dynamodb.NewFromConfig(srv.Config(t))
-	motoserver.CreateStateTable(t, db, "state")
-	// moto checks conditions without a lock; motoserver.Serialized restores DynamoDB's atomicity.
-	return &state.DynamoDB{API: &motoserver.Serialized{API: db}, Table: "state"}
+	mototest.CreateStateTable(t, db, "state")
+	// moto checks conditions without a lock; mototest.Serialized restores DynamoDB's atomicity.
+	return &state.DynamoDB{API: &mototest.Serialized{API: db}, Table: "state"}
 }
 
 func bot(t *testing.T, slack *slackserver.Server) *notify.Bot {
@@ -167,14 +169,14 @@ func TestBurstFoldsIntoOneMessage(t *testing.T) {
 
 	leaders := 0
 	for i := range findings {
-		e, err := store.Get(ctx, state.Key(fmt.Sprintf("burst-event-%03d", i), burstRule))
+		e, err := (alert.Records{Store: store}).Get(ctx, alert.Key(fmt.Sprintf("burst-event-%03d", i), burstRule))
 		if e.Group != nil {
 			leaders++
 			if e.Group.Count() != findings || e.Dirty || e.Refresher != "" {
 				t.Errorf("leader %s: group of %d, dirty %t, refresher %q; want %d, clean, released", e.Key, e.Group.Count(), e.Dirty, e.Refresher, findings)
 			}
 		}
-		if err != nil || e.Stage != state.Alerted || e.TS != posts[0].TS || len(e.Undo) == 0 {
+		if err != nil || e.Stage != state.Alerted || e.TS != posts[0].TS || watchdogtest.UndoText(t, e) == "" {
 			t.Errorf("finding %d: %+v %v; want alerted in the burst's message with an undo record", i, e, err)
 		}
 	}
@@ -213,8 +215,8 @@ func TestBurstWindowAndActionsStartNewMessages(t *testing.T) {
 		t.Fatalf("%d posts after the window closed, want 2", len(posts))
 	}
 	// Someone acknowledges the second message: the next finding gets a message of its own.
-	if _, err := store.Update(ctx, state.Key("window-event-3", burstRule), func(e *state.Entry) error {
-		return e.Begin(state.Acknowledge, "U0SECLEAD", now, time.Minute)
+	if _, err := (alert.Records{Store: store}).Update(ctx, alert.Key("window-event-3", burstRule), func(e *alert.Entry) error {
+		return e.Begin(alert.Acknowledge, "U0SECLEAD", now, time.Minute)
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -230,8 +232,8 @@ func TestBurstWindowAndActionsStartNewMessages(t *testing.T) {
 			t.Errorf("first message lacks %q:\n%s\n%s", want, first.Text, first.Blocks)
 		}
 	}
-	e, err := store.Get(ctx, state.Key("window-event-1", burstRule))
-	if err != nil || e.Status != state.Pending || len(e.Action) == 0 || len(e.Alert) == 0 || e.Group.Count() != 2 {
+	e, err := (alert.Records{Store: store}).Get(ctx, alert.Key("window-event-1", burstRule))
+	if err != nil || e.Status != alert.Pending || watchdogtest.Pieces(t, e).Action == nil || watchdogtest.Pieces(t, e).Alert == nil || e.Group.Count() != 2 {
 		t.Errorf("leader entry %+v, %v: want pending with its action, alert and a group of 2", e, err)
 	}
 }
@@ -248,8 +250,8 @@ func TestBurstWaitsForItsLeader(t *testing.T) {
 	slack := slackserver.Start(t)
 	t0 := time.Now()
 	now := t0
-	fkey := state.FloodKey(burstRule, "arn:aws:iam::123456789012:user/alice")
-	if _, err := store.Update(ctx, fkey, func(e *state.Entry) error {
+	fkey := alert.FloodKey(burstRule, "arn:aws:iam::123456789012:user/alice")
+	if _, err := (alert.Records{Store: store}).Update(ctx, fkey, func(e *alert.Entry) error {
 		e.Leader, e.Owner, e.LeaseUntil, e.WindowEnds = "crashed#"+burstRule, "invocation-0", t0.Add(2*time.Minute), t0.Add(10*time.Minute)
 		return nil
 	}); err != nil {

@@ -1,6 +1,7 @@
-// Package watchdog wires the pipeline's stages — parse, detect, decide, act, notify — and is the
-// only package that knows all of them. The Lambda and the CLI build its dependencies and call
-// Handle; nothing here depends on how a record arrived.
+// Package watchdog is the pipeline: it takes one record through the stages — detect, decide,
+// act, notify — and is the only package that knows all of them. The Lambda's handler
+// (pkg/eventhandler) and replay (pkg/replay) build its dependencies and call Handle; nothing
+// here depends on how a record arrived. What becomes of each alert afterwards is pkg/alert's.
 package watchdog
 
 import (
@@ -11,6 +12,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/iam-watchdog/iam-watchdog/pkg/alert"
 	"github.com/iam-watchdog/iam-watchdog/pkg/cloudtrail"
 	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
 	"github.com/iam-watchdog/iam-watchdog/pkg/notify"
@@ -47,8 +49,11 @@ type Pipeline struct {
 	Config     policy.Config
 	Remediator Remediator
 	Store      state.Store
-	Sink       notify.Sink
-	Log        *slog.Logger
+	// Codec writes and reads the pieces of authority in the alerts' records (the zero Codec
+	// is the plain one).
+	Codec alert.Codec
+	Sink  notify.Sink
+	Log   *slog.Logger
 	// Owner names this process or invocation in claims.
 	Owner string
 	// Lease is how long a claim is held before another invocation may take it over; it must
@@ -60,14 +65,17 @@ type Pipeline struct {
 
 // Result is what became of one finding.
 type Result struct {
-	notify.Alert
+	alert.Alert
 	Decision policy.Decision
 	// Alerted is true when the alert was delivered to the Sink (or would be, with none).
 	Alerted bool
 	// Duplicate is true when the store says the finding was handled before.
 	Duplicate bool
-	Delivery  notify.Delivery
+	Delivery  alert.Delivery
 }
+
+// records is the store, as alert records.
+func (p *Pipeline) records() alert.Records { return alert.Records{Store: p.Store, Codec: p.Codec} }
 
 func (p *Pipeline) log() *slog.Logger {
 	if p.Log != nil {
@@ -99,13 +107,15 @@ func (p *Pipeline) handleFinding(ctx context.Context, f detect.Finding) (*Result
 	d := p.Config.Decide(&f)
 	if !d.Alert {
 		log.InfoContext(ctx, "finding dropped", keyReason, d.Reason)
-		return &Result{Alert: notify.Alert{Finding: f}, Decision: d}, nil
+		return &Result{Alert: alert.Alert{Finding: f}, Decision: d}, nil
 	}
-	r := &Result{Alert: notify.Alert{Finding: f}, Decision: d}
+	r := &Result{Alert: alert.Alert{Finding: f}, Decision: d}
 
-	var entry state.Entry
+	var entry alert.Entry
+	var stored alert.Pieces
 	if p.Store != nil && f.EventID != "" {
-		e, err := p.Store.Claim(ctx, state.Entry{Key: claimKey(f, d), EventID: f.EventID, Rule: f.Rule, Owner: p.Owner}, p.lease())
+		e, err := p.records().Claim(ctx, alert.Entry{Meta: state.Meta{Key: claimKey(f, d), Owner: p.Owner},
+			Record: alert.Record{EventID: f.EventID, Rule: f.Rule}}, p.lease())
 		switch {
 		case errors.Is(err, state.ErrDone):
 			r.Duplicate = true
@@ -120,26 +130,22 @@ func (p *Pipeline) handleFinding(ctx context.Context, f detect.Finding) (*Result
 			return nil, fmt.Errorf("claim: %w", err)
 		}
 		entry = e
+		if stored, err = p.Codec.Open(ctx, entry); err != nil {
+			return nil, err
+		}
 	}
 
-	if entry.Stage == state.Acted && len(entry.Outcome) > 0 {
+	if entry.Stage == state.Acted && stored.Outcome != nil {
 		// A previous invocation acted and then failed to alert: alert with its outcome.
-		var o remediate.Outcome
-		if err := json.Unmarshal(entry.Outcome, &o); err != nil {
-			return nil, fmt.Errorf("stored outcome: %w", err)
-		}
-		r.Remediation = &o
+		r.Remediation = stored.Outcome
 	} else {
 		var intend func(remediate.Undo) error
 		var prior *remediate.Undo
 		if p.Store != nil && entry.Key != "" {
 			intend = func(u remediate.Undo) error { return p.intend(ctx, &entry, f, u) }
-			if entry.Stage == state.Acting && len(entry.Undo) > 0 {
-				prior = new(remediate.Undo)
-				if err := json.Unmarshal(entry.Undo, prior); err != nil {
-					return nil, fmt.Errorf("stored undo record of the planned action: %w", err)
-				}
-				log.WarnContext(ctx, "resuming an action an earlier attempt planned and may have carried out", "undo", string(entry.Undo))
+			if entry.Stage == state.Acting && stored.Plan != nil {
+				prior = stored.Plan
+				log.WarnContext(ctx, "resuming an action an earlier attempt planned and may have carried out", "undo", undoJSON(prior))
 			}
 		}
 		var undo *remediate.Undo
@@ -149,25 +155,20 @@ func (p *Pipeline) handleFinding(ctx context.Context, f detect.Finding) (*Result
 		}
 		if p.Store != nil && entry.Key != "" {
 			entry.Stage = state.Acted
-			if r.Remediation != nil {
-				entry.Outcome, _ = json.Marshal(r.Remediation)
-			}
 			// The undo record stays only for a done action: a planned one that failed or
-			// found nothing to do has nothing to reverse.
-			entry.Undo = nil
-			if undo != nil {
-				entry.Undo, _ = json.Marshal(undo)
+			// found nothing to do has nothing to reverse. The action, the alert and where it
+			// stands are what a click in Slack needs later.
+			action := f.Action
+			if err := p.Codec.Seal(ctx, &entry, alert.Pieces{Action: &action, Plan: undo, Outcome: r.Remediation, Alert: &r.Alert}); err != nil {
+				return nil, err
 			}
-			// What a click in Slack needs later: the action, the alert and where it stands.
-			entry.Action, _ = json.Marshal(f.Action)
-			entry.Alert, _ = notify.EncodeAlert(r.Alert)
-			entry.SetStatus(initialStatus(r.Remediation), "watchdog", p.now())
-			if err := p.saveUndo(ctx, &entry, r); err != nil {
-				if len(entry.Undo) > 0 {
+			entry.SetStatus(alert.InitialStatus(r.Remediation), "watchdog", p.now())
+			if err := p.saveUndo(ctx, entry, r); err != nil {
+				if undo != nil {
 					// The action is done but the outcome is not stored. The undo record was
 					// stored before acting (stage acting), so Lambda's retry resumes from it;
 					// log it too, so that a person can reverse the change from the log.
-					log.ErrorContext(ctx, "outcome of a done action not saved; its undo record, stored before acting, is also here", "undo", string(entry.Undo), "error", err.Error())
+					log.ErrorContext(ctx, "outcome of a done action not saved; its undo record, stored before acting, is also here", "undo", undoJSON(undo), "error", err.Error())
 				}
 				return nil, err
 			}
@@ -197,8 +198,8 @@ func (p *Pipeline) handleFinding(ctx context.Context, f detect.Finding) (*Result
 
 // saveUndo stores the outcome and, for a done action, its undo record, before the alert goes
 // out: the alert promises an undo command, so the record must exist first.
-func (p *Pipeline) saveUndo(ctx context.Context, entry *state.Entry, r *Result) error {
-	if err := p.Store.Save(ctx, *entry); err != nil {
+func (p *Pipeline) saveUndo(ctx context.Context, entry alert.Entry, r *Result) error {
+	if err := p.records().Save(ctx, entry); err != nil {
 		if r.Remediation != nil && r.Remediation.Status == remediate.Done {
 			return fmt.Errorf("record undo for a done action (%s): %w", r.Remediation.Action, err)
 		}
@@ -212,7 +213,7 @@ func (p *Pipeline) saveUndo(ctx context.Context, entry *state.Entry, r *Result) 
 // actionable) are kept apart, so that reporting an event first never stops acting on it once
 // remediation is switched on.
 func claimKey(f detect.Finding, d policy.Decision) string {
-	key := state.Key(f.EventID, f.Rule)
+	key := alert.Key(f.EventID, f.Rule)
 	if d.Act && (d.Mode == policy.Auto || d.Mode == policy.Approve) {
 		return key
 	}
@@ -231,17 +232,29 @@ func (p *Pipeline) lease() time.Duration {
 // `watchdog undo`, and Lambda's retry resumes the action from it instead of taking a second
 // look that could no longer tell the watchdog's own change from somebody else's. Nothing is
 // done when the plan cannot be stored.
-func (p *Pipeline) intend(ctx context.Context, entry *state.Entry, f detect.Finding, u remediate.Undo) error {
+func (p *Pipeline) intend(ctx context.Context, entry *alert.Entry, f detect.Finding, u remediate.Undo) error {
 	e := *entry
 	e.Stage = state.Acting
-	e.Undo, _ = json.Marshal(u)
-	e.Action, _ = json.Marshal(f.Action)
-	if err := p.Store.Save(ctx, e); err != nil {
+	action := f.Action
+	if err := p.Codec.Amend(ctx, &e, func(pc *alert.Pieces) { pc.Action, pc.Plan = &action, &u }); err != nil {
+		return err
+	}
+	if err := p.records().Save(ctx, e); err != nil {
 		return fmt.Errorf("record the planned %s before acting: %w", f.Action.Kind, err)
 	}
 	e.Version++ // Save wrote over the version read, and the next write goes over this one
 	*entry = e
 	return nil
+}
+
+// undoJSON is an undo record as the log shows it: the JSON it is stored as, for a person to
+// reverse the change by hand.
+func undoJSON(u *remediate.Undo) string {
+	data, err := json.Marshal(u)
+	if err != nil {
+		return fmt.Sprintf("%+v", *u)
+	}
+	return string(data)
 }
 
 // act turns a decision into a remediation outcome, acting for real only in auto mode, through

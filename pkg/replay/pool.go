@@ -1,0 +1,361 @@
+// Package replay runs archived CloudTrail through the pipeline: the inputs of any number of
+// sources (files, directories, standard input, S3 prefixes), pruned by their place in
+// CloudTrail's layout and by a scope, read on a pool of workers that skim each record and decode
+// only those the rules could want, and handled in input order, so that the output is the same
+// for any number of workers. `watchdog replay` and `watchdog demo` run it; another program can.
+package replay
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/iam-watchdog/iam-watchdog/pkg/cloudtrail"
+	"github.com/iam-watchdog/iam-watchdog/pkg/notify"
+	"github.com/iam-watchdog/iam-watchdog/pkg/watchdog"
+)
+
+// Options shape a replay.
+type Options struct {
+	// Pipeline handles each record. Its Sink is not used: what it alerted on goes to Output.
+	Pipeline *watchdog.Pipeline
+	// Output gets every finding the pipeline alerted on, or had alerted on before (a duplicate),
+	// in input order.
+	Output notify.Sink
+	// Sources are read in order.
+	Sources []Source
+	// Jobs is how many inputs are read at once; below 2, they are read one after the other on
+	// the caller's goroutine.
+	Jobs int
+	// Scope is what is let through; the zero Scope lets everything through.
+	Scope Scope
+	// Problems is told of each input that could not be listed, opened or read, each record that
+	// could not be read, and each record the pipeline failed on, as they come in input order;
+	// the replay goes on. Nil ignores them (they are counted all the same).
+	Problems func(error)
+	// Progress, when set, is called about five times a second while the replay runs, from
+	// another goroutine; the sources are then listed a second time, for the sizes of their
+	// inputs.
+	Progress func(Progress)
+}
+
+// Progress is how far a replay got.
+type Progress struct {
+	// Done inputs were read to their end.
+	Done int64
+	// Inputs were found by the second listing so far, Total bytes as stored between them;
+	// Counted says the listing is over.
+	Inputs, Total int64
+	Counted       bool
+	// Read is what the workers read so far.
+	Read    cloudtrail.ScanStats
+	Elapsed time.Duration
+}
+
+// Records per input that may wait for the pipeline: they are the few the pre-filter wants, so
+// this bounds memory without slowing the workers.
+const pendingRecords = 16
+
+// A task is one input on its way: a worker reads it into batches, which the pipeline drains
+// in input order.
+type task struct {
+	in      Input
+	err     error // from listing the inputs: nothing to read
+	batches chan []item
+}
+
+// An item is one thing a worker found in an input: a wanted record, an error, or, last, what it
+// read.
+type item struct {
+	rec     *cloudtrail.Record
+	err     error
+	openErr error
+	read    *cloudtrail.ScanStats
+}
+
+// Run reads the inputs of o.Sources on o.Jobs workers and runs the records they yield through
+// the pipeline in input order, so that the output is the same for any number of jobs. Each
+// worker skims its input with a cloudtrail.Scanner whose pre-filter is the detector's own
+// (Wants) and the scope: only the records a rule could report are decoded.
+//
+// Memory is bounded by the job count, not by the archive: at most o.Jobs inputs are read at a
+// time, at most a few per job more wait, each with at most pendingRecords records, and each
+// worker holds one line (one log file) at a time.
+//
+// A worker hands over what it found in batches, most inputs in one, because each hand-over
+// can wake a sleeping thread: per record, the wake-ups cost more than the records. With one
+// job there are no hand-overs at all: inputs are read and handled on the caller's goroutine.
+//
+// Run returns an error when it had to stop: the context ended, or Output failed. Inputs it
+// could not read do not stop it: they are told to o.Problems and counted in the Summary
+// (Summary.Err).
+func Run(ctx context.Context, o Options) (*Summary, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	jobs := max(1, o.Jobs)
+	p := o.Pipeline
+	want := func(rec *cloudtrail.Record) bool { return o.Scope.Keeps(rec) && p.Detector.Wants(rec) }
+	scanners := make([]*cloudtrail.Scanner, jobs)
+	for w := range scanners {
+		scanners[w] = &cloudtrail.Scanner{Want: want}
+	}
+	r := &run{Summary: newSummary(jobs), o: o, began: time.Now()}
+	if r.o.Problems == nil {
+		r.o.Problems = func(error) {}
+	}
+	stop := func() {}
+	if o.Progress != nil {
+		stop = sync.OnceFunc(r.watchProgress(ctx, scanners))
+		defer stop()
+	}
+	inputs := listAll(ctx, o.Sources, o.Scope, false)
+	var err error
+	if jobs == 1 {
+		err = r.readInline(ctx, scanners[0], inputs)
+	} else {
+		err = r.readConcurrently(ctx, scanners, inputs)
+	}
+	if err == nil {
+		err = ctx.Err()
+	}
+	stop()
+	r.Took = time.Since(r.began)
+	return r.Summary, err
+}
+
+// run is one replay on its way: what it counted, and what it was asked.
+type run struct {
+	*Summary
+	o     Options
+	began time.Time
+	done  atomic.Int64 // inputs finished, for the progress
+}
+
+// listAll yields the inputs of every source in order.
+func listAll(ctx context.Context, sources []Source, sc Scope, sized bool) iter.Seq2[Input, error] {
+	return func(yield func(Input, error) bool) {
+		for _, src := range sources {
+			for in, err := range src.Inputs(ctx, sc, sized) {
+				if !yield(in, err) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// readInline reads and handles the inputs one after the other on this goroutine.
+func (r *run) readInline(ctx context.Context, sc *cloudtrail.Scanner, inputs iter.Seq2[Input, error]) error {
+	for in, err := range inputs {
+		if err != nil {
+			r.listErr(in, err)
+			continue
+		}
+		var handleErr error
+		bad := false
+		readInput(sc, in, func(it item) bool {
+			bad = bad || it.openErr != nil || it.err != nil
+			handleErr = r.take(ctx, it)
+			return handleErr == nil && ctx.Err() == nil
+		})
+		if handleErr != nil {
+			return handleErr
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		r.inputDone(in, bad)
+	}
+	return nil
+}
+
+// readConcurrently reads the inputs on one worker per scanner and handles what they found in
+// input order on this goroutine.
+func (r *run) readConcurrently(ctx context.Context, scanners []*cloudtrail.Scanner, inputs iter.Seq2[Input, error]) error {
+	ctx, cancel := context.WithCancel(ctx)
+	jobs := len(scanners)
+	tasks := make(chan *task, jobs)
+	order := make(chan *task, 4*jobs)
+	go func() {
+		defer close(order)
+		defer close(tasks)
+		for in, err := range inputs {
+			t := &task{in: in, err: err, batches: make(chan []item, 1)}
+			select {
+			case order <- t:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil {
+				close(t.batches)
+				continue
+			}
+			select {
+			case tasks <- t:
+			case <-ctx.Done():
+				close(t.batches)
+				return
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	for _, sc := range scanners {
+		wg.Go(func() {
+			for t := range tasks {
+				readTask(ctx, sc, t)
+			}
+		})
+	}
+	defer func() {
+		cancel() // a worker waiting to hand over a batch gives up
+		wg.Wait()
+	}()
+
+	for t := range order {
+		if t.err != nil {
+			r.listErr(t.in, t.err)
+			continue
+		}
+		bad := false
+		for batch := range t.batches {
+			for _, it := range batch {
+				bad = bad || it.openErr != nil || it.err != nil
+				if err := r.take(ctx, it); err != nil {
+					return err
+				}
+			}
+		}
+		r.inputDone(t.in, bad)
+	}
+	return nil
+}
+
+// readTask reads one input into t.batches, pendingRecords items at most to a batch, and closes
+// it.
+func readTask(ctx context.Context, sc *cloudtrail.Scanner, t *task) {
+	defer close(t.batches)
+	var batch []item
+	send := func() bool {
+		select {
+		case t.batches <- batch:
+			batch = nil
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	readInput(sc, t.in, func(it item) bool {
+		batch = append(batch, it)
+		return len(batch) < pendingRecords || send()
+	})
+	if len(batch) > 0 {
+		send()
+	}
+}
+
+// readInput reads one input with sc and calls emit with each wanted record and error, and
+// last with what it read, until emit returns false.
+func readInput(sc *cloudtrail.Scanner, in Input, emit func(item) bool) {
+	rc, err := in.Open()
+	if err != nil {
+		emit(item{openErr: err})
+		return
+	}
+	defer rc.Close()
+	before := sc.Stats()
+	for rec, err := range sc.Records(in.Name, rc) {
+		if !emit(item{rec: rec, err: err}) {
+			return
+		}
+	}
+	after := sc.Stats()
+	emit(item{read: &cloudtrail.ScanStats{Records: after.Records - before.Records, Decoded: after.Decoded - before.Decoded,
+		Input: after.Input - before.Input, Bytes: after.Bytes - before.Bytes}})
+}
+
+// listErr counts an input that could not even be listed.
+func (r *run) listErr(in Input, err error) {
+	r.unreadableInput(in.Name)
+	r.o.Problems(err)
+}
+
+// inputDone counts an input read to its end, unreadable in part when bad.
+func (r *run) inputDone(in Input, bad bool) {
+	r.Inputs++
+	r.done.Add(1)
+	if bad {
+		r.unreadableInput(in.Name)
+	}
+}
+
+// take runs one thing found in an input through the pipeline and counts what came of it.
+func (r *run) take(ctx context.Context, it item) error {
+	switch {
+	case it.openErr != nil:
+		r.o.Problems(it.openErr)
+	case it.err != nil:
+		r.o.Problems(it.err)
+	case it.read != nil:
+		r.add(*it.read)
+	default:
+		results, err := r.o.Pipeline.Handle(ctx, it.rec)
+		if err != nil {
+			r.Failed++
+			r.o.Problems(fmt.Errorf("%s: %w", it.rec.Pos, err))
+		}
+		for _, res := range results {
+			if !res.Alerted && !res.Duplicate {
+				continue
+			}
+			r.finding(res.Finding)
+			if _, err := r.o.Output.Notify(ctx, res.Alert); err != nil {
+				return fmt.Errorf("write output: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// watchProgress reports the progress to o.Progress until stop is called: inputs done, what the
+// workers read, and the inputs and bytes as stored that a second listing of the sources found.
+func (r *run) watchProgress(ctx context.Context, scanners []*cloudtrail.Scanner) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	var total, files atomic.Int64
+	var sized atomic.Bool
+	go func() {
+		for in, err := range listAll(ctx, r.o.Sources, r.o.Scope, true) {
+			if ctx.Err() != nil {
+				return
+			}
+			if err == nil {
+				files.Add(1)
+				total.Add(in.Size)
+			}
+		}
+		sized.Store(true)
+	}()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(200 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			var st cloudtrail.ScanStats
+			for _, sc := range scanners {
+				x := sc.Stats()
+				st.Records, st.Decoded, st.Input, st.Bytes = st.Records+x.Records, st.Decoded+x.Decoded, st.Input+x.Input, st.Bytes+x.Bytes
+			}
+			r.o.Progress(Progress{Done: r.done.Load(), Inputs: files.Load(), Total: total.Load(), Counted: sized.Load(),
+				Read: st, Elapsed: time.Since(r.began)})
+		}
+	}()
+	return func() { cancel(); <-done }
+}

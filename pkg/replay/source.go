@@ -1,0 +1,149 @@
+package replay
+
+import (
+	"context"
+	"io"
+	"io/fs"
+	"iter"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// Input is one thing to read: a file, an S3 object, standard input. What it holds is anything
+// cloudtrail.Scanner reads: EventBridge events, CloudTrail records or log files, JSON Lines of
+// these, any of them gzipped.
+type Input struct {
+	Name string
+	// Size is the input's size as stored, 0 when not known; it only sizes the progress.
+	Size int64
+	// Open opens the input for reading; the caller closes it.
+	Open func() (io.ReadCloser, error)
+}
+
+// A Source lists the inputs one PATH names, in the order they are to be read. Replay reads the
+// inputs of all its sources on its workers; a new kind of input (CloudTrail's event history,
+// an archive elsewhere) is a new Source, not a change to the workers.
+type Source interface {
+	// Inputs yields the inputs in order. An input that cannot even be listed comes with an
+	// error, and is counted as unreadable; listing goes on after it unless the error says
+	// nothing more can be listed. Inputs whose place in CloudTrail's layout puts them out of sc
+	// (sc.Prunes) are best not listed. sized asks for Size where it costs a look-up (it is
+	// wanted only for the progress); a source that learns sizes anyway may always give them.
+	Inputs(ctx context.Context, sc Scope, sized bool) iter.Seq2[Input, error]
+}
+
+// Locator turns the PATH arguments of `watchdog replay` into sources: "-" is Stdin,
+// s3://bucket/prefix an S3 listing, anything else a file or a directory.
+type Locator struct {
+	Stdin io.Reader
+	// S3 gives the S3 client, built on first use; it may be called more than once.
+	S3 func(ctx context.Context) (S3API, error)
+}
+
+// Sources are the sources of paths, in order.
+func (l Locator) Sources(paths []string) []Source {
+	out := make([]Source, 0, len(paths))
+	for _, p := range paths {
+		switch {
+		case p == "-":
+			out = append(out, Reader{Name: "-", R: l.Stdin})
+		case strings.HasPrefix(p, "s3://"):
+			out = append(out, S3Prefix{URL: p, Client: l.S3})
+		default:
+			out = append(out, Path(p))
+		}
+	}
+	return out
+}
+
+// Reader is one input read from R once, such as standard input.
+type Reader struct {
+	Name string
+	R    io.Reader
+}
+
+// Inputs implements Source.
+func (r Reader) Inputs(context.Context, Scope, bool) iter.Seq2[Input, error] {
+	return func(yield func(Input, error) bool) {
+		yield(Input{Name: r.Name, Open: func() (io.ReadCloser, error) { return io.NopCloser(r.R), nil }}, nil)
+	}
+}
+
+// Path is a file or a directory. A directory is walked recursively in key order, as S3 lists an
+// archive, and in it only log files are read (eventFile), digest folders are passed over, and
+// folders and files whose place in CloudTrail's layout puts them out of scope are never opened.
+// A file named itself is always read.
+type Path string
+
+// Inputs implements Source. Files' sizes are looked up only when sized.
+func (p Path) Inputs(_ context.Context, sc Scope, sized bool) iter.Seq2[Input, error] {
+	return func(yield func(Input, error) bool) {
+		path := string(p)
+		info, err := os.Stat(path)
+		switch {
+		case err != nil:
+			yield(Input{Name: path}, err)
+		case !info.IsDir():
+			yield(fileInput(path, info.Size()), nil)
+		default:
+			walk(path, sc, sized, yield)
+		}
+	}
+}
+
+// walk yields the log files under dir in the order S3 would list their keys: by name, a
+// folder's name read with its trailing slash (so a.json comes before a/b.json).
+func walk(dir string, sc Scope, sized bool, yield func(Input, error) bool) bool {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return yield(Input{Name: dir}, err)
+	}
+	key := func(e fs.DirEntry) string {
+		if e.IsDir() {
+			return e.Name() + "/"
+		}
+		return e.Name()
+	}
+	slices.SortFunc(entries, func(a, b fs.DirEntry) int { return strings.Compare(key(a), key(b)) })
+	for _, e := range entries {
+		path := filepath.Join(dir, e.Name())
+		switch {
+		case e.IsDir():
+			if e.Name() == "CloudTrail-Digest" || sc.Prunes(filepath.ToSlash(path)+"/") {
+				continue
+			}
+			if !walk(path, sc, sized, yield) {
+				return false
+			}
+		case e.Type().IsRegular() && eventFile(e.Name()) && !sc.Prunes(filepath.ToSlash(path)):
+			var size int64
+			if sized {
+				if info, err := e.Info(); err == nil {
+					size = info.Size()
+				}
+			}
+			if !yield(fileInput(path, size), nil) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// eventFile says whether a file met in a directory walk or an S3 listing holds events, by its
+// name. Files named on the command line are always read.
+func eventFile(name string) bool {
+	name = strings.TrimSuffix(name, ".gz")
+	for _, ext := range []string{".json", ".jsonl", ".ndjson"} {
+		if strings.HasSuffix(name, ext) {
+			return true
+		}
+	}
+	return false
+}
+
+func fileInput(path string, size int64) Input {
+	return Input{Name: path, Size: size, Open: func() (io.ReadCloser, error) { return os.Open(path) }}
+}

@@ -1,0 +1,132 @@
+package replay
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/iam-watchdog/iam-watchdog/pkg/cloudtrail"
+	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
+)
+
+// ErrSomeInputs says that a replay could not read some input, or the pipeline failed on some
+// finding: each was reported as it came, and everything else was read.
+var ErrSomeInputs = errors.New("some input could not be read")
+
+// Summary counts what a replay saw.
+type Summary struct {
+	// Inputs were read to their end (in part, for the unreadable ones among them).
+	Inputs int
+	// Findings were alerted on (or were before, by an earlier replay).
+	Findings int
+	// Unreadable inputs could not be listed, opened or read in full; UnreadableNames names them.
+	Unreadable      int
+	UnreadableNames []string
+	// Failed counts records on which the pipeline failed (the store or the output).
+	Failed int
+	// Records were read, Decoded of them for the rules; Input bytes as stored, Bytes of JSON.
+	Records, Decoded, Input, Bytes int64
+	// ByCategory, ByRule and ByActor count the findings.
+	ByCategory, ByRule, ByActor map[string]int
+	Jobs                        int
+	Took                        time.Duration
+}
+
+// Err is ErrSomeInputs when some input was unreadable or some finding failed, else nil.
+func (s *Summary) Err() error {
+	if s.Unreadable > 0 || s.Failed > 0 {
+		return ErrSomeInputs
+	}
+	return nil
+}
+
+func newSummary(jobs int) *Summary {
+	return &Summary{ByCategory: map[string]int{}, ByRule: map[string]int{}, ByActor: map[string]int{}, Jobs: jobs}
+}
+
+func (s *Summary) add(st cloudtrail.ScanStats) {
+	s.Records += st.Records
+	s.Decoded += st.Decoded
+	s.Input += st.Input
+	s.Bytes += st.Bytes
+}
+
+func (s *Summary) finding(f detect.Finding) {
+	s.Findings++
+	s.ByCategory[f.Category]++
+	s.ByRule[f.Rule]++
+	actor := f.Actor.ARN
+	if actor == "" {
+		actor = f.Actor.Name
+	}
+	s.ByActor[actor]++
+}
+
+func (s *Summary) unreadableInput(name string) {
+	s.Unreadable++
+	s.UnreadableNames = append(s.UnreadableNames, name)
+}
+
+// Lists in the summary stop after this many entries.
+const (
+	topActors      = 5
+	listUnreadable = 10
+)
+
+// Print writes the summary, each line starting "watchdog: ". Its first line is the contract
+// scripts read; with details, lines follow on throughput, rules, actors and unreadable inputs.
+func (s *Summary) Print(w io.Writer, details bool) {
+	fmt.Fprintf(w, "watchdog: %d inputs, %d records, %d findings", s.Inputs, s.Records, s.Findings)
+	if len(s.ByCategory) > 0 {
+		fmt.Fprintf(w, " (%s)", counts(s.ByCategory, 0, func(a, b string) int { return strings.Compare(a, b) }))
+	}
+	fmt.Fprintf(w, "; %d unreadable\n", s.Unreadable)
+	if !details {
+		return
+	}
+	secs := max(s.Took.Seconds(), 1e-9)
+	fmt.Fprintf(w, "watchdog: read %s of JSON (%s as stored) in %s with %d jobs: %.0f MB/s, %.0f records/s; %d records decoded for the rules\n",
+		Megabytes(s.Bytes), Megabytes(s.Input), s.Took.Round(time.Millisecond), s.Jobs, float64(s.Bytes)/1e6/secs, float64(s.Records)/secs, s.Decoded)
+	if len(s.ByRule) > 0 {
+		fmt.Fprintf(w, "watchdog: findings by rule: %s\n", counts(s.ByRule, 0, nil))
+		fmt.Fprintf(w, "watchdog: top actors: %s\n", counts(s.ByActor, topActors, nil))
+	}
+	if n := len(s.UnreadableNames); n > 0 {
+		list := strings.Join(s.UnreadableNames[:min(n, listUnreadable)], ", ")
+		if n > listUnreadable {
+			list += fmt.Sprintf(" and %d more", n-listUnreadable)
+		}
+		fmt.Fprintf(w, "watchdog: could not read: %s\n", list)
+	}
+}
+
+// counts formats "name n, name n", by name when order is given, else most first (then by
+// name), keeping the first limit (0: all).
+func counts(m map[string]int, limit int, order func(a, b string) int) string {
+	names := slices.Collect(maps.Keys(m))
+	if order == nil {
+		order = func(a, b string) int { return cmp.Or(m[b]-m[a], strings.Compare(a, b)) }
+	}
+	slices.SortFunc(names, order)
+	if limit > 0 && len(names) > limit {
+		names = names[:limit]
+	}
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = fmt.Sprintf("%s %d", n, m[n])
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Megabytes formats a byte count for people: "0.2 MB", "10.4 GB".
+func Megabytes(n int64) string {
+	if n >= 10e9 {
+		return fmt.Sprintf("%.1f GB", float64(n)/1e9)
+	}
+	return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+}
