@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/iam-watchdog/iam-watchdog/internal/motoserver"
+	"github.com/iam-watchdog/iam-watchdog/internal/mototest"
 )
 
 // The deployments TestDeployInMoto makes: the app three ways, and every infra/ stack.
@@ -76,7 +76,7 @@ type deployment struct {
 // and what the stacks grant and deny is then read back from moto and checked.
 func TestDeployInMoto(t *testing.T) {
 	t.Parallel() // a slow external tool; the package's other tests run meanwhile
-	srv := motoserver.Start(t)
+	srv := mototest.Start(t)
 	d := &deployment{m: newMotoAccount(t, srv.Config(t)), apps: map[string]*stack{}, infra: map[string]*stack{}}
 	for _, c := range appConfigs {
 		d.apps[c.name] = d.m.createStack(t, c.name, translate(t, c.params), c.params, appProbes...)
@@ -124,7 +124,7 @@ func (s *stack) arn(t *testing.T, id string) string {
 	}
 	r := s.Template.Resources()[id]
 	const prefix = "arn:aws:"
-	acct, region := motoserver.AccountID, "us-east-1"
+	acct, region := mototest.AccountID, "us-east-1"
 	switch r["Type"] {
 	case "AWS::DynamoDB::Table":
 		return prefix + "dynamodb:" + region + ":" + acct + ":table/" + phys

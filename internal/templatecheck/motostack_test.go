@@ -18,7 +18,7 @@ import (
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/iam-watchdog/iam-watchdog/internal/motoserver"
+	"github.com/iam-watchdog/iam-watchdog/internal/mototest"
 )
 
 // motoSkips are the resource types of the project's templates that moto_server's
@@ -99,7 +99,7 @@ type probe struct {
 func (m *motoAccount) createStack(t *testing.T, name string, tpl Template, params map[string]string, probes ...probe) *stack {
 	t.Helper()
 	in := stackInputs{Params: params, Pseudo: map[string]string{
-		"AWS::AccountId": motoserver.AccountID, "AWS::Region": "us-east-1", "AWS::Partition": "aws", "AWS::StackName": name,
+		"AWS::AccountId": mototest.AccountID, "AWS::Region": "us-east-1", "AWS::Partition": "aws", "AWS::StackName": name,
 	}}
 	conds, err := conditions(tpl, in)
 	if err != nil {

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/iam-watchdog/iam-watchdog/internal/motoserver"
+	"github.com/iam-watchdog/iam-watchdog/internal/mototest"
 )
 
 // Where the translated functions' code is, as `sam package` would have uploaded it; the moto
@@ -105,7 +105,7 @@ func translateSets(ctx context.Context, root string, sets []map[string]string) (
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, py, filepath.Join(root, "scripts", "sam-translate.py"),
-		"--region", "us-east-1", "--account-id", motoserver.AccountID,
+		"--region", "us-east-1", "--account-id", mototest.AccountID,
 		"--code-uri", "s3://"+codeBucket+"/"+codeKey, "--param-sets", f.Name(),
 		filepath.Join(root, "template.yaml"))
 	var stderr bytes.Buffer

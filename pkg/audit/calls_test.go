@@ -13,7 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/iam-watchdog/iam-watchdog/internal/faultproxy"
-	"github.com/iam-watchdog/iam-watchdog/internal/motoserver"
+	"github.com/iam-watchdog/iam-watchdog/internal/mototest"
 )
 
 // perUserCalls are the IAM calls a per-user audit would make; the engine must make none.
@@ -65,7 +65,7 @@ func TestCallsDoNotGrowWithUsers(t *testing.T) {
 		proxy.Inject(faultproxy.Op("ListOrganizationsFeatures"), orgFeaturesAnswer("RootCredentialsManagement"))
 		opts := fastOptions(time.Now())
 		opts.Sight = Sight{FunctionARN: functionARN, ForwardRegions: []string{"eu-west-1"}, DeadLetterQueueURL: aws.ToString(q.QueueUrl)}
-		report := mustAuditor(t, opts).Account(t.Context(), NewClients(motoserver.Config(t, proxy.URL)))
+		report := mustAuditor(t, opts).Account(t.Context(), NewClients(mototest.Config(t, proxy.URL)))
 		if got := len(ofCheck(report.Results, "user-mfa")); got != users {
 			t.Fatalf("%d user-mfa results for %d users: the audit did not see every user", got, users)
 		}

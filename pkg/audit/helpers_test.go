@@ -14,6 +14,7 @@ import (
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 
 	"github.com/iam-watchdog/iam-watchdog/internal/motoserver"
+	"github.com/iam-watchdog/iam-watchdog/internal/mototest"
 )
 
 // shared is the package's moto_server without AWS managed policies, launched by the first test
@@ -38,7 +39,7 @@ func TestMain(m *testing.M) {
 // startMoto returns the shared moto_server, reset to empty. Without AWS managed policies, moto
 // answers GetAccountAuthorizationDetails in milliseconds instead of seconds. The test fails when
 // moto_server is not installed.
-func startMoto(t *testing.T) *motoserver.Server {
+func startMoto(t *testing.T) *mototest.Server {
 	t.Helper()
 	shared.once.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -48,7 +49,7 @@ func startMoto(t *testing.T) *motoserver.Server {
 	if shared.err != nil {
 		t.Fatal(shared.err)
 	}
-	srv := &motoserver.Server{Endpoint: shared.p.Endpoint}
+	srv := &mototest.Server{Endpoint: shared.p.Endpoint}
 	srv.Reset(t)
 	return srv
 }
@@ -58,10 +59,10 @@ func startMoto(t *testing.T) *motoserver.Server {
 // asked). moto then lists every one of them, about 1,300 with their documents (5 MB), in each
 // GetAccountAuthorizationDetails answer, which takes it seconds: tests that need them audit
 // few times.
-func startMotoManaged(t *testing.T) *motoserver.Server {
+func startMotoManaged(t *testing.T) *mototest.Server {
 	t.Helper()
 	t.Setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
-	return motoserver.Start(t)
+	return mototest.Start(t)
 }
 
 // fastOptions are options for tests: a quick poll for moto's credential report (moto says

@@ -17,7 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/iam-watchdog/iam-watchdog/internal/faultproxy"
-	"github.com/iam-watchdog/iam-watchdog/internal/motoserver"
+	"github.com/iam-watchdog/iam-watchdog/internal/mototest"
 )
 
 const memberRole = "iam-watchdog-member"
@@ -67,9 +67,9 @@ func TestOrganizationMoto(t *testing.T) {
 	if _, err := org.CloseAccount(t.Context(), &organizations.CloseAccountInput{AccountId: aws.String(closed)}); err != nil {
 		t.Fatal(err)
 	}
-	for account, user := range map[string]string{dev: "dev-alice", prod: "prod-bob", motoserver.AccountID: "home-carol"} {
+	for account, user := range map[string]string{dev: "dev-alice", prod: "prod-bob", mototest.AccountID: "home-carol"} {
 		c := cfg
-		if account != motoserver.AccountID {
+		if account != mototest.AccountID {
 			c = memberConfig(cfg, account)
 		}
 		s := iamSetup{t, iam.NewFromConfig(c), srv.Endpoint}
@@ -80,7 +80,7 @@ func TestOrganizationMoto(t *testing.T) {
 	proxy := faultproxy.Start(t, srv.Endpoint)
 	lockedRole := "arn:aws:iam::" + locked + ":role/" + memberRole
 	proxy.Inject(faultproxy.AssumeRoleOf(lockedRole), faultproxy.AccessDenied(false))
-	viaProxy := motoserver.Config(t, proxy.URL)
+	viaProxy := mototest.Config(t, proxy.URL)
 
 	opts := fastOptions(time.Now())
 	opts.Concurrency = 2
@@ -99,7 +99,7 @@ func TestOrganizationMoto(t *testing.T) {
 	if got := byAccount[locked]; len(got) != 1 || got[0].Check != "account-access" || got[0].Status != Error || !strings.Contains(got[0].Detail, "AccessDenied") || got[0].Resource != "arn:aws:iam::"+locked+":root" {
 		t.Errorf("the account whose role is refused: %+v, want one account-access error saying AccessDenied", got)
 	}
-	for account, user := range map[string]string{dev: "dev-alice", prod: "prod-bob", motoserver.AccountID: "home-carol"} {
+	for account, user := range map[string]string{dev: "dev-alice", prod: "prod-bob", mototest.AccountID: "home-carol"} {
 		if r := find(t, byAccount[account], "user-mfa", ":user/"+user); r.Status != Fail || r.Account != account || r.Resource != "arn:aws:iam::"+account+":user/"+user {
 			t.Errorf("account %s: user-mfa of %s: %+v", account, user, r)
 		}
@@ -119,7 +119,7 @@ func TestOrganizationMoto(t *testing.T) {
 			}
 		}
 	}
-	if len(ofCheck(byAccount[motoserver.AccountID], "watchdog-slack")) != 1 {
+	if len(ofCheck(byAccount[mototest.AccountID], "watchdog-slack")) != 1 {
 		t.Errorf("the home account has no watchdog-slack result")
 	}
 	if got := proxy.Counts("AssumeRole").Seen; got != 3 {

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/iam-watchdog/iam-watchdog/internal/faultproxy"
-	"github.com/iam-watchdog/iam-watchdog/internal/motoserver"
+	"github.com/iam-watchdog/iam-watchdog/internal/mototest"
 )
 
 // TestRootChecks runs the root checks end to end against moto_server, whose credential report
@@ -53,15 +53,15 @@ func TestRootChecks(t *testing.T) {
 			proxy := faultproxy.Start(t, srv.Endpoint)
 			proxy.Inject(faultproxy.Op("GetCredentialReport"), credentialReportAnswer(readFixture(t, tc.report)))
 			if tc.rootDevice {
-				proxy.Inject(faultproxy.Op("ListVirtualMFADevices"), rootVirtualMFAAnswer(motoserver.AccountID))
+				proxy.Inject(faultproxy.Op("ListVirtualMFADevices"), rootVirtualMFAAnswer(mototest.AccountID))
 			}
-			report := mustAuditor(t, fastOptions(now)).Account(t.Context(), NewClients(motoserver.Config(t, proxy.URL)))
+			report := mustAuditor(t, fastOptions(now)).Account(t.Context(), NewClients(mototest.Config(t, proxy.URL)))
 			for check, status := range tc.want {
 				r := find(t, report.Results, check, ":root")
 				if r.Status != status {
 					t.Errorf("%s: %s (%s), want %s", check, r.Status, r.Detail, status)
 				}
-				if r.Account != motoserver.AccountID || r.Resource != "arn:aws:iam::"+motoserver.AccountID+":root" {
+				if r.Account != mototest.AccountID || r.Resource != "arn:aws:iam::"+mototest.AccountID+":root" {
 					t.Errorf("%s: account %s, resource %s", check, r.Account, r.Resource)
 				}
 			}
@@ -114,7 +114,7 @@ func TestCentralizedRootAccess(t *testing.T) {
 			if tc.answer != nil {
 				proxy.Inject(faultproxy.Op("ListOrganizationsFeatures"), *tc.answer)
 			}
-			report := mustAuditor(t, fastOptions(mustTime("2025-06-01T12:00:00Z"))).Account(t.Context(), NewClients(motoserver.Config(t, proxy.URL)))
+			report := mustAuditor(t, fastOptions(mustTime("2025-06-01T12:00:00Z"))).Account(t.Context(), NewClients(mototest.Config(t, proxy.URL)))
 			if r := find(t, report.Results, "centralized-root-access", ":root"); r.Status != tc.want {
 				t.Errorf("%s (%s), want %s", r.Status, r.Detail, tc.want)
 			}

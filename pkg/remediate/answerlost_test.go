@@ -10,21 +10,21 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 
 	"github.com/iam-watchdog/iam-watchdog/internal/faultproxy"
-	"github.com/iam-watchdog/iam-watchdog/internal/motoserver"
+	"github.com/iam-watchdog/iam-watchdog/internal/mototest"
 	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
 )
 
 // lossyIAM is a Remediator whose clients reach moto through a proxy that can lose IAM's
 // answers, with the SDK's standard retryer (three attempts) and its backoff kept short.
-func lossyIAM(t *testing.T, srv *motoserver.Server, e *motoEnv) *faultproxy.Proxy {
+func lossyIAM(t *testing.T, srv *mototest.Server, e *motoEnv) *faultproxy.Proxy {
 	t.Helper()
 	proxy := faultproxy.Start(t, srv.Endpoint)
-	cfg := motoserver.Config(t, proxy.URL)
-	cfg.RetryMaxAttempts = 3 // motoserver.Config asks for 2
+	cfg := mototest.Config(t, proxy.URL)
+	cfg.RetryMaxAttempts = 3 // mototest.Config asks for 2
 	cfg.Retryer = func() aws.Retryer {
 		return retry.NewStandard(func(o *retry.StandardOptions) { o.MaxAttempts, o.MaxBackoff = 3, 10*time.Millisecond })
 	}
-	e.r.Clients = NewStatic(cfg, motoserver.AccountID)
+	e.r.Clients = NewStatic(cfg, mototest.AccountID)
 	return proxy
 }
 
@@ -39,9 +39,9 @@ var mutatingCall = map[string]string{
 
 // revertFromStored reverses u from the record as it would be stored and read back, through
 // clients straight to moto, and checks that the state is the one before Apply.
-func revertFromStored(t *testing.T, srv *motoserver.Server, e *motoEnv, sc scenario, a detect.Action, u Undo, before string) {
+func revertFromStored(t *testing.T, srv *mototest.Server, e *motoEnv, sc scenario, a detect.Action, u Undo, before string) {
 	t.Helper()
-	e.r.Clients = NewStatic(srv.Config(t), motoserver.AccountID)
+	e.r.Clients = NewStatic(srv.Config(t), mototest.AccountID)
 	if err := e.r.Revert(t.Context(), storedAndReadBack(t, u)); err != nil {
 		t.Fatalf("Revert from the stored undo record: %v", err)
 	}
