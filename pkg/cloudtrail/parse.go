@@ -378,7 +378,7 @@ func (p *parser) value(data []byte, at Position) int {
 		if !json.Valid(data) {
 			p.fail(at, "not JSON: starts with %q", clip(data, 16))
 		} else {
-			p.fail(at, "expected a JSON object (event, record or log file), found %s", kind(data[0]))
+			p.fail(at, "expected a JSON object (event, record or log file), found %s", jsonKind(data[0]))
 		}
 		return 0
 	}
@@ -714,7 +714,7 @@ func describe(err error, what string) string {
 		if field == "" {
 			field = "(top level)"
 		}
-		return fmt.Sprintf("%s field %s: expected %s, found JSON %s", what, field, kindOf(te.Type), te.Value)
+		return fmt.Sprintf("%s field %s: expected %s, found JSON %s", what, field, jsonKindOf(te.Type), te.Value)
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		return fmt.Sprintf("truncated %s: unexpected end of input", what)
 	}
@@ -722,7 +722,7 @@ func describe(err error, what string) string {
 }
 
 // kindOf names the JSON a Go type is decoded from.
-func kindOf(t reflect.Type) string {
+func jsonKindOf(t reflect.Type) string {
 	switch t.Kind() {
 	case reflect.String:
 		return "a string"
@@ -733,7 +733,7 @@ func kindOf(t reflect.Type) string {
 	case reflect.Slice, reflect.Array:
 		return "an array"
 	case reflect.Pointer:
-		return kindOf(t.Elem())
+		return jsonKindOf(t.Elem())
 	}
 	return "a number"
 }
@@ -886,6 +886,7 @@ func (c *lineCounter) at(off int) int {
 
 var newline = []byte{'\n'}
 
+// skipBlanks returns the offset of the first byte at or after i that is not JSON whitespace.
 func skipBlanks(b []byte, i int) int {
 	for i < len(b) && isBlank(b[i]) {
 		i++
@@ -933,7 +934,7 @@ func firstKey(data []byte) string {
 	return string(data[i+1 : i+1+end])
 }
 
-func kind(c byte) string {
+func jsonKind(c byte) string {
 	switch c {
 	case '[':
 		return "an array"

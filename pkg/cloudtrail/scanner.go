@@ -35,8 +35,8 @@ type Scanner struct {
 
 	records, decoded, yielded, input, bytes atomic.Int64
 
-	heads headReader
-	todo  []pending
+	heads     headReader
+	undecoded []undecodedRecord
 	// Buffers and decompressor reused from one input to the next.
 	in, out *bufio.Reader
 	zr      *gzip.Reader
@@ -69,7 +69,7 @@ func (s *Scanner) Records(name string, r io.Reader) iter.Seq2[*Record, error] {
 }
 
 // pending is a record of a log file waiting to be decoded.
-type pending struct{ start, end, index int }
+type undecodedRecord struct{ start, end, index int }
 
 // wants asks Want about a record.
 func (s *Scanner) wants(rec *Record) bool { return s.Want == nil || s.Want(rec) }
@@ -81,15 +81,15 @@ func (s *Scanner) wants(rec *Record) bool { return s.Want == nil || s.Want(rec) 
 // whose heads it could not vouch for, through the parser's record.
 func (s *Scanner) logFile(p *parser, data []byte, at Position) bool {
 	h := &s.heads
-	h.text = newText(data)
-	defer func() { h.text, h.rec, h.session = text{}, Record{}, SessionContext{} }() // keep no pointer into the buffer
-	s.todo = s.todo[:0]
+	h.jsonText = newJSONText(data)
+	defer func() { h.jsonText, h.rec, h.session = jsonText{}, Record{}, SessionContext{} }() // keep no pointer into the buffer
+	s.undecoded = s.undecoded[:0]
 	skipped := 0
-	i := ws(data, 0)
+	i := skipBlanks(data, 0)
 	if i >= len(data) || data[i] != '{' {
 		return false
 	}
-	for i = ws(data, i+1); ; {
+	for i = skipBlanks(data, i+1); ; {
 		if i >= len(data) || data[i] != '"' {
 			return false // not a key, or {}: no Records
 		}
@@ -98,10 +98,10 @@ func (s *Scanner) logFile(p *parser, data []byte, at Position) bool {
 			return false
 		}
 		key := data[i+1 : end-1]
-		if i = ws(data, end); i >= len(data) || data[i] != ':' {
+		if i = skipBlanks(data, end); i >= len(data) || data[i] != ':' {
 			return false
 		}
-		i = ws(data, i+1)
+		i = skipBlanks(data, i+1)
 		switch {
 		case string(key) != "Records":
 			if i, _ = h.skim(i); i < 0 {
@@ -110,29 +110,29 @@ func (s *Scanner) logFile(p *parser, data []byte, at Position) bool {
 		case i >= len(data) || data[i] != '[':
 			return false
 		default:
-			if i = ws(data, i+1); i < len(data) && data[i] == ']' {
+			if i = skipBlanks(data, i+1); i < len(data) && data[i] == ']' {
 				i++
 				break
 			}
 			for index := 0; ; index++ {
 				start := i
-				end, sure := h.read(i)
+				end, vouched := h.read(i)
 				if end < 0 {
 					return false
 				}
-				if sure {
+				if vouched {
 					h.rec.Pos = Position{Name: at.Name, Line: at.Line, Index: index}
 				}
-				if sure && !s.wants(&h.rec) {
+				if vouched && !s.wants(&h.rec) {
 					skipped++
 				} else {
-					s.todo = append(s.todo, pending{start, end, index})
+					s.undecoded = append(s.undecoded, undecodedRecord{start, end, index})
 				}
 				if i = end; i < len(data) && data[i] <= ' ' {
-					i = ws(data, i)
+					i = skipBlanks(data, i)
 				}
 				if i < len(data) && data[i] == ',' {
-					i = ws(data, i+1)
+					i = skipBlanks(data, i+1)
 					continue
 				}
 				if i >= len(data) || data[i] != ']' {
@@ -142,21 +142,21 @@ func (s *Scanner) logFile(p *parser, data []byte, at Position) bool {
 				break
 			}
 		}
-		if i = ws(data, i); i < len(data) && data[i] == ',' {
-			i = ws(data, i+1)
+		if i = skipBlanks(data, i); i < len(data) && data[i] == ',' {
+			i = skipBlanks(data, i+1)
 			continue
 		}
 		if i >= len(data) || data[i] != '}' {
 			return false
 		}
-		if ws(data, i+1) != len(data) {
+		if skipBlanks(data, i+1) != len(data) {
 			return false // more after the log file on its line
 		}
 		break
 	}
 
 	s.records.Add(int64(skipped))
-	for _, t := range s.todo {
+	for _, t := range s.undecoded {
 		if p.stopped {
 			break
 		}
@@ -166,12 +166,12 @@ func (s *Scanner) logFile(p *parser, data []byte, at Position) bool {
 }
 
 // counter counts the bytes read through it into n, and into also when that is set.
-type counter struct {
+type countingReader struct {
 	r       io.Reader
 	n, also *atomic.Int64
 }
 
-func (c *counter) Read(b []byte) (int, error) {
+func (c *countingReader) Read(b []byte) (int, error) {
 	n, err := c.r.Read(b)
 	c.n.Add(int64(n))
 	if c.also != nil {
@@ -207,7 +207,7 @@ func (p *parser) open(r io.Reader) (br *bufio.Reader, gzipped bool, err error) {
 		return bufio.NewReaderSize(zr, 64<<10), true, nil
 	}
 
-	in := &counter{r: r, n: &s.input}
+	in := &countingReader{r: r, n: &s.input}
 	if s.in == nil {
 		s.in = bufio.NewReaderSize(in, readBuffer)
 	} else {
@@ -227,7 +227,7 @@ func (p *parser) open(r io.Reader) (br *bufio.Reader, gzipped bool, err error) {
 	if err != nil {
 		return nil, true, err
 	}
-	out := &counter{r: s.zr, n: &s.bytes}
+	out := &countingReader{r: s.zr, n: &s.bytes}
 	if s.out == nil {
 		s.out = bufio.NewReaderSize(out, outBuffer)
 	} else {

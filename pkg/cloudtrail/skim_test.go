@@ -13,7 +13,7 @@ func TestStringEnd(t *testing.T) {
 	specials := []struct {
 		name, s      string
 		escaped, bad bool
-		high         bool
+		nonASCII     bool
 	}{
 		{"escaped quote", `\"`, true, false, false},
 		{"escaped backslash", `\\`, true, false, false},
@@ -35,10 +35,10 @@ func TestStringEnd(t *testing.T) {
 			for _, after := range []int{0, 3, 9} {
 				content := strings.Repeat("a", before) + sp.s + strings.Repeat("b", after)
 				doc := `"` + content + `"` + ` tail`
-				end, escaped, high := stringEnd([]byte(doc), 1)
-				tx := newText([]byte(doc))
-				if e2, esc2, high2 := tx.stringEnd(1); e2 != end || esc2 != escaped || high2 != high {
-					t.Errorf("%s at %d: text.stringEnd says %d %v %v, stringEnd %d %v %v", sp.name, before, e2, esc2, high2, end, escaped, high)
+				end, escaped, nonASCII := stringEnd([]byte(doc), 1)
+				tx := newJSONText([]byte(doc))
+				if e2, esc2, nonASCII2 := tx.stringEnd(1); e2 != end || esc2 != escaped || nonASCII2 != nonASCII {
+					t.Errorf("%s at %d: jsonText.stringEnd says %d %v %v, stringEnd %d %v %v", sp.name, before, e2, esc2, nonASCII2, end, escaped, nonASCII)
 				}
 				if sp.bad {
 					if end != -1 {
@@ -46,8 +46,8 @@ func TestStringEnd(t *testing.T) {
 					}
 					continue
 				}
-				if want := len(content) + 2; end != want || escaped != sp.escaped || high != sp.high {
-					t.Errorf("%s at %d, %d after: end %d escaped %v high %v; want %d %v %v", sp.name, before, after, end, escaped, high, want, sp.escaped, sp.high)
+				if want := len(content) + 2; end != want || escaped != sp.escaped || nonASCII != sp.nonASCII {
+					t.Errorf("%s at %d, %d after: end %d escaped %v nonASCII %v; want %d %v %v", sp.name, before, after, end, escaped, nonASCII, want, sp.escaped, sp.nonASCII)
 				}
 				if !json.Valid([]byte(doc[:end])) {
 					t.Errorf("%s at %d: accepted %q, which encoding/json refuses", sp.name, before, doc[:end])
@@ -56,9 +56,9 @@ func TestStringEnd(t *testing.T) {
 		}
 	}
 	for _, unterminated := range []string{`"abc`, `"abcdefghijklmnop`, `"abc\"`, `"abc\`, `"\u00`} {
-		tx := newText([]byte(unterminated))
+		tx := newJSONText([]byte(unterminated))
 		if end, _, _ := tx.stringEnd(1); end != -1 {
-			t.Errorf("%q: text.stringEnd end %d, want -1", unterminated, end)
+			t.Errorf("%q: jsonText.stringEnd end %d, want -1", unterminated, end)
 		}
 		if end, _, _ := stringEnd([]byte(unterminated), 1); end != -1 {
 			t.Errorf("%q: end %d, want -1", unterminated, end)
@@ -76,9 +76,9 @@ func TestSkimAgreesWithEncodingJSON(t *testing.T) {
 		`{a:1}`, `{"a":1 "b":2}`, `["a" "b"]`, `{"a":[}`, `[{]`, `{"a":1]`, `[1}`, `"\q"`, `{"\u12":1}`,
 		strings.Repeat("[", 64) + strings.Repeat("]", 64), `[` + strings.Repeat(`{"a":`, 30) + `1` + strings.Repeat(`}`, 30) + `]`,
 	} {
-		tx := newText([]byte(v))
-		end, _ := tx.skim(ws([]byte(v), 0))
-		ok := end >= 0 && ws([]byte(v), end) == len(v)
+		tx := newJSONText([]byte(v))
+		end, _ := tx.skim(skipBlanks([]byte(v), 0))
+		ok := end >= 0 && skipBlanks([]byte(v), end) == len(v)
 		if ok && !json.Valid([]byte(v)) {
 			t.Errorf("skim accepts %q, which encoding/json refuses", v)
 		}
@@ -95,9 +95,9 @@ func FuzzSkim(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		tx := newText(data)
-		end, _ := tx.skim(ws(data, 0))
-		ok := end >= 0 && ws(data, end) == len(data)
+		tx := newJSONText(data)
+		end, _ := tx.skim(skipBlanks(data, 0))
+		ok := end >= 0 && skipBlanks(data, end) == len(data)
 		valid := json.Valid(data)
 		if ok && !valid {
 			t.Fatalf("skim accepts %q, which encoding/json refuses", data)
