@@ -265,8 +265,10 @@ type headReader struct {
 	rec      Record
 	session  SessionContext
 	readOnly bool
-	nonASCII bool // a string of the record holds a byte ≥ 0x80
-	unsure   bool
+	// otherTimeForm says the eventTime read was not in CloudTrail's own form (readEventTime).
+	otherTimeForm bool
+	nonASCII      bool // a string of the record holds a byte ≥ 0x80
+	unsure        bool
 }
 
 // read skims the value at b[i] (a record, or anything else an array of records may hold) and
@@ -280,7 +282,7 @@ func (r *headReader) read(i int) (end int, vouched bool) {
 		return end, false
 	}
 	r.rec = Record{}
-	r.unsure, r.nonASCII = false, false
+	r.unsure, r.nonASCII, r.otherTimeForm = false, false, false
 	var seen [fieldCount]bool
 	if end = r.object(levelRecord, i, 1, &seen); end < 0 {
 		return -1, false
@@ -426,10 +428,11 @@ func (r *headReader) field(l level, f field, i, depth int) int {
 				raw = []byte(s)
 			}
 			if f == fieldEventTime {
-				var ok bool
-				if r.rec.EventTime, ok = utcSecond(raw); !ok && r.rec.EventTime.UnmarshalText(raw) != nil {
+				var cloudTrailForm, ok bool
+				if r.rec.EventTime, cloudTrailForm, ok = readEventTime(raw); !ok {
 					r.unsure = true
 				}
+				r.otherTimeForm = !cloudTrailForm
 				return end
 			}
 			var s string

@@ -33,7 +33,7 @@ type Scanner struct {
 	// Nil wants every record, and reads everything as Records does.
 	Want func(head *Record) bool
 
-	records, decoded, yielded, input, bytes atomic.Int64
+	records, decoded, yielded, otherTimeForm, recordErrors, inputErrors, input, bytes atomic.Int64
 
 	heads     headReader
 	undecoded []undecodedRecord
@@ -43,20 +43,40 @@ type Scanner struct {
 	lines   [2][]byte
 }
 
-// ScanStats counts what a Scanner read, over every input so far.
+// ScanStats counts what a Scanner read, over every input so far. The counts of one input are
+// the difference (Sub) of the Stats after it and before it.
 type ScanStats struct {
 	Records int64 // records read without error, wanted or not
 	Decoded int64 // of those, the ones decoded in full
 	Yielded int64 // of those, the ones Want accepted
-	Input   int64 // bytes read from the inputs as given (compressed, for gzip)
-	Bytes   int64 // bytes of JSON read, after decompression
+	// OtherTimeForm counts, of Records, those whose eventTime was not in CloudTrail's own form
+	// 2006-01-02T15:04:05Z: an export's (a space for the T, no zone: read as UTC), fractional
+	// seconds, or an offset.
+	OtherTimeForm int64
+	// RecordErrors counts the errors yielded about one record, element, line or value
+	// (ScopeRecord): the input around each was still read.
+	RecordErrors int64
+	// InputErrors counts the errors yielded about an input as a whole (ScopeInput): an input
+	// with one could not be read, or not to its end.
+	InputErrors int64
+	Input       int64 // bytes read from the inputs as given (compressed, for gzip)
+	Bytes       int64 // bytes of JSON read, after decompression
 }
 
 // Stats returns the counts so far. It may be called from another goroutine while the Scanner
 // reads.
 func (s *Scanner) Stats() ScanStats {
 	return ScanStats{Records: s.records.Load(), Decoded: s.decoded.Load(), Yielded: s.yielded.Load(),
+		OtherTimeForm: s.otherTimeForm.Load(), RecordErrors: s.recordErrors.Load(), InputErrors: s.inputErrors.Load(),
 		Input: s.input.Load(), Bytes: s.bytes.Load()}
+}
+
+// Sub returns the counts of st less those of before: what was read in between.
+func (st ScanStats) Sub(before ScanStats) ScanStats {
+	return ScanStats{Records: st.Records - before.Records, Decoded: st.Decoded - before.Decoded,
+		Yielded: st.Yielded - before.Yielded, OtherTimeForm: st.OtherTimeForm - before.OtherTimeForm,
+		RecordErrors: st.RecordErrors - before.RecordErrors, InputErrors: st.InputErrors - before.InputErrors,
+		Input: st.Input - before.Input, Bytes: st.Bytes - before.Bytes}
 }
 
 // Records reads r, named name in errors, and yields the wanted records and every error, with
@@ -76,7 +96,7 @@ func (s *Scanner) wants(rec *Record) bool { return s.Want == nil || s.Want(rec) 
 
 // logFile is the fast path for a log file held on one line (data, without blanks around it).
 // It first skims the whole document — if any of it is not valid JSON, or is shaped in a way the
-// parser's logFile would report, it returns false having yielded nothing, and the parser reads
+// parser's stream would report, it returns false having yielded nothing, and the parser reads
 // the line the ordinary way — then decodes the records whose heads Want accepted, and those
 // whose heads it could not vouch for, through the parser's record.
 func (s *Scanner) logFile(p *parser, data []byte, at Position) bool {
@@ -84,7 +104,7 @@ func (s *Scanner) logFile(p *parser, data []byte, at Position) bool {
 	h.jsonText = newJSONText(data)
 	defer func() { h.jsonText, h.rec, h.session = jsonText{}, Record{}, SessionContext{} }() // keep no pointer into the buffer
 	s.undecoded = s.undecoded[:0]
-	skipped := 0
+	skipped, skippedOtherTime := 0, 0
 	i := skipBlanks(data, 0)
 	if i >= len(data) || data[i] != '{' {
 		return false
@@ -125,6 +145,9 @@ func (s *Scanner) logFile(p *parser, data []byte, at Position) bool {
 				}
 				if vouched && !s.wants(&h.rec) {
 					skipped++
+					if h.otherTimeForm {
+						skippedOtherTime++
+					}
 				} else {
 					s.undecoded = append(s.undecoded, undecodedRecord{start, end, index})
 				}
@@ -155,7 +178,9 @@ func (s *Scanner) logFile(p *parser, data []byte, at Position) bool {
 		break
 	}
 
+	p.sawJSON()
 	s.records.Add(int64(skipped))
+	s.otherTimeForm.Add(int64(skippedOtherTime))
 	for _, t := range s.undecoded {
 		if p.stopped {
 			break
@@ -165,7 +190,7 @@ func (s *Scanner) logFile(p *parser, data []byte, at Position) bool {
 	return true
 }
 
-// counter counts the bytes read through it into n, and into also when that is set.
+// countingReader counts the bytes read through it into n, and into also when that is set.
 type countingReader struct {
 	r       io.Reader
 	n, also *atomic.Int64
