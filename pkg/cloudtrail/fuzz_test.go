@@ -5,9 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -33,16 +30,16 @@ func FuzzRecords(f *testing.F) {
 		`{"eventName":"x","eventSource":"y","eventTime":"2024-01-01T00:00:00Z","x":` + strings.Repeat("[", 20000) + "}",
 		"junk\n" + r1 + "\r\n\r\n  " + logFile(r2) + "\n}\n",
 	}
-	for _, s := range seeds {
-		f.Add([]byte(s))
+	all := seedsOf("shape", seeds...)
+	all = append(all, namedSeeds("form", formInputs(f), 64<<10)...)
+	hostile := map[string]string{}
+	for _, h := range hostileRecords(f) {
+		hostile[h.name] = h.line
 	}
-	for _, s := range formInputs(f) {
-		f.Add([]byte(s))
-	}
-	f.Add(gzipped(f, []byte(r1+"\n"+r2))) // mutated gzip exercises the corrupt-stream paths
-	for _, s := range sharedEvents(f) {
-		f.Add(s)
-	}
+	all = append(all, namedSeeds("hostile", hostile, 64<<10)...)
+	all = append(all, seed{"gzip-json-lines", gzipped(f, []byte(r1+"\n"+r2))}) // mutated gzip exercises the corrupt-stream paths
+	all = append(all, sharedEventSeeds(f)...)
+	addSeeds(f, all)
 
 	f.Fuzz(func(t *testing.T, data []byte) {
 		checkAnyInput(t, gunzipped(data), collect(t, "fuzz.json", bytes.NewReader(data)))
@@ -124,22 +121,4 @@ func gunzipped(data []byte) []byte {
 	}
 	plain, _ := io.ReadAll(io.LimitReader(zr, 1<<30))
 	return plain
-}
-
-// sharedEvents returns the JSON fixtures under events-testdata, which other packages and
-// `sam local invoke` share. The directory may be absent or being written: what cannot be read
-// is skipped.
-func sharedEvents(tb testing.TB) [][]byte {
-	tb.Helper()
-	var events [][]byte
-	filepath.WalkDir(filepath.Join("..", "..", "events-testdata"), func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".json") {
-			return nil
-		}
-		if data, err := os.ReadFile(path); err == nil && len(data) < 1<<20 {
-			events = append(events, data)
-		}
-		return nil
-	})
-	return events
 }

@@ -363,11 +363,7 @@ func TestScannerReuse(t *testing.T) {
 }
 
 func FuzzScanner(f *testing.F) {
-	for _, s := range scannerInputs(f) {
-		if len(s) < 64<<10 {
-			f.Add([]byte(s))
-		}
-	}
+	addSeeds(f, append(namedSeeds("input", scannerInputs(f), 64<<10), sharedLogFiles(f)...))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		checkScanner(t, data)
 		// Gzipped, the decompressed text is read through the Scanner's larger buffer, where a

@@ -69,13 +69,7 @@ func TestStringEnd(t *testing.T) {
 // TestSkimAgreesWithEncodingJSON checks skim against json.Valid on values of every kind, valid
 // and not.
 func TestSkimAgreesWithEncodingJSON(t *testing.T) {
-	for _, v := range []string{
-		`{}`, `[]`, `{"a":1}`, `[1,2,3]`, `{"a":{"b":[true,false,null,"x",-0.5e+3]}}`, ` { "a" : [ 1 , 2 ] } `,
-		`0`, `-0`, `1.5`, `1e9`, `1E-9`, `-12.25e+07`, `"x"`, `true`, `false`, `null`,
-		`01`, `-`, `1.`, `.5`, `1e`, `1e+`, `+1`, `tru`, `nul`, `falsy`, `{"a"}`, `{"a":}`, `{"a":1,}`, `[1,]`, `[,1]`,
-		`{a:1}`, `{"a":1 "b":2}`, `["a" "b"]`, `{"a":[}`, `[{]`, `{"a":1]`, `[1}`, `"\q"`, `{"\u12":1}`,
-		strings.Repeat("[", 64) + strings.Repeat("]", 64), `[` + strings.Repeat(`{"a":`, 30) + `1` + strings.Repeat(`}`, 30) + `]`,
-	} {
+	for _, v := range skimValues {
 		tx := newJSONText([]byte(v))
 		end, _ := tx.skim(skipBlanks([]byte(v), 0))
 		ok := end >= 0 && skipBlanks([]byte(v), end) == len(v)
@@ -88,12 +82,23 @@ func TestSkimAgreesWithEncodingJSON(t *testing.T) {
 	}
 }
 
+// skimValues are JSON values of every kind, valid and not.
+var skimValues = []string{
+	`{}`, `[]`, `{"a":1}`, `[1,2,3]`, `{"a":{"b":[true,false,null,"x",-0.5e+3]}}`, ` { "a" : [ 1 , 2 ] } `,
+	`0`, `-0`, `1.5`, `1e9`, `1E-9`, `-12.25e+07`, `"x"`, `true`, `false`, `null`,
+	`01`, `-`, `1.`, `.5`, `1e`, `1e+`, `+1`, `tru`, `nul`, `falsy`, `{"a"}`, `{"a":}`, `{"a":1,}`, `[1,]`, `[,1]`,
+	`{a:1}`, `{"a":1 "b":2}`, `["a" "b"]`, `{"a":[}`, `[{]`, `{"a":1]`, `[1}`, `"\q"`, `{"\u12":1}`,
+	strings.Repeat("[", 64) + strings.Repeat("]", 64), `[` + strings.Repeat(`{"a":`, 30) + `1` + strings.Repeat(`}`, 30) + `]`,
+}
+
 // FuzzSkim: skim never accepts what encoding/json refuses, and refuses what it accepts only for
 // nesting deeper than its stack.
 func FuzzSkim(f *testing.F) {
-	for _, s := range []string{`{"a":[1,"b\u00e9",{"c":null}]}`, `[1,2`, `"\ud800"`, `-0.0e-0`, "\"\x01\"", `{"a":tru}`} {
-		f.Add([]byte(s))
-	}
+	seeds := seedsOf("fuzz", `{"a":[1,"b\u00e9",{"c":null}]}`, `[1,2`, `"\ud800"`, `-0.0e-0`, "\"\x01\"", `{"a":tru}`,
+		strings.Repeat("[", maxSkimDepth+1)+strings.Repeat("]", maxSkimDepth+1), `"\u12"`, "\"é\xff\"")
+	seeds = append(seeds, seedsOf("value", skimValues...)...)
+	seeds = append(seeds, sharedEventSeeds(f)...)
+	addSeeds(f, seeds)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		tx := newJSONText(data)
 		end, _ := tx.skim(skipBlanks(data, 0))
