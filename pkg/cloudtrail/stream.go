@@ -63,39 +63,39 @@ func (p *parser) stream(data []byte, at Position, f arrayForm) int {
 // which were yielded the first time.
 func (p *parser) readArray(data []byte, at Position, f arrayForm, again bool) (good int, exact bool) {
 	in := &blankSkipper{data: data, keep: again}
-	a := &arrayReader{p: p, f: f, data: data, at: at, in: in, dec: json.NewDecoder(in), again: again, exact: true,
-		lines: lineCounter{doc: data, first: at.Line, line: at.Line}}
-	if _, err := a.dec.Token(); err != nil { // '{' or '['
-		a.logErr(err)
+	dec := json.NewDecoder(in)
+	a := &arrayReader{f: f, at: at, again: again, exact: true, lines: lineCounter{doc: data, first: at.Line, line: at.Line}}
+	if _, err := dec.Token(); err != nil { // '{' or '['
+		a.logErr(p, in, err)
 		return 0, a.exact
 	}
 	if f.key() == "" {
-		a.elements()
+		a.elements(p, dec, in, data)
 		return a.good, a.exact
 	}
 	found := false
-	for a.dec.More() && !p.stopped {
-		tok, err := a.dec.Token()
+	for dec.More() && !p.stopped {
+		tok, err := dec.Token()
 		if err != nil {
-			a.logErr(err)
+			a.logErr(p, in, err)
 			return a.good, a.exact
 		}
 		if key, _ := tok.(string); key != f.key() {
-			if err := a.dec.Decode(new(skipValue)); err != nil {
-				a.logErr(err)
+			if err := dec.Decode(new(skipValue)); err != nil {
+				a.logErr(p, in, err)
 				return a.good, a.exact
 			}
 			continue
 		}
 		found = true
-		if tok, err := a.dec.Token(); err != nil {
-			a.logErr(err)
+		if tok, err := dec.Token(); err != nil {
+			a.logErr(p, in, err)
 			return a.good, a.exact
 		} else if tok != json.Delim('[') {
 			p.fail(at, "%s is not an array", f.key())
 			return a.good, a.exact
 		}
-		if !a.elements() {
+		if !a.elements(p, dec, in, data) {
 			return a.good, a.exact
 		}
 	}
@@ -107,14 +107,11 @@ func (p *parser) readArray(data []byte, at Position, f arrayForm, again bool) (g
 	return a.good, a.exact
 }
 
-// arrayReader reads the elements of an array for readArray.
+// arrayReader reads the elements of an array for readArray. It holds neither the parser nor the
+// Decoder: escape analysis would send the parser to the heap.
 type arrayReader struct {
-	p     *parser
 	f     arrayForm
-	data  []byte
 	at    Position
-	in    *blankSkipper
-	dec   *json.Decoder
 	lines lineCounter
 	again bool
 	exact bool
@@ -129,21 +126,20 @@ func (a *arrayReader) lineAt(off int) int {
 }
 
 // logErr reports an error about the document's own keys and brackets (see readArray).
-func (a *arrayReader) logErr(err error) {
+func (a *arrayReader) logErr(p *parser, in *blankSkipper, err error) {
 	var se *json.SyntaxError
-	if errors.As(err, &se) && len(a.in.cuts) > 0 {
+	if errors.As(err, &se) && len(in.cuts) > 0 {
 		a.exact = false
 		return
 	}
-	a.p.fail(a.at, "%s", describe(err, a.f.what()))
+	p.fail(a.at, "%s", describe(err, a.f.what()))
 }
 
-// elements reads the elements of the array whose '[' was read, and its ']'. It returns false if
-// the reading of the document must stop.
-func (a *arrayReader) elements() bool {
-	p, dec, data := a.p, a.dec, a.data
+// elements reads the elements of the array whose '[' dec has read, and its ']'. It returns
+// false if the reading of the document must stop.
+func (a *arrayReader) elements(p *parser, dec *json.Decoder, in *blankSkipper, data []byte) bool {
 	for i := 0; dec.More() && !p.stopped; i++ {
-		start, comma := elementStart(data, a.in.offset(dec.InputOffset()))
+		start, comma := elementStart(data, in.offset(dec.InputOffset()))
 		at := a.at
 		at.Index, at.Line = i, a.lineAt(start)
 		if err := dec.Decode(new(skipValue)); err != nil {
@@ -158,19 +154,19 @@ func (a *arrayReader) elements() bool {
 			} else if errors.As(err, &se) {
 				// The Decoder found no comma where start is, and gave as offset its
 				// position there.
-				se.Offset = int64(a.in.offset(se.Offset))
+				se.Offset = int64(in.offset(se.Offset))
 			}
 			p.fail(at, "%s; %ss after it are unreadable", describe(err, a.f.element()), a.f.element())
 			return false
 		}
-		a.good = a.in.offset(dec.InputOffset())
+		a.good = in.offset(dec.InputOffset())
 		if !a.again {
 			p.sawJSON()
 			a.f.read(p, data[start:a.good], at)
 		}
 	}
 	if _, err := dec.Token(); err != nil { // ']'
-		a.logErr(err)
+		a.logErr(p, in, err)
 		return false
 	}
 	return !p.stopped
