@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -168,6 +169,23 @@ func TestForms(t *testing.T) {
 				checkYields(t, []byte(input+"\n"+texts), collect(t, file, bytes.NewReader(gzipped(t, []byte(input)))), tc.want)
 			})
 		})
+	}
+}
+
+// TestLookupEventOverLimit: an Event too large to hold a record that would be read is refused
+// before its text is copied, and the Events around it are read.
+func TestLookupEventOverLimit(t *testing.T) {
+	r1, r3 := record("CreateUser", "id-1"), record("CreateAccessKey", "id-3")
+	big := `{"EventId":"e-2","CloudTrailEvent":"` + strings.Repeat("a", maxEventBytes) + `"}`
+	input := lookupOutput(lookupEvent(t, r1), big, lookupEvent(t, r3))
+	var got []yielded
+	alloc := allocated(func() { got = collect(t, file, strings.NewReader(input)) })
+	checkYields(t, []byte(input+"\n"+r1+"\n"+r3), got, []want{rec("id-1", 1, 0),
+		fails(1, 1, "lookup-events Event is", fmt.Sprintf("over the %d byte limit", maxEventBytes)), rec("id-3", 1, 2)})
+	// Reading the line and the array, as for any large value, takes about 5 times its size;
+	// copying the Event and decoding its text would take more.
+	if bound := uint64(5*len(input)) + 8<<20; alloc > bound {
+		t.Errorf("allocated %d MB reading a %d MB input, bound %d MB", alloc>>20, len(input)>>20, bound>>20)
 	}
 }
 

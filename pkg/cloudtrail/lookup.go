@@ -16,6 +16,10 @@ func (p *parser) lookupEvent(raw []byte, at Position) {
 		p.fail(at, "lookup-events Event is %s, not an object", jsonKind(raw[0]))
 		return
 	}
+	if len(raw) > maxEventBytes {
+		p.fail(at, "lookup-events Event is %d bytes, over the %d byte limit", len(raw), maxEventBytes)
+		return
+	}
 	if !utf8.Valid(raw) {
 		// encoding/json would quietly turn the bad bytes of the text into U+FFFD.
 		p.fail(at, "lookup-events Event holds invalid UTF-8")
@@ -60,6 +64,11 @@ func (p *parser) lookupEvent(raw []byte, at Position) {
 	}
 	p.record(rec, at, "")
 }
+
+// maxEventBytes is the largest lookup-events Event read: one holding a record of MaxRecordBytes
+// as text, escaped at six bytes a byte at the most, and the Event's own fields. A larger one
+// could not hold a record that is read, and is refused before it is copied.
+const maxEventBytes = 6*MaxRecordBytes + 1<<20
 
 // hasKey reports whether the JSON object data, which is valid JSON, has key at its top level,
 // spelled exactly as key (an escaped key is compared as it decodes).
