@@ -129,12 +129,7 @@ func (p *parser) fail(pos Position, format string, args ...any) bool {
 // failInput reports a problem with the input as a whole (ScopeInput). The errors held before
 // it are yielded first, as they are: an input that breaks off cannot be said to hold no JSON.
 func (p *parser) failInput(pos Position, format string, args ...any) bool {
-	for _, e := range p.held {
-		if !p.emit(nil, e) {
-			break
-		}
-	}
-	p.held = nil
+	p.yieldHeld()
 	return p.emit(nil, &Error{Pos: pos, Err: fmt.Errorf(format, args...), Scope: ScopeInput})
 }
 
@@ -144,6 +139,11 @@ func (p *parser) sawJSON() {
 		return
 	}
 	p.found = true
+	p.yieldHeld()
+}
+
+// yieldHeld yields the errors held, as they are.
+func (p *parser) yieldHeld() {
 	for _, e := range p.held {
 		if !p.emit(nil, e) {
 			break
@@ -160,6 +160,7 @@ func (p *parser) finish() {
 	}
 }
 
+// giveUp yields the errors held as one about the input, saying why, and stops the reading.
 func (p *parser) giveUp(format string, args ...any) {
 	first, more := p.held[0], len(p.held)-1+p.heldMore
 	p.held, p.heldMore = nil, 0
