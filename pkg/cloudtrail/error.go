@@ -58,9 +58,9 @@ func (s Scope) String() string {
 	return "record"
 }
 
-// InputError reports whether err is an *Error about the input as a whole (ScopeInput) rather
+// IsInputError reports whether err is an *Error about the input as a whole (ScopeInput) rather
 // than about one record in it.
-func InputError(err error) bool {
+func IsInputError(err error) bool {
 	var e *Error
 	return errors.As(err, &e) && e.Scope == ScopeInput
 }

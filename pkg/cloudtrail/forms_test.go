@@ -277,8 +277,8 @@ func TestErrorScope(t *testing.T) {
 			if last != nil && !strings.Contains(last.Error(), tc.errHas) {
 				t.Errorf("last error %q does not say %q", last, tc.errHas)
 			}
-			if last != nil && InputError(last) != (tc.scopes[len(tc.scopes)-1] == ScopeInput) {
-				t.Errorf("InputError(%v) = %v", last, InputError(last))
+			if last != nil && IsInputError(last) != (tc.scopes[len(tc.scopes)-1] == ScopeInput) {
+				t.Errorf("IsInputError(%v) = %v", last, IsInputError(last))
 			}
 
 			// A Scanner counts the same, per input: read after another input, by Sub.
@@ -305,11 +305,11 @@ func TestErrorScope(t *testing.T) {
 	}
 	t.Run("Decode", func(t *testing.T) {
 		_, errs := Decode("event", []byte(`{"eventName":`))
-		if len(errs) != 1 || !InputError(errs[0]) {
+		if len(errs) != 1 || !IsInputError(errs[0]) {
 			t.Errorf("Decode of a truncated event: %v, want one error about the input", errs)
 		}
 		_, errs = Decode("event", []byte(logFile(r1, "1")))
-		if len(errs) != 1 || InputError(errs[0]) {
+		if len(errs) != 1 || IsInputError(errs[0]) {
 			t.Errorf("Decode of a log file with a bad record: %v, want one error about the record", errs)
 		}
 	})

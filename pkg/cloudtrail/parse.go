@@ -98,7 +98,7 @@ func (p *parser) emit(rec *Record, err error) bool {
 		return false
 	}
 	if s := p.scan; s != nil && err != nil {
-		if InputError(err) {
+		if IsInputError(err) {
 			s.inputErrors.Add(1)
 		} else {
 			s.recordErrors.Add(1)

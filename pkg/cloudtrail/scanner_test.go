@@ -169,8 +169,8 @@ func diffYields(want, got []yielded) string {
 			return fmt.Sprintf("value %d: %v, want %v", i, got[i], want[i])
 		case want[i].err != nil && want[i].err.Error() != got[i].err.Error():
 			return fmt.Sprintf("value %d: error %q, want %q", i, got[i].err, want[i].err)
-		case want[i].err != nil && InputError(want[i].err) != InputError(got[i].err):
-			return fmt.Sprintf("value %d: error %q about the input %v, want %v", i, got[i].err, InputError(got[i].err), InputError(want[i].err))
+		case want[i].err != nil && IsInputError(want[i].err) != IsInputError(got[i].err):
+			return fmt.Sprintf("value %d: error %q about the input %v, want %v", i, got[i].err, IsInputError(got[i].err), IsInputError(want[i].err))
 		case want[i].rec != nil && !reflect.DeepEqual(want[i].rec, got[i].rec):
 			return fmt.Sprintf("value %d: record\n%+v\nwant\n%+v", i, got[i].rec, want[i].rec)
 		}
