@@ -428,11 +428,17 @@ func (r *headReader) field(l level, f field, i, depth int) int {
 				raw = []byte(s)
 			}
 			if f == fieldEventTime {
-				var cloudTrailForm, ok bool
-				if r.rec.EventTime, cloudTrailForm, ok = readEventTime(raw); !ok {
+				// CloudTrail's own form first, without a call more (readEventTime would try it
+				// first too).
+				var ok bool
+				if r.rec.EventTime, ok = utcSecond(raw); ok {
+					r.otherTimeForm = false
+					return end
+				}
+				if r.rec.EventTime, _, ok = readEventTime(raw); !ok {
 					r.unsure = true
 				}
-				r.otherTimeForm = !cloudTrailForm
+				r.otherTimeForm = true
 				return end
 			}
 			var s string
