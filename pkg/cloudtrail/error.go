@@ -46,7 +46,7 @@ const (
 	// still read, and the records in it yielded.
 	ScopeRecord Scope = iota
 	// ScopeInput: the input as a whole could not be read: it is not gzip-decodable, breaks off
-	// (a corrupt or truncated stream, a read error), is empty, holds no JSON at all, or holds a
+	// (a corrupt or truncated stream, a read error), is empty, holds no whole JSON value, or holds a
 	// document too large to read.
 	ScopeInput
 )
