@@ -13,7 +13,7 @@ import (
 )
 
 // The fuzz targets' seeds are also their committed seed corpus (testdata/fuzz/<target>/, in the
-// go test fuzz v1 format): go test -run Fuzz -write-seeds ./pkg/cloudtrail/ writes them. A seed
+// go test fuzz v1 format): go test ./pkg/cloudtrail/ -run Fuzz -write-seeds writes them. A seed
 // whose file is there is not added again; inputs the fuzzer finds are kept beside them.
 var writeSeeds = flag.Bool("write-seeds", false, "write each fuzz target's seeds to testdata/fuzz/<target>/")
 
