@@ -15,6 +15,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/iam-watchdog/iam-watchdog/pkg/alert"
+	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
 	"github.com/iam-watchdog/iam-watchdog/pkg/policy"
 	"github.com/iam-watchdog/iam-watchdog/pkg/render"
 	"github.com/iam-watchdog/iam-watchdog/pkg/state"
@@ -27,6 +28,11 @@ type Handler struct {
 	Codec      alert.Codec
 	Slack      Slack
 	Remediator Remediator
+	// Detector and Config are the rules and the configuration the watchdog runs with
+	// (detect.DefaultWith(Config.Detection())): Revert now runs the stored CloudTrail record
+	// through them again and acts only on what they derive (rederive).
+	Detector *detect.Detector
+	Config   policy.Config
 	// SigningSecret is the Slack app's signing secret (the secret's signing_secret key).
 	SigningSecret string
 	// Approvers says who may act; nobody may when it lists no one.

@@ -1,0 +1,25 @@
+package mototest
+
+import (
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/kms/types"
+)
+
+// CreateStateKey creates a KMS key shaped as template.yaml's StateKey (KeySpec HMAC_256,
+// KeyUsage GENERATE_VERIFY_MAC) and returns its ARN, as STATE_KEY_ARN and state_key_arn take
+// it. moto serves GenerateMac and VerifyMac but does not enforce key policies.
+func CreateStateKey(t testing.TB, c *kms.Client) string {
+	t.Helper()
+	out, err := c.CreateKey(t.Context(), &kms.CreateKeyInput{
+		KeySpec:     types.KeySpecHmac256,
+		KeyUsage:    types.KeyUsageTypeGenerateVerifyMac,
+		Description: aws.String("iam-watchdog state key (test)"),
+	})
+	if err != nil {
+		t.Fatalf("create state key: %v", err)
+	}
+	return aws.ToString(out.KeyMetadata.Arn)
+}
