@@ -43,6 +43,9 @@ type Click struct {
 	Key     string
 	User    string
 	Channel string
+	// MessageTS is the message whose button was pressed, as Slack says: where a refusal is
+	// said when the record itself cannot be trusted to say where its message is.
+	MessageTS string
 }
 
 // Result says what a click did, for the log and for the person (Text, mrkdwn, shown to them
@@ -100,7 +103,7 @@ func (h *Handler) Act(ctx context.Context, c Click, owner string) (Result, error
 	a, d, err := h.Codec.Shown(ctx, begun, h.Window)
 	if alert.IsUnauthenticated(err) {
 		// Changed since checkRecord read it: refused all the same; the click's run expires.
-		return h.refuse(ctx, c, begun, err, log), nil
+		return h.refuse(ctx, c, err, log), nil
 	} else if err != nil {
 		return Result{}, err
 	}

@@ -119,7 +119,7 @@ func (h *Handler) ServeURL(ctx context.Context, req events.LambdaFunctionURLRequ
 			log.InfoContext(ctx, "unknown button ignored", "action_id", act.ActionID)
 			continue
 		}
-		if err := h.click(ctx, Click{Verb: verb, Key: act.Value, User: user, Channel: channel}, owner); err != nil {
+		if err := h.click(ctx, Click{Verb: verb, Key: act.Value, User: user, Channel: channel, MessageTS: cb.Container.MessageTs}, owner); err != nil {
 			errs = append(errs, err)
 		}
 	}

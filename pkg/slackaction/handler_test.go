@@ -50,6 +50,7 @@ type world struct {
 	h       *slackaction.Handler
 	applied *atomic.Int64
 	codec   alert.Codec
+	db      *dynamodb.Client // the table, straight, as someone who can write it
 }
 
 // countingRemediator counts the actions it applies and reverts for real.
@@ -90,7 +91,7 @@ func newWorld(t *testing.T, mode policy.Mode) *world {
 	codec := alert.Codec{KeyARN: mototest.CreateStateKey(t, kms.NewFromConfig(cfg)), KMS: kms.NewFromConfig(cfg)}
 	pc := policy.Config{Mode: mode}
 	return &world{
-		t: t, iam: iam.NewFromConfig(cfg), store: store, slack: slack, applied: applied, codec: codec,
+		t: t, iam: iam.NewFromConfig(cfg), store: store, slack: slack, applied: applied, codec: codec, db: db,
 		p: &watchdog.Pipeline{Detector: detect.Default(), Config: pc, Remediator: rem, Store: store, Codec: codec, Sink: sink, Owner: "watchdog-invocation"},
 		h: &slackaction.Handler{Store: store, Codec: codec, Detector: detect.Default(), Config: pc, Slack: client, Remediator: rem, SigningSecret: signingSecret,
 			Approvers: policy.SlackConfig{Approvers: []string{approver}, ApproverGroups: []string{"S0SECOPS"}}, Window: 10 * time.Minute},

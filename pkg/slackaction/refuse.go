@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/iam-watchdog/iam-watchdog/pkg/alert"
 	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
@@ -24,7 +25,7 @@ func (h *Handler) checkRecord(ctx context.Context, c Click, log *slog.Logger) (R
 		return Result{}, false, fmt.Errorf("read %s: %w", c.Key, err)
 	}
 	if _, err := h.Codec.Open(ctx, e); alert.IsUnauthenticated(err) {
-		return h.refuse(ctx, c, e, err, log), true, nil
+		return h.refuse(ctx, c, err, log), true, nil
 	} else if err != nil {
 		return Result{}, false, err
 	}
@@ -32,14 +33,16 @@ func (h *Handler) checkRecord(ctx context.Context, c Click, log *slog.Logger) (R
 }
 
 // refuse answers a click on an alert whose record failed its check: nothing is done, the
-// refusal is logged at error level, said in the alert's thread for everyone watching it, and
-// told to the clicker. The thread is the one the click came from (Slack's word for the
-// channel); the record's own message fields are not trusted to point anywhere else.
-func (h *Handler) refuse(ctx context.Context, c Click, e alert.Entry, refusal error, log *slog.Logger) Result {
+// refusal is logged at error level, said in the thread of the message clicked for everyone
+// watching it, and told to the clicker. Where the message is comes from Slack's request, not
+// from the record, whose message fields are not authenticated.
+func (h *Handler) refuse(ctx context.Context, c Click, refusal error, log *slog.Logger) Result {
 	log.ErrorContext(ctx, "state record refused: the click did nothing", "error", refusal.Error())
 	detail := render.VerbLabel(c.Verb) + " pressed by " + c.User + " was refused, and nothing was done: " + refusal.Error()
-	if d := e.Message(); d.TS != "" && d.Channel == c.Channel {
-		f := render.FollowUp{Who: c.User, At: h.now(), Alert: alert.Alert{Finding: detect.Finding{EventID: e.EventID}}, Detail: detail}
+	if d := (alert.Delivery{Channel: c.Channel, TS: c.MessageTS}); d.Channel != "" && d.TS != "" {
+		// The event is named from the button's key, which the watchdog put there.
+		eventID, _, _ := strings.Cut(c.Key, "#")
+		f := render.FollowUp{Who: c.User, At: h.now(), Alert: alert.Alert{Finding: detect.Finding{EventID: eventID}}, Detail: detail}
 		if err := h.Slack.Reply(ctx, d, f); err != nil {
 			log.ErrorContext(ctx, "could not say in the alert's thread that its record was refused", "error", err.Error())
 		}
