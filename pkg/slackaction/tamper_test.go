@@ -2,6 +2,7 @@ package slackaction_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -9,11 +10,13 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 
@@ -301,4 +304,47 @@ func TestUndoQuarantineDetachesOnlyTheQuarantinePolicy(t *testing.T) {
 	if got := attached("ops-admin"); len(got) != 1 || got[0] != admin {
 		t.Errorf("after Undo, ops-admin has %v; want AdministratorAccess alone (the quarantine lifted)", got)
 	}
+}
+
+// macCounter counts the MAC calls that reach KMS.
+type macCounter struct {
+	alert.MACAPI
+	generate, verify atomic.Int64
+}
+
+func (c *macCounter) GenerateMac(ctx context.Context, in *kms.GenerateMacInput, optFns ...func(*kms.Options)) (*kms.GenerateMacOutput, error) {
+	c.generate.Add(1)
+	return c.MACAPI.GenerateMac(ctx, in, optFns...)
+}
+
+func (c *macCounter) VerifyMac(ctx context.Context, in *kms.VerifyMacInput, optFns ...func(*kms.Options)) (*kms.VerifyMacOutput, error) {
+	c.verify.Add(1)
+	return c.MACAPI.VerifyMac(ctx, in, optFns...)
+}
+
+// TestKMSCallsPerClick measures what docs/deploy.md states: the MAC calls of an alert stored
+// in approve mode, and of each button on it. Nothing is cached, so each read of a record is a
+// VerifyMac and each change to its pieces a GenerateMac.
+func TestKMSCallsPerClick(t *testing.T) {
+	w := newWorld(t, policy.Approve)
+	w.alone()
+	counted := &macCounter{MACAPI: w.codec.KMS}
+	w.codec.KMS = counted
+	w.p.Codec, w.h.Codec = w.codec, w.codec
+	step := func(name string, wantGenerate, wantVerify int64, do func()) {
+		t.Helper()
+		g, v := counted.generate.Load(), counted.verify.Load()
+		do()
+		if dg, dv := counted.generate.Load()-g, counted.verify.Load()-v; dg != wantGenerate || dv != wantVerify {
+			t.Errorf("%s: %d GenerateMac and %d VerifyMac calls; want %d and %d", name, dg, dv, wantGenerate, wantVerify)
+		}
+	}
+	keyID := w.newKey("counted")
+	var key string
+	step("alert stored (approve mode)", 1, 0, func() { key = w.alert("kms-count-1", "counted", keyID) })
+	ts := w.entry(key).TS
+	step("Revert now", 3, 7, func() { w.serve(clickOn(alert.Revert, key, ts)) })
+	step("Undo", 0, 4, func() { w.serve(clickOn(alert.Undo, key, ts)) })
+	key = w.alert("kms-count-2", "counted", w.newKey("counted"))
+	step("Acknowledge", 0, 3, func() { w.serve(clickOn(alert.Acknowledge, key, w.entry(key).TS)) })
 }
