@@ -1,6 +1,8 @@
 package mototest
 
 import (
+	"context"
+	"sync/atomic"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -22,4 +24,23 @@ func CreateStateKey(t testing.TB, c *kms.Client) string {
 		t.Fatalf("create state key: %v", err)
 	}
 	return aws.ToString(out.KeyMetadata.Arn)
+}
+
+// MACCounter is a KMS client that counts the MAC calls reaching KMS, for tests of how many a
+// record costs (it has the methods alert.MACAPI asks for).
+type MACCounter struct {
+	Client           *kms.Client
+	Generate, Verify atomic.Int64
+}
+
+// GenerateMac counts and forwards the call.
+func (c *MACCounter) GenerateMac(ctx context.Context, in *kms.GenerateMacInput, optFns ...func(*kms.Options)) (*kms.GenerateMacOutput, error) {
+	c.Generate.Add(1)
+	return c.Client.GenerateMac(ctx, in, optFns...)
+}
+
+// VerifyMac counts and forwards the call.
+func (c *MACCounter) VerifyMac(ctx context.Context, in *kms.VerifyMacInput, optFns ...func(*kms.Options)) (*kms.VerifyMacOutput, error) {
+	c.Verify.Add(1)
+	return c.Client.VerifyMac(ctx, in, optFns...)
 }

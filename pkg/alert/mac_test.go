@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -31,22 +30,6 @@ const (
 	quarantineARN = "arn:aws:iam::" + account + ":policy/iam-watchdog-DenyUnlessMFA"
 	mfaRule       = "mfa-deactivated"
 )
-
-// countingKMS counts the MAC calls that reach KMS.
-type countingKMS struct {
-	alert.MACAPI
-	generate, verify atomic.Int64
-}
-
-func (c *countingKMS) GenerateMac(ctx context.Context, in *kms.GenerateMacInput, optFns ...func(*kms.Options)) (*kms.GenerateMacOutput, error) {
-	c.generate.Add(1)
-	return c.MACAPI.GenerateMac(ctx, in, optFns...)
-}
-
-func (c *countingKMS) VerifyMac(ctx context.Context, in *kms.VerifyMacInput, optFns ...func(*kms.Options)) (*kms.VerifyMacOutput, error) {
-	c.verify.Add(1)
-	return c.MACAPI.VerifyMac(ctx, in, optFns...)
-}
 
 // stateKMS is moto with an HMAC key shaped as the stack's, and a table like the stack's.
 type stateKMS struct {
@@ -164,26 +147,26 @@ func TestCodecRoundTrip(t *testing.T) {
 	for storeName, newStore := range s.stores() {
 		t.Run(storeName, func(t *testing.T) {
 			tg := newStore(t)
-			counted := &countingKMS{MACAPI: s.kms}
+			counted := &mototest.MACCounter{Client: s.kms}
 			records := alert.Records{Store: tg.Store, Codec: alert.Codec{KeyARN: s.keyARN, KMS: counted}}
 
 			claim, err := records.Claim(t.Context(), alert.Entry{Meta: state.Meta{Key: alert.Key("ev-new", mfaRule), Owner: "a"}}, 60_000_000_000)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if p, err := records.Codec.Open(t.Context(), claim); err != nil || p.Action != nil || counted.verify.Load() != 0 {
-				t.Fatalf("a fresh claim: %+v, %v, %d VerifyMac calls; want no pieces and no call", p, err, counted.verify.Load())
+			if p, err := records.Codec.Open(t.Context(), claim); err != nil || p.Action != nil || counted.Verify.Load() != 0 {
+				t.Fatalf("a fresh claim: %+v, %v, %d VerifyMac calls; want no pieces and no call", p, err, counted.Verify.Load())
 			}
 
 			key := writeQuarantine(t, records, "ev-1", "carol")
-			if n := counted.generate.Load(); n != 1 {
+			if n := counted.Generate.Load(); n != 1 {
 				t.Errorf("%d GenerateMac calls for one Seal, want 1", n)
 			}
 			p, err := open(t, records, key)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if n := counted.verify.Load(); n != 1 {
+			if n := counted.Verify.Load(); n != 1 {
 				t.Errorf("%d VerifyMac calls for one Open, want 1", n)
 			}
 			if p.Plan.PolicyARN != quarantineARN || p.Action.UserName != "carol" || p.Outcome.Status != remediate.Done ||
@@ -194,8 +177,8 @@ func TestCodecRoundTrip(t *testing.T) {
 			if _, err := records.Update(t.Context(), key, func(e *alert.Entry) error { e.SetMessage(alert.Delivery{Channel: "C1", TS: "1.2"}); return nil }); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := open(t, records, key); err != nil || counted.generate.Load() != 1 {
-				t.Errorf("after a status change: %v, %d GenerateMac calls", err, counted.generate.Load())
+			if _, err := open(t, records, key); err != nil || counted.Generate.Load() != 1 {
+				t.Errorf("after a status change: %v, %d GenerateMac calls", err, counted.Generate.Load())
 			}
 		})
 	}

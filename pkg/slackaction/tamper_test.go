@@ -1,55 +1,35 @@
 package slackaction_test
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 
+	"github.com/iam-watchdog/iam-watchdog/internal/mototest"
 	"github.com/iam-watchdog/iam-watchdog/internal/tampertest"
+	"github.com/iam-watchdog/iam-watchdog/internal/watchdogtest"
 	"github.com/iam-watchdog/iam-watchdog/pkg/alert"
 	"github.com/iam-watchdog/iam-watchdog/pkg/cloudtrail"
 	"github.com/iam-watchdog/iam-watchdog/pkg/policy"
 	"github.com/iam-watchdog/iam-watchdog/pkg/slackaction"
 )
 
-// logBuffer collects a handler's JSON log; the handler logs from several goroutines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // alone turns flood control off, so that each alert has its own message and record.
-func (w *world) alone() *logBuffer {
+func (w *world) alone() *watchdogtest.LogBuffer {
 	off := time.Duration(0)
 	w.p.Config.Slack.FloodWindow = &off
-	logs := &logBuffer{}
+	logs := &watchdogtest.LogBuffer{}
 	w.h.Log = slog.New(slog.NewJSONHandler(logs, nil))
 	return logs
 }
@@ -72,7 +52,7 @@ func clickOn(verb alert.Verb, key, ts string) events.LambdaFunctionURLRequest {
 
 // refusedEverywhere checks that a click on key was refused as a tampered record is: the
 // clicker told, the thread of the message at ts told, an error logged, each naming the record.
-func (w *world) refusedEverywhere(t *testing.T, key, ts string, logs *logBuffer, says ...string) {
+func (w *world) refusedEverywhere(t *testing.T, key, ts string, logs *watchdogtest.LogBuffer, says ...string) {
 	t.Helper()
 	says = append(says, key)
 	var told bool
@@ -306,36 +286,20 @@ func TestUndoQuarantineDetachesOnlyTheQuarantinePolicy(t *testing.T) {
 	}
 }
 
-// macCounter counts the MAC calls that reach KMS.
-type macCounter struct {
-	alert.MACAPI
-	generate, verify atomic.Int64
-}
-
-func (c *macCounter) GenerateMac(ctx context.Context, in *kms.GenerateMacInput, optFns ...func(*kms.Options)) (*kms.GenerateMacOutput, error) {
-	c.generate.Add(1)
-	return c.MACAPI.GenerateMac(ctx, in, optFns...)
-}
-
-func (c *macCounter) VerifyMac(ctx context.Context, in *kms.VerifyMacInput, optFns ...func(*kms.Options)) (*kms.VerifyMacOutput, error) {
-	c.verify.Add(1)
-	return c.MACAPI.VerifyMac(ctx, in, optFns...)
-}
-
 // TestKMSCallsPerClick measures what docs/deploy.md states: the MAC calls of an alert stored
 // in approve mode, and of each button on it. Nothing is cached, so each read of a record is a
 // VerifyMac and each change to its pieces a GenerateMac.
 func TestKMSCallsPerClick(t *testing.T) {
 	w := newWorld(t, policy.Approve)
 	w.alone()
-	counted := &macCounter{MACAPI: w.codec.KMS}
+	counted := &mototest.MACCounter{Client: w.codec.KMS.(*kms.Client)}
 	w.codec.KMS = counted
 	w.p.Codec, w.h.Codec = w.codec, w.codec
 	step := func(name string, wantGenerate, wantVerify int64, do func()) {
 		t.Helper()
-		g, v := counted.generate.Load(), counted.verify.Load()
+		g, v := counted.Generate.Load(), counted.Verify.Load()
 		do()
-		if dg, dv := counted.generate.Load()-g, counted.verify.Load()-v; dg != wantGenerate || dv != wantVerify {
+		if dg, dv := counted.Generate.Load()-g, counted.Verify.Load()-v; dg != wantGenerate || dv != wantVerify {
 			t.Errorf("%s: %d GenerateMac and %d VerifyMac calls; want %d and %d", name, dg, dv, wantGenerate, wantVerify)
 		}
 	}

@@ -1,8 +1,6 @@
 package watchdog_test
 
 import (
-	"context"
-	"sync/atomic"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/kms"
@@ -13,22 +11,6 @@ import (
 	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
 	"github.com/iam-watchdog/iam-watchdog/pkg/policy"
 )
-
-// macCounter counts the MAC calls that reach KMS.
-type macCounter struct {
-	alert.MACAPI
-	generate, verify atomic.Int64
-}
-
-func (c *macCounter) GenerateMac(ctx context.Context, in *kms.GenerateMacInput, optFns ...func(*kms.Options)) (*kms.GenerateMacOutput, error) {
-	c.generate.Add(1)
-	return c.MACAPI.GenerateMac(ctx, in, optFns...)
-}
-
-func (c *macCounter) VerifyMac(ctx context.Context, in *kms.VerifyMacInput, optFns ...func(*kms.Options)) (*kms.VerifyMacOutput, error) {
-	c.verify.Add(1)
-	return c.MACAPI.VerifyMac(ctx, in, optFns...)
-}
 
 // TestKMSCallsPerFinding measures what docs/deploy.md states: a finding stored costs one
 // GenerateMac, two when the watchdog acts (the plan is sealed before the action, the outcome
@@ -46,7 +28,7 @@ func TestKMSCallsPerFinding(t *testing.T) {
 		{policy.DryRun, 1, 0},
 	} {
 		t.Run(string(tc.mode), func(t *testing.T) {
-			counted := &macCounter{MACAPI: client}
+			counted := &mototest.MACCounter{Client: client}
 			var applied watchdogtest.Calls[detect.Action]
 			var alerts watchdogtest.Calls[alert.Alert]
 			p := watchdogtest.Pipeline(tc.mode, watchdogtest.Applying(&applied, watchdogtest.Reverted), watchdogtest.OpenStore(t),
@@ -56,13 +38,13 @@ func TestKMSCallsPerFinding(t *testing.T) {
 			if _, err := handleOne(t, p, record); err != nil {
 				t.Fatal(err)
 			}
-			if g, v := counted.generate.Load(), counted.verify.Load(); g != tc.wantGenerate || v != tc.wantVerify {
+			if g, v := counted.Generate.Load(), counted.Verify.Load(); g != tc.wantGenerate || v != tc.wantVerify {
 				t.Errorf("%d GenerateMac and %d VerifyMac calls; want %d and %d", g, v, tc.wantGenerate, tc.wantVerify)
 			}
 			if _, err := handleOne(t, p, record); err != nil {
 				t.Fatal(err)
 			}
-			if g, v := counted.generate.Load(), counted.verify.Load(); g != tc.wantGenerate || v != tc.wantVerify {
+			if g, v := counted.Generate.Load(), counted.Verify.Load(); g != tc.wantGenerate || v != tc.wantVerify {
 				t.Errorf("a redelivery made MAC calls: now %d and %d", g, v)
 			}
 		})

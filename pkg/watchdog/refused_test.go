@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/kms"
@@ -18,24 +17,6 @@ import (
 	"github.com/iam-watchdog/iam-watchdog/pkg/remediate"
 	"github.com/iam-watchdog/iam-watchdog/pkg/state"
 )
-
-// lockedLog is a log the test reads after the pipeline wrote it.
-type lockedLog struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // brokenKMS fails every call, as KMS unreachable or throttled does.
 type brokenKMS struct{}
@@ -79,7 +60,7 @@ func TestPipelineRefusesTamperedRecord(t *testing.T) {
 			p := watchdogtest.Pipeline(policy.Auto, watchdogtest.Applying(&applied, watchdogtest.Reverted), store,
 				watchdogtest.Delivering(&alerts, watchdogtest.SlackMessage, tc.sinkErr))
 			p.Codec = keyed
-			logs := &lockedLog{}
+			logs := &watchdogtest.LogBuffer{}
 			p.Log = slog.New(slog.NewJSONHandler(logs, nil))
 
 			e := claim(t, store, eventID)
