@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	eventstestdata "github.com/iam-watchdog/iam-watchdog/events-testdata"
@@ -27,6 +28,7 @@ type deployment struct {
 	cfg       aws.Config
 	secretARN string
 	table     string
+	stateKey  string // the stack's StateKey, as STATE_KEY_ARN names it
 }
 
 func deploy(t *testing.T) deployment {
@@ -43,7 +45,8 @@ func deploy(t *testing.T) deployment {
 	}
 	table := "iam-watchdog-state"
 	mototest.CreateStateTable(t, dynamodb.NewFromConfig(cfg), table)
-	return deployment{moto: srv, cfg: cfg, secretARN: aws.ToString(sec.ARN), table: table}
+	return deployment{moto: srv, cfg: cfg, secretARN: aws.ToString(sec.ARN), table: table,
+		stateKey: mototest.CreateStateKey(t, kms.NewFromConfig(cfg))}
 }
 
 func (d deployment) start(t *testing.T, bootstrap string, slack *slackserver.Server, mode string) *lambdatest.Function {
@@ -53,6 +56,7 @@ func (d deployment) start(t *testing.T, bootstrap string, slack *slackserver.Ser
 		"SLACK_CHANNEL=C0SECURITY",
 		"SLACK_API_URL="+slack.APIURL(),
 		"STATE_TABLE="+d.table,
+		"STATE_KEY_ARN="+d.stateKey,
 		"REMEDIATION_MODE="+mode,
 		"WATCHDOG_ROLE_ARN="+eventstestdata.WatchdogRoleARN,
 		"QUARANTINE_POLICY_ARN="+eventstestdata.QuarantinePolicyARN,

@@ -59,6 +59,12 @@ type sealed struct {
 	Action json.RawMessage `json:"action,omitempty"`
 	// Alert is what re-rendering the Slack message needs (storedAlert).
 	Alert json.RawMessage `json:"alert,omitempty"`
+	// Event is the finding's CloudTrail record as it was read (storedEvent), which Revert now
+	// runs through the rules again.
+	Event json.RawMessage `json:"event,omitempty"`
+	// MAC is the state key's HMAC-SHA-256 over the record's key and the pieces above (see
+	// macInput), base64; empty when the Codec has no key.
+	MAC string `json:"mac,omitempty"`
 }
 
 // plainRecord is Record without its methods, so that its fields can be encoded as usual.

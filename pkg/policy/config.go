@@ -100,6 +100,9 @@ type Config struct {
 	TrailBuckets []string `yaml:"trail_buckets"`
 	// Slack configures the buttons on alerts and flood control.
 	Slack SlackConfig `yaml:"slack"`
+	// StateKeyARN is the KMS HMAC key the state records are authenticated with (the stack's
+	// StateKeyArn output): required with `--state dynamodb://…`, optional for a local file.
+	StateKeyARN string `yaml:"state_key_arn"`
 }
 
 // Detection is the part of the configuration the rules read.
@@ -350,6 +353,19 @@ var iamRoleNameWithPath = regexp.MustCompile(`^([\x21-\x7e]+/)*[\w+=,.@-]{1,64}$
 // selfRoleARN is an IAM role or user ARN in a twelve-digit account.
 var selfRoleARN = regexp.MustCompile(`^arn:[a-z-]+:iam::\d{12}:(role|user)/.+$`)
 
+// kmsKeyARN is the ARN of a KMS key by its ID (not an alias, which whoever may UpdateAlias
+// could point at a key of their own).
+var kmsKeyARN = regexp.MustCompile(`^arn:[a-z-]+:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$`)
+
+// CheckStateKeyARN checks the state key's ARN: a KMS key ARN naming the key by ID, so that the
+// records are checked with exactly the stack's key, in its account.
+func CheckStateKeyARN(arn string) error {
+	if !kmsKeyARN.MatchString(arn) {
+		return fmt.Errorf("%q is not a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/KEY_ID, the stack's StateKeyArn output; an alias or a bare key ID is not enough)", arn)
+	}
+	return nil
+}
+
 // s3BucketName is what S3 accepts as a general purpose bucket name.
 // Reference: https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html
 var s3BucketName = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
@@ -408,6 +424,11 @@ func (c *Config) Validate(rules []detect.Rule) error {
 			errs = append(errs, fmt.Errorf("trail_buckets[%d]: %q is an ARN; give the bucket's name", i, b))
 		case !s3BucketName.MatchString(b):
 			errs = append(errs, fmt.Errorf("trail_buckets[%d]: %q is not an S3 bucket name (3-63 of lower-case letters, digits, dots and hyphens)", i, b))
+		}
+	}
+	if c.StateKeyARN != "" {
+		if err := CheckStateKeyARN(c.StateKeyARN); err != nil {
+			errs = append(errs, fmt.Errorf("state_key_arn: %w", err))
 		}
 	}
 	errs = append(errs, c.Slack.validate()...)

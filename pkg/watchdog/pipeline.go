@@ -130,7 +130,9 @@ func (p *Pipeline) handleFinding(ctx context.Context, f detect.Finding) (*Result
 			return nil, fmt.Errorf("claim: %w", err)
 		}
 		entry = e
-		if stored, err = p.Codec.Open(ctx, entry); err != nil {
+		if stored, err = p.Codec.Open(ctx, entry); alert.IsUnauthenticated(err) {
+			return p.refused(ctx, log, r, err), nil
+		} else if err != nil {
 			return nil, err
 		}
 	}
