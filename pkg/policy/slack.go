@@ -18,6 +18,8 @@ type SlackConfig struct {
 	// FloodWindow is how long findings with the same rule and actor update the first one's
 	// message instead of posting their own; unset means DefaultFloodWindow, 0 turns it off.
 	FloodWindow *time.Duration `yaml:"flood_window"`
+	// Routing: what is posted at once, what waits for the digest, and in which channel.
+	Routing `yaml:",inline"`
 }
 
 // DefaultFloodWindow applies when slack.flood_window is not set.
