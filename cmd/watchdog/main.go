@@ -26,6 +26,9 @@ commands:
   undo   [--config FILE] [--state PATH|dynamodb://TABLE] EVENT_ID
                                            reverse what the watchdog did about an event
   rules  [--output text|json]              list the rules
+  noise  [--config FILE] [--output text|json] [--jobs N] [--since T] [--until T] [--account ID] [--region R] PATH...
+                                           what Slack would receive from these archives: routing, thresholds,
+                                           flood control and the digest as deployed; no Slack, no AWS
   gen    --out DIR [--size 100MB] [--seed N] [--days N] [--start YYYY-MM-DD] [--accounts IDS] [--regions LIST]
                                            write a synthetic CloudTrail archive (S3 layout) for backtests
 `
@@ -71,6 +74,8 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runRules(args[1:], std)
 	case "gen":
 		return runGen(args[1:], std)
+	case "noise":
+		return runNoise(ctx, args[1:], std)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

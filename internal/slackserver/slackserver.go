@@ -1,7 +1,7 @@
 // Package slackserver is a local Slack for tests: an httptest server that speaks the parts of
 // the Slack Web API the watchdog uses (chat.postMessage, in threads too; chat.update of a
 // message it posted; chat.postEphemeral; usergroups.users.list) and the incoming-webhook
-// format, records every message, and can be told to fail the next requests.
+// format, records every message, and can be told to fail the next requests, or chosen ones.
 package slackserver
 
 import (
@@ -34,6 +34,8 @@ type Server struct {
 	mu       sync.Mutex
 	messages []Message
 	failures []Failure
+	faults   []Fault
+	refused  int
 	requests int
 	seq      int
 	groups   map[string][]string
@@ -137,9 +139,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	s.mu.Lock()
 	s.requests++
-	if len(s.failures) > 0 {
-		f := s.failures[0]
+	f, failed := s.fault(methodOf(r.URL.Path))
+	if !failed && len(s.failures) > 0 {
+		f, failed = s.failures[0], true
 		s.failures = s.failures[1:]
+	}
+	if failed {
+		s.refused++
 		s.mu.Unlock()
 		if f.RetryAfter != "" {
 			w.Header().Set("Retry-After", f.RetryAfter)

@@ -2,7 +2,6 @@ package watchdog_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -76,41 +75,13 @@ func (rp *routedPipeline) handle(t *testing.T, rec *cloudtrail.Record) watchdog.
 	return results[0]
 }
 
-// blockText is the text of a message's blocks, as Slack shows it, one text object a line.
-func blockText(t *testing.T, raw json.RawMessage) string {
-	t.Helper()
-	var v any
-	if err := json.Unmarshal(raw, &v); err != nil {
-		t.Fatalf("blocks %s: %v", raw, err)
-	}
-	var texts []string
-	var walk func(any)
-	walk = func(v any) {
-		switch x := v.(type) {
-		case map[string]any:
-			if s, ok := x["text"].(string); ok {
-				texts = append(texts, s)
-			}
-			for _, c := range x {
-				walk(c)
-			}
-		case []any:
-			for _, c := range x {
-				walk(c)
-			}
-		}
-	}
-	walk(v)
-	return strings.Join(texts, "\n")
-}
-
 // namedIn says in which of the accepted messages (posts and their updates, by ts) each event ID
 // appears.
 func namedIn(slack *slackserver.Server, ids ...string) map[string][]string {
 	out := map[string][]string{}
 	for _, m := range append(slack.Posts(), slack.Updates()...) {
 		for _, id := range ids {
-			if strings.Contains(string(m.Blocks), id) && !slices.Contains(out[id], m.TS) {
+			if strings.Contains(m.Shown(), id) && !slices.Contains(out[id], m.TS) {
 				out[id] = append(out[id], m.TS)
 			}
 		}
@@ -201,8 +172,8 @@ func TestFloodNeverBuriesAWorseFinding(t *testing.T) {
 		"root-nomfa-2|root-nomfa-2> 2024-05-02T09:03:00Z · from 203.0.113.66 · CRITICAL · ConsoleLogin success no MFA",
 		"root-failed-3|root-failed-3> 2024-05-02T09:04:00Z · from 203.0.113.67 · MEDIUM · ConsoleLogin failure no MFA",
 	} {
-		if !strings.Contains(blockText(t, cur.Blocks), want) {
-			t.Errorf("the critical message lacks %q:\n%s", want, blockText(t, cur.Blocks))
+		if !strings.Contains(cur.Shown(), want) {
+			t.Errorf("the critical message lacks %q:\n%s", want, cur.Shown())
 		}
 	}
 
@@ -217,8 +188,8 @@ func TestFloodNeverBuriesAWorseFinding(t *testing.T) {
 	}
 	cur, _ = slack.Current(inline[0].TS)
 	for _, want := range []string{"inline-1|inline-1>", "inline-2|inline-2>", "inline policy second-policy"} {
-		if !strings.Contains(blockText(t, cur.Blocks), want) {
-			t.Errorf("the inline-policy message lacks %q:\n%s", want, blockText(t, cur.Blocks))
+		if !strings.Contains(cur.Shown(), want) {
+			t.Errorf("the inline-policy message lacks %q:\n%s", want, cur.Shown())
 		}
 	}
 }
@@ -366,7 +337,7 @@ func TestPostDigest(t *testing.T) {
 	posts := slack.Posts()
 	byChannel := map[string]string{}
 	for _, p := range posts {
-		byChannel[p.Channel] = blockText(t, p.Blocks)
+		byChannel[p.Channel] = p.Shown()
 	}
 	for channel, wants := range map[string][]string{
 		"C0SECURITY": {"Digest: 3 findings, 2024-05-02 00:00 – 2024-05-03 00:00 UTC", "`unauthorized_api_calls`* — 3 findings (3 low)",
