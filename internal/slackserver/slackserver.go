@@ -1,7 +1,7 @@
 // Package slackserver is a local Slack for tests: an httptest server that speaks the parts of
 // the Slack Web API the watchdog uses (chat.postMessage, in threads too; chat.update of a
 // message it posted; chat.postEphemeral; usergroups.users.list) and the incoming-webhook
-// format, records every message, and can be told to fail the next requests, or chosen ones.
+// format, records every message, and can be told to fail the next requests.
 package slackserver
 
 import (
@@ -31,11 +31,12 @@ type Message struct {
 // Server is a running local Slack.
 type Server struct {
 	*httptest.Server
+	// faults are the chosen requests to fail (Inject); refused counts the requests failed.
+	faults   []Fault
+	refused  int
 	mu       sync.Mutex
 	messages []Message
 	failures []Failure
-	faults   []Fault
-	refused  int
 	requests int
 	seq      int
 	groups   map[string][]string

@@ -21,8 +21,8 @@ import (
 // Bounds of a digest message: Slack takes at most 50 blocks, so categories past the budget are
 // summed in one line, and a category lists its largest callers and counts the rest.
 const (
-	maxDigestBlocks  = 45
-	maxDigestCallers = 10
+	maxFindingDigestBlocks  = 45
+	maxFindingDigestCallers = 10
 )
 
 // digestCategory is one category's groups, with their totals.
@@ -51,7 +51,7 @@ func DigestMessage(d alert.DigestShard, start, end time.Time) Message {
 	for i, c := range cats {
 		summary = append(summary, fmt.Sprintf("%d %s", c.count, c.name))
 		cb := categoryBlocks(c)
-		if len(blocks)+len(cb) > maxDigestBlocks {
+		if len(blocks)+len(cb) > maxFindingDigestBlocks {
 			rest, n := cats[i:], 0
 			for _, r := range rest {
 				n += r.count
@@ -143,7 +143,7 @@ func categoryBlocks(c digestCategory) []slack.Block {
 	}
 	add(fmt.Sprintf("%s *%s* — %d findings (%s)", emoji(c.worst), code(c.name), c.count, severityCounts(c.sevs)))
 	groups := c.groups
-	for _, g := range groups[:min(len(groups), maxDigestCallers)] {
+	for _, g := range groups[:min(len(groups), maxFindingDigestCallers)] {
 		when := ""
 		if !g.FirstAt.IsZero() {
 			when = " · " + g.FirstAt.UTC().Format("15:04") + "–" + g.LastAt.UTC().Format("15:04")
@@ -161,7 +161,7 @@ func categoryBlocks(c digestCategory) []slack.Block {
 			add("    e.g. " + id + " " + memberText(m, esc))
 		}
 	}
-	if rest := groups[min(len(groups), maxDigestCallers):]; len(rest) > 0 || c.overflow > 0 {
+	if rest := groups[min(len(groups), maxFindingDigestCallers):]; len(rest) > 0 || c.overflow > 0 {
 		n := c.overflow
 		for _, g := range rest {
 			n += g.Count
