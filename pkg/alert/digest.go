@@ -248,6 +248,16 @@ func (d Digests) ClaimPost(ctx context.Context, start time.Time, channel, owner 
 	return e, err
 }
 
+// Release gives up a claim whose digest could not be posted, so that the next run posts it
+// without waiting out the lease.
+func (d Digests) Release(ctx context.Context, claim state.Entry) error {
+	claim.LeaseUntil = time.Time{}
+	if err := d.Store.Save(ctx, claim); err != nil {
+		return fmt.Errorf("release the claim on %s: %w", claim.Key, err)
+	}
+	return nil
+}
+
 // Posted records where the claimed digest was posted, and takes the channel off the open list
 // (the period too, once no channel is left).
 func (d Digests) Posted(ctx context.Context, claim state.Entry, start time.Time, channel string, at Delivery) error {

@@ -88,7 +88,8 @@ type DigestOptions struct {
 
 // PostDigest posts the findings digest of every period that has ended: one message per channel
 // and period, claimed first, so that two runs of the schedule (or a retried one) never post one
-// twice, and recorded after. It returns how many it posted. A digest that cannot be posted is
+// twice, and recorded after. A run that dies between posting and recording leaves its claim to
+// expire, and the digest is posted again: a duplicate is the lesser harm than a lost digest. It returns how many it posted. A digest that cannot be posted is
 // named in the error and stays open for the next run; the others are still posted. Periods that
 // have not ended are left to fill.
 func PostDigest(ctx context.Context, o DigestOptions) (posted int, err error) {
@@ -139,13 +140,16 @@ func postOne(ctx context.Context, d alert.Digests, poster Poster, p alert.OpenDi
 	case err != nil:
 		return false, fmt.Errorf("digest of %s: claim: %w", p.Start.Format(time.RFC3339), err)
 	}
+	failed := func(err error) (bool, error) {
+		return false, fmt.Errorf("digest of %s: %w", p.Start.Format(time.RFC3339), errors.Join(err, d.Release(ctx, claim)))
+	}
 	entries, err := d.Read(ctx, p.Start, channel)
 	if err != nil {
-		return false, fmt.Errorf("digest of %s: %w", p.Start.Format(time.RFC3339), err)
+		return failed(err)
 	}
 	at, err := poster.Post(ctx, channel, render.DigestMessage(entries, p.Start, p.End()))
 	if err != nil {
-		return false, fmt.Errorf("digest of %s: %w", p.Start.Format(time.RFC3339), err)
+		return failed(err)
 	}
 	if err := d.Posted(ctx, claim, p.Start, channel, at); err != nil {
 		return true, fmt.Errorf("digest of %s: %w", p.Start.Format(time.RFC3339), err)

@@ -352,3 +352,57 @@ func TestPostDigest(t *testing.T) {
 		}
 	}
 }
+
+// A finding more severe than the threshold message it would join is posted anew: a denied AWS
+// Config write (medium) after a caller's denied reads (low) crossed the threshold.
+func TestThresholdMessageNeverBuriesAWorseFinding(t *testing.T) {
+	slack := slackserver.Start(t)
+	rp := newRouted(t, policy.Default(), slack, &state.Memory{})
+	t0 := time.Date(2024, 5, 2, 9, 0, 0, 0, time.UTC)
+	for i := range 11 {
+		rp.handle(t, deniedCall(t, "mallory", fmt.Sprintf("read-%02d", i), t0.Add(time.Duration(i)*time.Second), ""))
+	}
+	worse := rp.handle(t, example(t, "unauthorized_api_calls/alert-ec2-describe-unauthorized.json", "config-write", t0.Add(time.Minute), "", func(d map[string]any) {
+		d["userIdentity"] = map[string]any{"type": "IAMUser", "arn": "arn:aws:iam::123456789012:user/mallory", "accountId": "123456789012", "userName": "mallory"}
+		d["eventSource"], d["eventName"], d["readOnly"] = "config.amazonaws.com", "DeleteConfigRule", false
+	}))
+	if worse.Finding.Severity != detect.Medium || worse.Route.Kind != policy.Counted {
+		t.Fatalf("the Config write: %s, routed %+v", worse.Finding.Severity, worse.Route)
+	}
+	posts := slack.Posts()
+	if len(posts) != 2 || !strings.HasPrefix(posts[0].Text, "[10 findings] LOW") || !strings.HasPrefix(posts[1].Text, "MEDIUM") {
+		t.Fatalf("posts %q: want the crossing (LOW) and the denied Config write (MEDIUM) posted anew", []string{posts[0].Text, posts[len(posts)-1].Text})
+	}
+	if named := namedIn(slack, "config-write", "read-10"); len(named["config-write"]) != 1 || named["config-write"][0] != posts[1].TS || named["read-10"][0] != posts[0].TS {
+		t.Errorf("named in %v", named)
+	}
+}
+
+// A sink that cannot update a message (an incoming webhook) gets one message per crossing; the
+// findings between crossings go to the digest rather than vanish.
+func TestThresholdWithAWebhook(t *testing.T) {
+	ctx := context.Background()
+	slack := slackserver.Start(t)
+	store := &state.Memory{}
+	hook, err := notify.NewWebhook(notify.WebhookConfig{URL: slack.WebhookURL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2024, 5, 2, 9, 0, 0, 0, time.UTC)
+	var now time.Time
+	p := &watchdog.Pipeline{Detector: detect.Default(), Config: policy.Default(), Store: store, Sink: hook, Owner: "invocation-1", Now: func() time.Time { return now }}
+	digested := 0
+	for i := range 25 {
+		now = t0.Add(time.Duration(i) * time.Second)
+		results, err := p.Handle(ctx, deniedCall(t, "mallory", fmt.Sprintf("denied-%02d", i), now, ""))
+		if err != nil || len(results) != 1 {
+			t.Fatal(err)
+		}
+		if results[0].Route.Kind == policy.Digest {
+			digested++
+		}
+	}
+	if n := len(slack.Messages()); n != 2 || digested != 23 {
+		t.Errorf("%d webhook messages and %d digest entries for 25 denied calls; want 2 crossings and 23 entries", n, digested)
+	}
+}
