@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -222,4 +223,44 @@ func TestNoiseEqualsWhatThePipelinePosts(t *testing.T) {
 		t.Errorf("the archive gave too little to compare: %+v", rep)
 	}
 	t.Logf("%d records handled: %d posted at once, %d updates, %d digest entries, %d digest messages", len(recs), rep.Immediate, rep.Updates, rep.DigestEntries, rep.DigestMessages)
+}
+
+// Bad flags are usage errors naming the flag; the text report says what Slack would receive;
+// an unreadable input is named and exits 1, the rest still reported.
+func TestNoiseCLI(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"noise"}, "noise needs at least one PATH"},
+		{[]string{"noise", "--output", "jsonl", eventsDir}, `--output "jsonl": want text or json`},
+		{[]string{"noise", "--jobs", "0", eventsDir}, "--jobs 0: want at least 1"},
+		{[]string{"noise", "--since", "yesterday", eventsDir}, `--since: "yesterday" is neither a date`},
+	} {
+		r := runCLI(t, "", tc.args...)
+		var ue usageError
+		if !errors.As(r.err, &ue) || !strings.Contains(r.err.Error(), tc.want) {
+			t.Errorf("watchdog %s: %v, want a usage error containing %q", strings.Join(tc.args, " "), r.err, tc.want)
+		}
+	}
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	if err := os.WriteFile(bad, []byte("slack: {immediate_severity: urgent}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if r := runCLI(t, "", "noise", "--config", bad, eventsDir); r.err == nil || !strings.Contains(r.err.Error(), "slack.immediate_severity") {
+		t.Errorf("a bad config: %v, want an error naming slack.immediate_severity", r.err)
+	}
+
+	r := mustRun(t, "noise", eventsDir)
+	for _, want := range []string{"What Slack would have received:", "posted at once", "digest", "severity  findings  at once  digest  messages", "The rules that made the most"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("text report lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	missing := filepath.Join(t.TempDir(), "missing.json")
+	r = runCLI(t, "", "noise", "--output", "json", missing, eventsDir)
+	var rep noise.Report
+	if !errors.Is(r.err, errSomeInputs) || !strings.Contains(r.stderr, "missing.json") || json.Unmarshal([]byte(r.stdout), &rep) != nil || rep.Findings == 0 {
+		t.Errorf("a missing input: %v, stderr %q, %d findings reported; want exit 1 naming it and the rest reported", r.err, r.stderr, rep.Findings)
+	}
 }

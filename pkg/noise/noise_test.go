@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	eventstestdata "github.com/iam-watchdog/iam-watchdog/events-testdata"
+	"github.com/iam-watchdog/iam-watchdog/internal/watchdogtest"
 	"github.com/iam-watchdog/iam-watchdog/pkg/cloudtrail"
 	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
 	"github.com/iam-watchdog/iam-watchdog/pkg/policy"
@@ -16,21 +16,11 @@ import (
 // event is an example event's record with its ID, time and caller's user name set.
 func event(t *testing.T, name, id string, at time.Time, user string) *cloudtrail.Record {
 	t.Helper()
-	raw, err := eventstestdata.Event(name, func(d map[string]any) {
-		d["eventID"], d["eventTime"] = id, at.UTC().Format(time.RFC3339)
-		if user != "" {
-			d["userIdentity"] = map[string]any{"type": "IAMUser", "principalId": "AIDA" + strings.ToUpper(user),
-				"arn": "arn:aws:iam::123456789012:user/" + user, "accountId": "123456789012", "userName": user}
-		}
-	})
-	if err != nil {
-		t.Fatal(err)
+	var edit func(map[string]any)
+	if user != "" {
+		edit = watchdogtest.IAMUser(user)
 	}
-	recs, errs := cloudtrail.Decode(name, raw)
-	if len(errs) > 0 || len(recs) != 1 {
-		t.Fatalf("%s: %v", name, errs)
-	}
-	return recs[0]
+	return watchdogtest.Example(t, name, id, at, edit)
 }
 
 // The report counts what the pipeline routed: records handled in the order of their times

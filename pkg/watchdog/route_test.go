@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	eventstestdata "github.com/iam-watchdog/iam-watchdog/events-testdata"
 	"github.com/iam-watchdog/iam-watchdog/internal/slackserver"
+	"github.com/iam-watchdog/iam-watchdog/internal/watchdogtest"
 	"github.com/iam-watchdog/iam-watchdog/pkg/alert"
 	"github.com/iam-watchdog/iam-watchdog/pkg/cloudtrail"
 	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
@@ -23,8 +23,7 @@ import (
 // example is an example event's CloudTrail record with its ID, time and source IP set.
 func example(t *testing.T, name, eventID string, at time.Time, ip string, edit func(detail map[string]any)) *cloudtrail.Record {
 	t.Helper()
-	raw, err := eventstestdata.Event(name, func(d map[string]any) {
-		d["eventID"], d["eventTime"] = eventID, at.UTC().Format(time.RFC3339)
+	return watchdogtest.Example(t, name, eventID, at, func(d map[string]any) {
 		if ip != "" {
 			d["sourceIPAddress"] = ip
 		}
@@ -32,14 +31,6 @@ func example(t *testing.T, name, eventID string, at time.Time, ip string, edit f
 			edit(d)
 		}
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	recs, errs := cloudtrail.Decode(name, raw)
-	if len(errs) > 0 || len(recs) != 1 {
-		t.Fatalf("%s: %v", name, errs)
-	}
-	return recs[0]
 }
 
 func parseConfig(t *testing.T, yaml string) policy.Config {
@@ -197,8 +188,7 @@ func TestFloodNeverBuriesAWorseFinding(t *testing.T) {
 // deniedCall is a call by caller denied by S3 (or by service, when given).
 func deniedCall(t *testing.T, caller, eventID string, at time.Time, service string) *cloudtrail.Record {
 	return example(t, "unauthorized_api_calls/alert-ec2-describe-unauthorized.json", eventID, at, "", func(d map[string]any) {
-		d["userIdentity"] = map[string]any{"type": "IAMUser", "principalId": "AIDA" + strings.ToUpper(caller),
-			"arn": "arn:aws:iam::123456789012:user/" + caller, "accountId": "123456789012", "userName": caller}
+		watchdogtest.IAMUser(caller)(d)
 		if service != "" {
 			d["eventSource"], d["eventName"] = service+".amazonaws.com", "ListUsers"
 		}
@@ -363,7 +353,7 @@ func TestThresholdMessageNeverBuriesAWorseFinding(t *testing.T) {
 		rp.handle(t, deniedCall(t, "mallory", fmt.Sprintf("read-%02d", i), t0.Add(time.Duration(i)*time.Second), ""))
 	}
 	worse := rp.handle(t, example(t, "unauthorized_api_calls/alert-ec2-describe-unauthorized.json", "config-write", t0.Add(time.Minute), "", func(d map[string]any) {
-		d["userIdentity"] = map[string]any{"type": "IAMUser", "arn": "arn:aws:iam::123456789012:user/mallory", "accountId": "123456789012", "userName": "mallory"}
+		watchdogtest.IAMUser("mallory")(d)
 		d["eventSource"], d["eventName"], d["readOnly"] = "config.amazonaws.com", "DeleteConfigRule", false
 	}))
 	if worse.Finding.Severity != detect.Medium || worse.Route.Kind != policy.Counted {
