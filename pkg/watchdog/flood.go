@@ -103,8 +103,9 @@ func (p *Pipeline) flood(ctx context.Context, th notify.Threads, entry *alert.En
 		default:
 			d, err = p.join(ctx, th, idx, entry, r, b.window)
 			if errors.Is(err, alert.ErrBurstClosed) {
-				// People acted on the burst's message (or it is full): start a new one.
-				d, err = lead(false)
+				// People acted on the burst's message (or it is full): start a new one, after a
+				// threshold's count once more.
+				d, err = lead(true)
 			}
 		}
 		if errors.Is(err, errRace) {

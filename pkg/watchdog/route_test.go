@@ -396,3 +396,31 @@ func TestThresholdWithAWebhook(t *testing.T) {
 		t.Errorf("%d webhook messages and %d digest entries for 25 denied calls; want 2 crossings and 23 entries", n, digested)
 	}
 }
+
+// Once someone has acknowledged a threshold's message, the caller's next findings are counted
+// afresh: the next message comes when the count is reached again, not with the next finding.
+func TestThresholdCountsAfreshAfterAcknowledge(t *testing.T) {
+	ctx := context.Background()
+	slack := slackserver.Start(t)
+	store := &state.Memory{}
+	rp := newRouted(t, policy.Default(), slack, store)
+	t0 := time.Date(2024, 5, 2, 9, 0, 0, 0, time.UTC)
+	var leader watchdog.Result
+	for i := range 10 {
+		leader = rp.handle(t, deniedCall(t, "mallory", fmt.Sprintf("first-%02d", i), t0.Add(time.Duration(i)*time.Second), ""))
+	}
+	if _, err := (alert.Records{Store: store}).Update(ctx, alert.Key(leader.Finding.EventID, leader.Finding.Rule)+"#report", func(e *alert.Entry) error {
+		return e.Begin(alert.Acknowledge, "U0SECLEAD", t0.Add(time.Minute), time.Minute)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		r := rp.handle(t, deniedCall(t, "mallory", fmt.Sprintf("again-%02d", i), t0.Add(2*time.Minute+time.Duration(i)*time.Second), ""))
+		if want := policy.Digest; i < 9 && r.Route.Kind != want {
+			t.Errorf("finding %d after the acknowledgement routed %s, want %s", i, r.Route.Kind, want)
+		}
+	}
+	if posts := slack.Posts(); len(posts) != 2 || !strings.HasPrefix(posts[1].Text, "[10 findings]") {
+		t.Errorf("%d posts; want the first crossing and, ten findings after the acknowledgement, the second", len(posts))
+	}
+}
