@@ -16,9 +16,10 @@ import (
 	"github.com/iam-watchdog/iam-watchdog/pkg/state"
 )
 
-// Flood control (pkg/alert's group.go says what a burst is): the pipeline posts the leader's
-// message or has the finding join the burst's. Becoming leader is a conditional write on the
-// flood index, so of two invocations racing only one posts. A finding that finds a leader
+// Flood control (pkg/alert's group.go says what a burst is, rate.go a threshold's window): the
+// pipeline posts the leader's message or has the finding join the burst's; a finding more
+// severe than the burst's message posts anew. Becoming leader (and, for a threshold, counting)
+// is a conditional write on the index, so of two invocations racing only one posts. A finding that finds a leader
 // which has not posted yet waits a little, then fails with ErrFloodBusy: Lambda retries the
 // invocation (the claim on the finding lets the retry alert without acting again) rather than
 // posting a second message.
@@ -67,9 +68,7 @@ func (p *Pipeline) flood(ctx context.Context, th notify.Threads, entry *alert.En
 		lead := func(count bool) (alert.Delivery, error) {
 			led, err := p.takeLead(ctx, b, idx, entry.Key, f, now, count)
 			switch {
-			case errors.Is(err, errRace):
-				return alert.Delivery{}, err
-			case err != nil:
+			case err != nil: // errRace included: decided again from a fresh read
 				return alert.Delivery{}, err
 			case led.Leader != entry.Key:
 				return alert.Delivery{}, errBelow
