@@ -26,11 +26,11 @@ commands:
   undo   [--config FILE] [--state PATH|dynamodb://TABLE] EVENT_ID
                                            reverse what the watchdog did about an event
   rules  [--output text|json]              list the rules
+  gen    --out DIR [--size 100MB] [--seed N] [--days N] [--start YYYY-MM-DD] [--accounts IDS] [--regions LIST]
+                                           write a synthetic CloudTrail archive (S3 layout) for backtests
   noise  [--config FILE] [--output text|json] [--jobs N] [--since T] [--until T] [--account ID] [--region R] PATH...
                                            what Slack would receive from these archives: routing, thresholds,
                                            flood control and the digest as deployed; no Slack, no AWS
-  gen    --out DIR [--size 100MB] [--seed N] [--days N] [--start YYYY-MM-DD] [--accounts IDS] [--regions LIST]
-                                           write a synthetic CloudTrail archive (S3 layout) for backtests
 `
 
 // exit codes: 0 all input read; 1 some input could not be read (or an action failed); 2 usage.

@@ -414,7 +414,6 @@ func (c *Config) Validate(rules []detect.Rule) error {
 		}
 	}
 	errs = append(errs, c.Slack.validate()...)
-	errs = append(errs, c.Slack.Routing.validate(rules)...)
 	known := map[string]bool{}
 	for _, r := range rules {
 		known[r.ID] = true

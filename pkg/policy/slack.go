@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"slices"
 	"time"
+
+	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
 )
 
 // SlackConfig says who may press the buttons on alerts (Revert now, Undo revert, Acknowledge)
@@ -64,5 +66,5 @@ func (s SlackConfig) validate() []error {
 	if w := s.Window(); w < 0 || w > 24*time.Hour {
 		errs = append(errs, fmt.Errorf("slack.flood_window: %s is outside 0 (off) to 24h", w))
 	}
-	return errs
+	return append(errs, s.Routing.validate(detect.Rules())...)
 }
