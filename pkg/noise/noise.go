@@ -10,6 +10,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -54,10 +55,20 @@ func Run(ctx context.Context, o Options) (*Report, *replay.Summary, error) {
 	return rep, sum, nil
 }
 
-// find replays the sources and returns the records a rule reported on, in input order.
+// find replays the sources and returns the records a rule reported on, in input order. The
+// replay only finds them: every rule is in dry-run, so nothing is acted on or counted as failed.
 func find(ctx context.Context, o Options) ([]*cloudtrail.Record, *replay.Summary, error) {
 	c := &collector{seen: map[*cloudtrail.Record]bool{}}
-	p := &watchdog.Pipeline{Detector: detect.DefaultWith(o.Config.Detection()), Config: o.Config, Owner: "noise"}
+	cfg := o.Config
+	cfg.Mode, cfg.Rules = policy.DryRun, maps.Clone(cfg.Rules)
+	for id, rc := range cfg.Rules {
+		if rc.Mode != "" && rc.Mode != policy.Off {
+			rc.Mode = policy.DryRun
+			cfg.Rules[id] = rc
+		}
+	}
+	p := &watchdog.Pipeline{Detector: detect.DefaultWith(cfg.Detection()), Config: cfg, Owner: "noise",
+		Remediator: &remediate.Remediator{QuarantinePolicyARN: cfg.QuarantinePolicyARN}}
 	sum, err := replay.Run(ctx, replay.Options{Pipeline: p, Output: c, Sources: o.Sources, Jobs: o.Jobs, Scope: o.Scope,
 		Problems: o.Problems, Progress: o.Progress})
 	return c.recs, sum, err
