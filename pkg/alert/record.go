@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
 	"github.com/iam-watchdog/iam-watchdog/pkg/state"
 )
 
@@ -38,6 +39,10 @@ type Record struct {
 	// message gathers the current burst, and when the burst's window closes.
 	Leader     string    `json:"leader,omitempty"`
 	WindowEnds time.Time `json:"window_ends,omitzero"`
+	// BurstSeverity is the severity of the leader's message, on a flood index; Rate counts a
+	// caller's findings against a threshold, on a threshold's index (RateKey).
+	BurstSeverity *detect.Severity `json:"burst_severity,omitempty"`
+	Rate          *Rate            `json:"rate,omitempty"`
 	// Dirty is set by every change the record's Slack message must show; Refresher is the one
 	// invocation updating the message until RefresherUntil (see MarkDirty).
 	Dirty          bool      `json:"dirty,omitempty"`

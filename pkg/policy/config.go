@@ -69,6 +69,8 @@ type RuleConfig struct {
 	Severity *detect.Severity `yaml:"severity"`
 	Allow    Allowlist        `yaml:"allow"`
 	Protect  Allowlist        `yaml:"protect"`
+	// Threshold counts a caller's findings before posting (routing.go).
+	Threshold *Threshold `yaml:"threshold"`
 }
 
 // Config is the one configuration of the watchdog, shared by the Lambda and the CLI.
@@ -220,6 +222,7 @@ func checkNames(doc *yaml.Node) error {
 		root = doc.Content[0]
 	}
 	check("mode", valueOf(root, "mode"), mode)
+	check("slack.immediate_severity", valueOf(valueOf(root, "slack"), "immediate_severity"), severity)
 	if rules := valueOf(root, "rules"); rules != nil && rules.Kind == yaml.MappingNode {
 		for i := 0; i+1 < len(rules.Content); i += 2 {
 			id, rc := rules.Content[i].Value, rules.Content[i+1]
@@ -443,6 +446,7 @@ func (c *Config) Validate(rules []detect.Rule) error {
 			errs = append(errs, fmt.Errorf("rules.%s: no rule has this ID (see `watchdog rules`)", id))
 		}
 		checkLists("rules."+id+".", rc.Allow, rc.Protect)
+		errs = append(errs, validateThreshold(id, rc.Threshold)...)
 	}
 	return errors.Join(errs...)
 }

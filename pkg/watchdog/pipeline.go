@@ -72,6 +72,9 @@ type Result struct {
 	// Duplicate is true when the store says the finding was handled before.
 	Duplicate bool
 	Delivery  alert.Delivery
+	// Route is how the alert reached Slack: at once, or kept for the digest (a finding of a
+	// threshold that stayed below it included); zero when there was no Sink.
+	Route policy.Route
 }
 
 // records is the store, as alert records.
