@@ -89,9 +89,9 @@ type Report struct {
 	// Lambda is the Lambda time spent, over every invocation; Billed of them reported their
 	// billed duration, Unmeasured reported none (those that failed without an answer, when
 	// Lambda sent no log tail).
-	Lambda              time.Duration
-	Billed, Unmeasured  int
-	Concurrency         int
+	Lambda             time.Duration
+	Billed, Unmeasured int
+	Concurrency        int
 }
 
 // Run fans the replay out and merges it. It returns an error when it had to stop: ctx ended,

@@ -147,8 +147,8 @@ type fakeLambda struct {
 	// budget is the Lambda deadline each invocation gets.
 	budget time.Duration
 
-	mu                       sync.Mutex
-	calls                    map[string]int
+	mu                      sync.Mutex
+	calls                   map[string]int
 	running, most, answered int
 }
 

@@ -35,10 +35,10 @@ var _ LambdaAPI = (*lambda.Client)(nil)
 type kind int
 
 const (
-	answered kind = iota // rows fetched and checked; some keys may remain
-	refused              // the function refused the request: no retry can help
-	tooBig               // no answer: out of time or memory; smaller batches can help
-	failedOnce           // an error a retry can help
+	answered   kind = iota // rows fetched and checked; some keys may remain
+	refused                // the function refused the request: no retry can help
+	tooBig                 // no answer: out of time or memory; smaller batches can help
+	failedOnce             // an error a retry can help
 )
 
 // outcome is what one invocation of a batch came to.
