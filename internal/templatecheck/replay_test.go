@@ -200,4 +200,3 @@ func TestReplayStackInMoto(t *testing.T) {
 		})
 	}
 }
-
