@@ -20,6 +20,7 @@ import (
 	"github.com/iam-watchdog/iam-watchdog/internal/faultproxy"
 	"github.com/iam-watchdog/iam-watchdog/internal/lambdatest"
 	"github.com/iam-watchdog/iam-watchdog/internal/mototest"
+	"github.com/iam-watchdog/iam-watchdog/internal/textdiff"
 )
 
 // backtest is an archive in moto_server's S3 and the replay function's real bootstrap under
@@ -46,15 +47,7 @@ func startBacktest(t *testing.T) *backtest {
 	// Built before HOME moves: go build finds its cache and modules through it.
 	bootstrap := lambdatest.Build(t, "./functions/replay")
 	srv := mototest.Start(t)
-	home := t.TempDir()
-	for k, v := range map[string]string{
-		"AWS_ENDPOINT_URL": srv.Endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-		"AWS_SESSION_TOKEN": "", "AWS_REGION": "us-east-1", "AWS_PROFILE": "",
-		"AWS_CONFIG_FILE": filepath.Join(home, "none"), "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(home, "none"),
-		"AWS_EC2_METADATA_DISABLED": "true", "HOME": home, "XDG_STATE_HOME": filepath.Join(home, "state"),
-	} {
-		t.Setenv(k, v)
-	}
+	awsEnv(t, srv.Endpoint)
 	b := &backtest{fx: mototest.NewFixture(srv.Config(t))}
 	for _, bucket := range []string{"org-trail-logs", "backtests"} {
 		if _, err := b.fx.S3.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
@@ -174,10 +167,10 @@ func TestReplayOnLambda(t *testing.T) {
 					t.Errorf("exit: %v, want some inputs unreadable, as the local replay\n%s", got.err, got.stderr)
 				}
 				if got.stdout != want.stdout {
-					t.Errorf("output differs from the local replay's:\n%s", firstDiffLine(got.stdout, want.stdout))
+					t.Errorf("output differs from the local replay's:\n%s", textdiff.First(got.stdout, want.stdout))
 				}
 				if g, w := summaryLines(got.stderr), summaryLines(want.stderr); g != w {
-					t.Errorf("problems or summary differ from the local replay's:\n%s", firstDiffLine(g, w))
+					t.Errorf("problems or summary differ from the local replay's:\n%s", textdiff.First(g, w))
 				}
 				m := reportLine.FindStringSubmatch(got.stderr)
 				if m == nil || m[2] != "3" || m[4] != tc.retried || m[5] != tc.split || m[6] != "0" {
@@ -291,26 +284,9 @@ func TestReplayOnLambdaFlags(t *testing.T) {
 	want := runCLI(t, "", "replay", "--mode", "auto", "--dry-run", "--output", "jsonl", archiveURL)
 	got := onLambda(t, "--mode", "auto", "--dry-run", "--output", "jsonl")
 	if got.stdout != want.stdout || !strings.Contains(got.stdout, `"status":"planned"`) {
-		t.Errorf("--mode auto --dry-run differs from the local replay's:\n%s", firstDiffLine(got.stdout, want.stdout))
+		t.Errorf("--mode auto --dry-run differs from the local replay's:\n%s", textdiff.First(got.stdout, want.stdout))
 	}
 	if !strings.Contains(got.stderr, "watchdog: --concurrency 10: a safe default: the account's Lambda concurrency could not be read (lambda GetAccountSettings:") {
 		t.Errorf("the CLI does not say how it chose its concurrency:\n%s", got.stderr)
 	}
-}
-
-func firstDiffLine(got, want string) string {
-	g, w := strings.Split(got, "\n"), strings.Split(want, "\n")
-	for i := range max(len(g), len(w)) {
-		var a, b string
-		if i < len(g) {
-			a = g[i]
-		}
-		if i < len(w) {
-			b = w[i]
-		}
-		if a != b {
-			return "line " + strconv.Itoa(i+1) + ":\n got  " + a + "\n want " + b
-		}
-	}
-	return "(same)"
 }

@@ -24,6 +24,7 @@ import (
 
 	"github.com/iam-watchdog/iam-watchdog/internal/corpus"
 	"github.com/iam-watchdog/iam-watchdog/internal/sleep"
+	"github.com/iam-watchdog/iam-watchdog/internal/textdiff"
 	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
 	"github.com/iam-watchdog/iam-watchdog/pkg/notify"
 	"github.com/iam-watchdog/iam-watchdog/pkg/policy"
@@ -327,13 +328,13 @@ func TestFanOutIsALocalReplay(t *testing.T) {
 					t.Fatal(err)
 				}
 				if got := out.String(); got != wantOut {
-					t.Errorf("%s output differs from the local replay's:\n%s", kind, diff(got, wantOut))
+					t.Errorf("%s output differs from the local replay's:\n%s", kind, textdiff.First(got, wantOut))
 				}
 				if got := problems.String(); got != wantProblems {
-					t.Errorf("problems differ:\n%s", diff(got, wantProblems))
+					t.Errorf("problems differ:\n%s", textdiff.First(got, wantProblems))
 				}
 				if got, want := firstLine(rep.Summary), firstLine(wantSummary); got != want {
-					t.Errorf("summary differs:\n%s", diff(got, want))
+					t.Errorf("summary differs:\n%s", textdiff.First(got, want))
 				}
 				if rep.Retried != tc.retried || rep.Split != tc.split || rep.Failed != 0 {
 					t.Errorf("retried %d, split %d, failed %d; want %d, %d, 0", rep.Retried, rep.Split, rep.Failed, tc.retried, tc.split)
@@ -425,7 +426,7 @@ func TestFanOutNamesWhatItCouldNotRead(t *testing.T) {
 		}
 	}
 	if got := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n"); !slices.Equal(got, want) {
-		t.Errorf("output differs from the local replay's less the failed batch:\n%s", diff(strings.Join(got, "\n"), strings.Join(want, "\n")))
+		t.Errorf("output differs from the local replay's less the failed batch:\n%s", textdiff.First(strings.Join(got, "\n"), strings.Join(want, "\n")))
 	}
 
 	// A request the function refuses is not sent again.
@@ -459,21 +460,4 @@ type deniedSettings struct{ LambdaAPI }
 
 func (deniedSettings) GetAccountSettings(context.Context, *lambda.GetAccountSettingsInput, ...func(*lambda.Options)) (*lambda.GetAccountSettingsOutput, error) {
 	return nil, errors.New("AccessDeniedException: not authorized to perform lambda:GetAccountSettings")
-}
-
-func diff(got, want string) string {
-	g, w := strings.Split(got, "\n"), strings.Split(want, "\n")
-	for i := range max(len(g), len(w)) {
-		var a, b string
-		if i < len(g) {
-			a = g[i]
-		}
-		if i < len(w) {
-			b = w[i]
-		}
-		if a != b {
-			return fmt.Sprintf("line %d (of %d, want %d):\n got  %.300s\n want %.300s", i+1, len(g), len(w), a, b)
-		}
-	}
-	return "(same)"
 }
