@@ -323,9 +323,16 @@ func TestFanOutIsALocalReplay(t *testing.T) {
 						}
 					}
 				}
+				var last Progress
+				o.Progress = func(p Progress) { last = p }
 				rep, err := Run(context.Background(), o)
 				if err != nil {
 					t.Fatal(err)
+				}
+				// The progress ends with everything listed read, every batch done, the Lambda time
+				// the report counts.
+				if !last.Listed || last.Read != last.Planned || last.Planned == 0 || last.Done < rep.Batches || last.Failed != 0 || last.Lambda != rep.Lambda {
+					t.Errorf("last progress %+v; report %d batches, Lambda %v", last, rep.Batches, rep.Lambda)
 				}
 				if got := out.String(); got != wantOut {
 					t.Errorf("%s output differs from the local replay's:\n%s", kind, textdiff.First(got, wantOut))
