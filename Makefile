@@ -25,6 +25,7 @@ all: build
 build: bin/watchdog
 	$(MAKE) build-WatchdogFunction ARTIFACTS_DIR=$(CURDIR)/bin/lambda/watchdog
 	$(MAKE) build-SlackActionsFunction ARTIFACTS_DIR=$(CURDIR)/bin/lambda/slack-actions
+	$(MAKE) build-ReplayFunction ARTIFACTS_DIR=$(CURDIR)/bin/lambda/replay
 
 bin/watchdog: FORCE
 	$(GO) build -trimpath -o $@ ./cmd/watchdog
@@ -46,6 +47,11 @@ build-WatchdogFunction:
 build-SlackActionsFunction:
 	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags="$(LAMBDA_LDFLAGS)" -o $(ARTIFACTS_DIR)/bootstrap ./functions/slack-actions
 	$(bundle-config)
+
+# The replay function of the optional stack infra/replay.yaml (`sam build -t infra/replay.yaml`),
+# for `watchdog replay --lambda`. It reads its configuration from each request: no config file.
+build-ReplayFunction:
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags="$(LAMBDA_LDFLAGS)" -o $(ARTIFACTS_DIR)/bootstrap ./functions/replay
 
 ## demo: replay the bundled events through the whole pipeline; alerts rendered in the terminal
 demo:
