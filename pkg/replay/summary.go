@@ -44,8 +44,8 @@ type Summary struct {
 	// Remediations counts the findings' remediation outcomes by status (findings whose rule has
 	// no remediation are not counted).
 	Remediations map[remediate.Status]int
-	Jobs                        int
-	Took                        time.Duration
+	Jobs         int
+	Took         time.Duration
 }
 
 // Err is ErrSomeInputs when some input was unreadable or the pipeline failed on some record,
