@@ -512,13 +512,6 @@ func TestSafetyMoto(t *testing.T) {
 			wantStatus: "skipped", wantReason: "cloudformation.amazonaws.com made this change",
 		},
 		{
-			name:       "the watchdog's user agent from another actor",
-			args:       []string{"--mode", "auto"},
-			config:     func(scene) string { return deployment },
-			edit:       func(rec map[string]any) { rec["userAgent"] = watchdogUserAgent },
-			wantStatus: "skipped", wantReason: "the call carries the watchdog's app ID",
-		},
-		{
 			name:       "rule off",
 			args:       []string{"--mode", "auto"},
 			config:     func(scene) string { return "rules:\n  access-key-created:\n    mode: \"off\"\n" },
