@@ -20,19 +20,6 @@ import (
 // undo` is not fought, --mode is a ceiling, a failed remediation exits 1, and a lost answer is
 // done with its undo record.
 
-// writeEventAs writes the scene's event under eventID id, edited by edits, to dir/name.
-func writeEventAs(t *testing.T, dir, name string, sc scene, id string, edits ...func(rec map[string]any)) string {
-	t.Helper()
-	ev := readEvent(t, sc.file)
-	rec := detail(t, ev)
-	sc.edit(rec)
-	for _, e := range edits {
-		e(rec)
-	}
-	rec["eventID"] = id
-	return writeFile(t, dir, name, compact(t, ev))
-}
-
 // madeBy makes a record the call of arn (an IAM user's or a role session's) at time at, as
 // CloudTrail records a call `watchdog undo` makes: the CLI's user agent, with the app ID.
 func madeBy(arn string, at time.Time) func(rec map[string]any) {
