@@ -18,9 +18,9 @@ var errUnreadable = errors.New("unreadable event")
 // delivers from CloudTrail, an event whose source is an AWS service (aws.*: PutEvents refuses
 // such a source to anyone but AWS), whose detail-type is one CloudTrail sends (pkg/cloudtrail
 // checks both again), and whose account is the record's recipientAccountId. A bare CloudTrail
-// record, a log file ({"Records": […]}), a JSON array, or an event failing any check is refused
-// with the reason: anyone allowed lambda:InvokeFunction could hand the function such a payload,
-// naming any user in any account. The CLI's replay reads every form; the rule is the function's.
+// record, a log file ({"Records": […]}), lookup-events output, a JSON array, or an event failing
+// any check is refused with the reason: anyone allowed lambda:InvokeFunction could hand the
+// function such a payload, naming any user in any account. The CLI's replay reads every form; the rule is the function's.
 // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-service-event-cloudtrail.html
 func accept(event []byte) ([]*cloudtrail.Record, error) {
 	event = bytes.TrimSpace(event)
@@ -37,6 +37,9 @@ func accept(event []byte) ([]*cloudtrail.Record, error) {
 	}
 	if _, ok := fields["Records"]; ok {
 		return nil, errors.New(`a CloudTrail log file ({"Records": […]}), not an EventBridge event: only the CLI replays log files`)
+	}
+	if _, ok := fields["Events"]; ok {
+		return nil, errors.New(`lookup-events output ({"Events": […]}), not an EventBridge event: only the CLI replays it`)
 	}
 	source, err := stringField(fields, "source")
 	if err != nil {

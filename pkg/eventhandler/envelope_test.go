@@ -3,6 +3,7 @@ package eventhandler_test
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -29,6 +30,7 @@ func TestInvokeAcceptsOnlyEventBridgeEnvelopes(t *testing.T) {
 		{"bare record", record, "a bare CloudTrail record"},
 		{"log file", `{"Records": [` + record + `]}`, "a CloudTrail log file"},
 		{"log file after the envelope's keys", `{"source": "aws.iam", "detail-type": "AWS API Call via CloudTrail", "account": "123456789012", "detail": ` + record + `, "Records": [` + record + `]}`, "a CloudTrail log file"},
+		{"lookup-events output", `{"Events": [{"EventId": "x", "CloudTrailEvent": ` + strconv.Quote(record) + `}]}`, "lookup-events output"},
 		{"JSON array", `[` + string(watchdogtest.Envelope(record)) + `]`, "a JSON array"},
 		{"account differs from recipientAccountId", envelope(`"aws.iam"`, `"AWS API Call via CloudTrail"`, `"210987654321"`), `event account "210987654321" is not the record's recipientAccountId "123456789012"`},
 		{"no account", strings.Replace(envelope(`"aws.iam"`, `"AWS API Call via CloudTrail"`, `""`), `"account": "",`, "", 1), `no "account"`},
