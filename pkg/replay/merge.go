@@ -53,7 +53,7 @@ func (m *Merger) Rows(ctx context.Context, r io.Reader) error {
 			if pos := row.Finding.Pos; pos != nil {
 				a.Finding.Record = &cloudtrail.Record{Pos: *pos}
 			}
-			m.Summary.finding(a.Finding)
+			m.Summary.finding(a.Finding, a.Remediation)
 			if _, err := m.Output.Notify(ctx, a); err != nil {
 				return fmt.Errorf("write output: %w", err)
 			}

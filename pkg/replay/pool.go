@@ -337,7 +337,7 @@ func (r *run) take(ctx context.Context, it item) error {
 			if !res.Alerted && !res.Duplicate {
 				continue
 			}
-			r.finding(res.Finding)
+			r.finding(res.Finding, res.Remediation)
 			r.input.Findings++
 			if _, err := r.o.Output.Notify(ctx, res.Alert); err != nil {
 				return fmt.Errorf("write output: %w", err)
