@@ -56,17 +56,14 @@ const prefetchPerCore = 64
 
 // New builds the handler once per cold start: objects read at once as there are cores, and an
 // S3 client whose connection pool keeps every prefetch connection for reuse (the SDK's keeps
-// ten idle per host, and each new one costs a TLS handshake). The client does not check S3's
-// checksums of the log files: gzip's own CRC-32 checks each one as it is read, and for every
-// object stored without a checksum (CloudTrail's, before S3 added them by default) the SDK
-// would log a line, millions of them in a backtest's log.
+// ten idle per host, and each new one costs a TLS handshake); replay.NewS3Client leaves S3's
+// checksums to gzip's CRC-32, as every replay does.
 func New(env Env, awsCfg aws.Config, log *slog.Logger) *Handler {
 	jobs := max(2, runtime.GOMAXPROCS(0))
 	prefetch := prefetchPerCore * jobs
 	awsCfg.HTTPClient = awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
 		t.MaxIdleConnsPerHost = prefetch + jobs
 	})
-	awsCfg.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
 	return &Handler{Env: env, S3: replay.NewS3Client(awsCfg), Log: log, Jobs: jobs, Prefetch: prefetch}
 }
 
