@@ -22,3 +22,19 @@ func (c Config) WithMode(m Mode) Config {
 	}
 	return c
 }
+
+// CapAt is a ceiling without a default of its own: every mode that goes further than m, the
+// default mode included, is brought down to m, and the rest are left as they are (a backtest's
+// dry-run keeps a run's `--mode off`).
+func (c Config) CapAt(m Mode) Config {
+	d := c.Mode
+	if d == "" {
+		d = DryRun
+	}
+	if modeRank[d] > modeRank[m] {
+		d = m
+	}
+	c = c.WithMode(m)
+	c.Mode = d
+	return c
+}

@@ -55,6 +55,28 @@ func TestWithMode(t *testing.T) {
 	}
 }
 
+// TestCapAt: a ceiling with no default of its own lowers what goes further and keeps what goes
+// less far, the default mode included (a backtest at dry-run keeps a run's --mode off).
+func TestCapAt(t *testing.T) {
+	for _, tc := range []struct{ def, rule, wantDef, wantRule policy.Mode }{
+		{policy.Auto, policy.Approve, policy.DryRun, policy.DryRun},
+		{policy.Approve, policy.Auto, policy.DryRun, policy.DryRun},
+		{policy.DryRun, policy.Off, policy.DryRun, policy.Off},
+		{policy.Off, policy.DryRun, policy.Off, policy.DryRun},
+		{policy.Off, policy.Auto, policy.Off, policy.DryRun},
+		{"", policy.Auto, policy.DryRun, policy.DryRun},
+	} {
+		base := policy.Config{Mode: tc.def, Rules: map[string]policy.RuleConfig{"access-key-created": {Mode: tc.rule}}}
+		c := base.CapAt(policy.DryRun)
+		if c.Mode != tc.wantDef || c.ModeFor("access-key-created") != tc.wantRule {
+			t.Errorf("CapAt(dry-run) of default %q, rule %q = %q, %q; want %q, %q", tc.def, tc.rule, c.Mode, c.ModeFor("access-key-created"), tc.wantDef, tc.wantRule)
+		}
+		if base.Rules["access-key-created"].Mode != tc.rule {
+			t.Error("CapAt changed the config it was called on")
+		}
+	}
+}
+
 func TestUndoGrace(t *testing.T) {
 	c, err := policy.Parse([]byte("mode: auto\n"))
 	if err != nil || c.UndoGracePeriod() != policy.DefaultUndoGrace || policy.DefaultUndoGrace != 15*time.Minute {

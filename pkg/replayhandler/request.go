@@ -85,17 +85,4 @@ func (e Env) decode(payload []byte) (batch, error) {
 // ceiling lowers every mode of cfg to dry-run at most, whatever the request says: a backtest
 // never changes the account. The function has no AWS clients to act with and its role no IAM
 // permission at all; this is what makes its findings say so ("planned", not "failed").
-func ceiling(cfg policy.Config) policy.Config {
-	if cfg.Mode != policy.Off {
-		cfg.Mode = policy.DryRun
-	}
-	rules := make(map[string]policy.RuleConfig, len(cfg.Rules))
-	for id, rc := range cfg.Rules {
-		if rc.Mode != "" && rc.Mode != policy.Off {
-			rc.Mode = policy.DryRun
-		}
-		rules[id] = rc
-	}
-	cfg.Rules = rules
-	return cfg
-}
+func ceiling(cfg policy.Config) policy.Config { return cfg.CapAt(policy.DryRun) }
