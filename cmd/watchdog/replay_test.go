@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"compress/gzip"
 	"errors"
+	"fmt"
+	"os"
 	"path"
 	"slices"
 	"strconv"
@@ -289,7 +291,9 @@ func TestReplayInputs(t *testing.T) {
 
 // TestReplayBadInput puts each kind of bad input beside good ones: each is named on standard
 // error with where and what, the run fails with errSomeInputs (exit 1), and the good inputs
-// around it still give their rows.
+// around it still give their rows. An input in which only some records are bad is counted as
+// read with errors, naming how many, not as unreadable (issue 16); one that cannot be read at
+// all, a missing path included, is unreadable.
 func TestReplayBadInput(t *testing.T) {
 	tests := []struct {
 		name string
@@ -299,6 +303,8 @@ func TestReplayBadInput(t *testing.T) {
 		wantErr []string
 		// wantOwn are example files whose events the bad file itself still yields.
 		wantOwn []string
+		// withErrors: the input was read, with bad records, rather than unreadable.
+		withErrors bool
 	}{
 		{
 			name: "truncated JSON", file: "truncated.json",
@@ -310,23 +316,26 @@ func TestReplayBadInput(t *testing.T) {
 			data: func(t *testing.T) []byte {
 				return []byte(`{"eventVersion":"1.10","eventName":5,"eventSource":"iam.amazonaws.com","eventID":"x"}` + "\n")
 			},
-			wantErr: []string{"wrong-types.json:1", "eventName", "string"},
+			wantErr:    []string{"wrong-types.json:1", "eventName", "string"},
+			withErrors: true,
 		},
 		{
 			name: "log file with one broken record among good ones", file: "mixed.json",
 			data: func(t *testing.T) []byte {
 				return logFile(recordOf(t, rootNoMFA), []byte(`{"eventName":["CreateUser"],"eventSource":"iam.amazonaws.com"}`), recordOf(t, attachAdmin))
 			},
-			wantErr: []string{"mixed.json:1 record 1", "eventName"},
-			wantOwn: []string{rootNoMFA, attachAdmin},
+			wantErr:    []string{"mixed.json:1 record 1", "eventName"},
+			wantOwn:    []string{rootNoMFA, attachAdmin},
+			withErrors: true,
 		},
 		{
 			name: "JSON Lines with one broken line", file: "lines.jsonl",
 			data: func(t *testing.T) []byte {
 				return []byte(string(recordOf(t, rootNoMFA)) + "\n{\"eventName\": \"CreateUser\", \n" + string(recordOf(t, attachAdmin)) + "\n")
 			},
-			wantErr: []string{"lines.jsonl:2"},
-			wantOwn: []string{rootNoMFA, attachAdmin},
+			wantErr:    []string{"lines.jsonl:2"},
+			wantOwn:    []string{rootNoMFA, attachAdmin},
+			withErrors: true,
 		},
 		{
 			name: "empty file", file: "empty.json",
@@ -353,6 +362,11 @@ func TestReplayBadInput(t *testing.T) {
 			wantErr: []string{"missing.json", "no such file"},
 		},
 	}
+	rootEntries, err := os.ReadDir(path.Join(eventsDir, "root_signin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rootFiles := len(rootEntries)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -377,8 +391,13 @@ func TestReplayBadInput(t *testing.T) {
 					t.Errorf("stderr line %q does not say %q", line, w)
 				}
 			}
-			if !strings.Contains(r.stderr, "; 1 unreadable") {
+			switch {
+			case tc.withErrors && (!strings.Contains(r.stderr, "; 0 unreadable") || !strings.Contains(r.stderr, "read with errors: "+bad+" (1 bad record)")):
+				t.Errorf("summary does not count one input read with one bad record, and none unreadable:\n%s", r.stderr)
+			case !tc.withErrors && (!strings.Contains(r.stderr, "; 1 unreadable") || !strings.Contains(r.stderr, "could not read: "+bad)):
 				t.Errorf("summary does not count one unreadable input:\n%s", r.stderr)
+			case !strings.Contains(r.stderr, fmt.Sprintf("watchdog: %d inputs,", 2+rootFiles)):
+				t.Errorf("summary does not count the bad input among %d (a missing path is an input that could not be read):\n%s", 2+rootFiles, r.stderr)
 			}
 
 			want, _ := expectedRows(t, loadConfig(t, deploymentConfig))
@@ -423,7 +442,16 @@ func TestReplayBadInput(t *testing.T) {
 				t.Errorf("stderr does not name %s", tc.file)
 			}
 		}
-		if want := "; " + strconv.Itoa(len(tests)) + " unreadable"; !strings.Contains(r.stderr, want) {
+		withErrors := 0
+		for _, tc := range tests {
+			if tc.withErrors {
+				withErrors++
+			}
+		}
+		if want := "; " + strconv.Itoa(len(tests)-withErrors) + " unreadable"; !strings.Contains(r.stderr, want) {
+			t.Errorf("summary does not say %q:\n%s", want, r.stderr)
+		}
+		if want := "watchdog: " + strconv.Itoa(len(tests)+1) + " inputs,"; !strings.Contains(r.stderr, want) {
 			t.Errorf("summary does not say %q:\n%s", want, r.stderr)
 		}
 		rows := parseRows(t, r.stdout)

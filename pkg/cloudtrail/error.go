@@ -64,3 +64,10 @@ func IsInputError(err error) bool {
 	var e *Error
 	return errors.As(err, &e) && e.Scope == ScopeInput
 }
+
+// IsRecordError reports whether err is an *Error about one record (ScopeRecord): the input
+// around it was still read. An error that is not an *Error at all is neither.
+func IsRecordError(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Scope == ScopeRecord
+}

@@ -146,24 +146,27 @@ type findingRow struct {
 
 // inputRow closes the rows of one input with its share of the summary.
 type inputRow struct {
-	Name       string `json:"name"`
-	Records    int64  `json:"records"`
-	Decoded    int64  `json:"decoded"`
-	Input      int64  `json:"input_bytes"`
-	Bytes      int64  `json:"json_bytes"`
-	Findings   int    `json:"findings"`
-	Failed     int    `json:"failed,omitempty"`
-	Unreadable bool   `json:"unreadable,omitempty"`
+	Name          string `json:"name"`
+	Records       int64  `json:"records"`
+	Decoded       int64  `json:"decoded"`
+	Input         int64  `json:"input_bytes"`
+	Bytes         int64  `json:"json_bytes"`
+	OtherTimeForm int64  `json:"other_time_form,omitempty"`
+	BadRecords    int64  `json:"bad_records,omitempty"`
+	Findings      int    `json:"findings"`
+	Failed        int    `json:"failed,omitempty"`
+	Unreadable    bool   `json:"unreadable,omitempty"`
 }
 
 func newInputRow(rep InputReport) *inputRow {
 	return &inputRow{Name: rep.Name, Records: rep.Read.Records, Decoded: rep.Read.Decoded, Input: rep.Read.Input,
-		Bytes: rep.Read.Bytes, Findings: rep.Findings, Failed: rep.Failed, Unreadable: rep.Unreadable}
+		Bytes: rep.Read.Bytes, OtherTimeForm: rep.Read.OtherTimeForm, BadRecords: rep.Read.RecordErrors,
+		Findings: rep.Findings, Failed: rep.Failed, Unreadable: rep.Unreadable}
 }
 
 func (r *inputRow) report() InputReport {
-	return InputReport{Name: r.Name, Read: cloudtrail.ScanStats{Records: r.Records, Decoded: r.Decoded, Input: r.Input, Bytes: r.Bytes},
-		Findings: r.Findings, Failed: r.Failed, Unreadable: r.Unreadable}
+	return InputReport{Name: r.Name, Read: cloudtrail.ScanStats{Records: r.Records, Decoded: r.Decoded, Input: r.Input, Bytes: r.Bytes,
+		OtherTimeForm: r.OtherTimeForm, RecordErrors: r.BadRecords}, Findings: r.Findings, Failed: r.Failed, Unreadable: r.Unreadable}
 }
 
 // ObjectName is how replay names an S3 object in its output, its problems and its summary.

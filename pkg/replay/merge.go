@@ -74,20 +74,12 @@ func (m *Merger) Unread(name string, err error) {
 	m.Summary.inputRead(InputReport{Name: name, Unreadable: true})
 }
 
-// Unlisted counts a source that could not be listed, as a local replay does.
+// Unlisted counts a source that could not be listed, as a local replay does: an input,
+// unreadable.
 func (m *Merger) Unlisted(name string, err error) {
 	m.Problems(err)
+	m.Summary.Inputs++
 	m.Summary.unreadableInput(name)
-}
-
-// inputRead counts an input read to its end; its findings were counted one by one.
-func (s *Summary) inputRead(rep InputReport) {
-	s.Inputs++
-	s.add(rep.Read)
-	s.Failed += rep.Failed
-	if rep.Unreadable {
-		s.unreadableInput(rep.Name)
-	}
 }
 
 // readRows reads rows, checking them as CheckRows says (the names only when want is not nil),

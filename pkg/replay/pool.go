@@ -171,9 +171,9 @@ func (r *run) readInline(ctx context.Context, sc *cloudtrail.Scanner, inputs ite
 			continue
 		}
 		var handleErr error
-		bad := false
-		readInput(sc, in, func(it item) bool {
-			bad = bad || it.openErr != nil || it.err != nil
+		unopened := false
+		readInput(ctx, sc, in, func(it item) bool {
+			unopened = unopened || it.openErr != nil
 			handleErr = r.take(ctx, it)
 			return handleErr == nil && ctx.Err() == nil
 		})
@@ -183,7 +183,7 @@ func (r *run) readInline(ctx context.Context, sc *cloudtrail.Scanner, inputs ite
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		r.inputDone(in, bad)
+		r.inputDone(in, unopened)
 	}
 	return nil
 }
@@ -235,10 +235,10 @@ func (r *run) readConcurrently(ctx context.Context, scanners []*cloudtrail.Scann
 			r.listErr(t.in, t.err)
 			continue
 		}
-		bad := false
+		unopened := false
 		for batch := range t.batches {
 			for _, it := range batch {
-				bad = bad || it.openErr != nil || it.err != nil
+				unopened = unopened || it.openErr != nil
 				if err := r.take(ctx, it); err != nil {
 					return err
 				}
@@ -247,7 +247,7 @@ func (r *run) readConcurrently(ctx context.Context, scanners []*cloudtrail.Scann
 		if err := ctx.Err(); err != nil {
 			return err // its worker may have stopped short: the input is not done
 		}
-		r.inputDone(t.in, bad)
+		r.inputDone(t.in, unopened)
 	}
 	return nil
 }
@@ -266,7 +266,7 @@ func readTask(ctx context.Context, sc *cloudtrail.Scanner, t *task) {
 			return false
 		}
 	}
-	readInput(sc, t.in, func(it item) bool {
+	readInput(ctx, sc, t.in, func(it item) bool {
 		batch = append(batch, it)
 		return len(batch) < pendingRecords || send()
 	})
@@ -276,8 +276,36 @@ func readTask(ctx context.Context, sc *cloudtrail.Scanner, t *task) {
 }
 
 // readInput reads one input with sc and calls emit with each wanted record and error, and
-// last with what it read, until emit returns false.
-func readInput(sc *cloudtrail.Scanner, in Input, emit func(item) bool) {
+// last with what it read, until emit returns false. An input of decoded records (Input.Records)
+// is counted as a Scanner counts what it reads, and filtered by sc.Want as a Scanner filters.
+func readInput(ctx context.Context, sc *cloudtrail.Scanner, in Input, emit func(item) bool) {
+	if in.Records != nil {
+		var st cloudtrail.ScanStats
+		for rec, err := range in.Records(ctx) {
+			var it item
+			switch {
+			case err != nil && !cloudtrail.IsRecordError(err):
+				st.InputErrors++
+				it.err = err
+			case err != nil:
+				st.RecordErrors++
+				it.err = err
+			default:
+				st.Records++
+				st.Decoded++
+				if sc.Want != nil && !sc.Want(rec) {
+					continue
+				}
+				st.Yielded++
+				it.rec = rec
+			}
+			if !emit(it) {
+				return
+			}
+		}
+		emit(item{read: &st})
+		return
+	}
 	rc, err := in.Open()
 	if err != nil {
 		emit(item{openErr: err})
@@ -290,27 +318,25 @@ func readInput(sc *cloudtrail.Scanner, in Input, emit func(item) bool) {
 			return
 		}
 	}
-	after := sc.Stats()
-	emit(item{read: &cloudtrail.ScanStats{Records: after.Records - before.Records, Decoded: after.Decoded - before.Decoded,
-		Input: after.Input - before.Input, Bytes: after.Bytes - before.Bytes}})
+	read := sc.Stats().Sub(before)
+	emit(item{read: &read})
 }
 
-// listErr counts an input that could not even be listed.
+// listErr counts an input that could not even be listed (a missing path): an input, unreadable.
 func (r *run) listErr(in Input, err error) {
+	r.Inputs++
 	r.unreadableInput(in.Name)
 	r.o.Problems(err)
 }
 
-// inputDone counts an input read to its end, unreadable in part when bad.
-func (r *run) inputDone(in Input, bad bool) {
-	r.Inputs++
+// inputDone counts an input read to its end: unreadable when it could not be opened or read
+// as a whole (an error of ScopeInput), read with errors when only some of its records were bad.
+func (r *run) inputDone(in Input, unopened bool) {
+	rep := r.input
+	rep.Name, rep.Unreadable = in.Name, unopened || rep.Read.InputErrors > 0
+	r.inputRead(rep)
 	r.done.Add(1)
-	if bad {
-		r.unreadableInput(in.Name)
-	}
 	if r.o.InputDone != nil {
-		rep := r.input
-		rep.Name, rep.Unreadable = in.Name, bad
 		r.o.InputDone(rep)
 	}
 	r.input = InputReport{}
@@ -324,12 +350,10 @@ func (r *run) take(ctx context.Context, it item) error {
 	case it.err != nil:
 		r.o.Problems(it.err)
 	case it.read != nil:
-		r.add(*it.read)
 		r.input.Read = *it.read
 	default:
 		results, err := r.o.Pipeline.Handle(ctx, it.rec)
 		if err != nil {
-			r.Failed++
 			r.input.Failed++
 			r.o.Problems(fmt.Errorf("%s: %w", it.rec.Pos, err))
 		}

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/iam-watchdog/iam-watchdog/pkg/cloudtrail"
 )
 
 // Input is one thing to read: a file, an S3 object, standard input. What it holds is anything
@@ -20,6 +22,13 @@ type Input struct {
 	Size int64
 	// Open opens the input for reading; the caller closes it.
 	Open func() (io.ReadCloser, error)
+	// Records, set instead of Open, yields the input's records already decoded (CloudTrail's
+	// Event history): errors about one record are *cloudtrail.Error of ScopeRecord, any other
+	// error ends the input unread past it.
+	Records func(ctx context.Context) iter.Seq2[*cloudtrail.Record, error]
+	// Note, when set, says how far the reading of the input got, for the progress of an input
+	// that takes long to read (Event history's look-ups).
+	Note func() string
 }
 
 // A Source lists the inputs one PATH names, in the order they are to be read. Replay reads the

@@ -10,13 +10,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/iam-watchdog/iam-watchdog/pkg/cloudtrail"
 	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
 	"github.com/iam-watchdog/iam-watchdog/pkg/remediate"
 )
 
-// ErrSomeInputs says that a replay could not read some input, or the pipeline failed on some
-// finding: each was reported as it came, and everything else was read.
+// ErrSomeInputs says that a replay could not read some input or some record, or the pipeline
+// failed on some finding: each was reported as it came, and everything else was read.
 var ErrSomeInputs = errors.New("some input could not be read")
 
 // ErrRemediationFailed says that every input was read but some remediation failed: each failure
@@ -35,6 +34,13 @@ type Summary struct {
 	// Unreadable inputs could not be listed, opened or read in full; UnreadableNames names them.
 	Unreadable      int
 	UnreadableNames []string
+	// WithErrors inputs were read to their end with some of their records bad (each told to
+	// Problems); WithErrorsNames says which, with how many.
+	WithErrors      int
+	WithErrorsNames []string
+	// OtherTimeForm counts the records whose eventTime was not in CloudTrail's own form
+	// (2006-01-02T15:04:05Z): an export's, read as UTC, fractional seconds, or an offset.
+	OtherTimeForm int64
 	// Failed counts records on which the pipeline failed (the store or the output).
 	Failed int
 	// Records were read, Decoded of them for the rules; Input bytes as stored, Bytes of JSON.
@@ -48,11 +54,11 @@ type Summary struct {
 	Took         time.Duration
 }
 
-// Err is ErrSomeInputs when some input was unreadable or the pipeline failed on some record,
+// Err is ErrSomeInputs when some input or record was unreadable or the pipeline failed on some record,
 // else ErrRemediationFailed when some remediation failed, else nil.
 func (s *Summary) Err() error {
 	switch {
-	case s.Unreadable > 0 || s.Failed > 0:
+	case s.Unreadable > 0 || s.WithErrors > 0 || s.Failed > 0:
 		return ErrSomeInputs
 	case s.Remediations[remediate.Failed] > 0:
 		return ErrRemediationFailed
@@ -65,11 +71,30 @@ func newSummary(jobs int) *Summary {
 		Remediations: map[remediate.Status]int{}, Jobs: jobs}
 }
 
-func (s *Summary) add(st cloudtrail.ScanStats) {
+// inputRead counts an input read to its end; its findings were counted one by one.
+func (s *Summary) inputRead(rep InputReport) {
+	s.Inputs++
+	st := rep.Read
 	s.Records += st.Records
 	s.Decoded += st.Decoded
 	s.Input += st.Input
 	s.Bytes += st.Bytes
+	s.OtherTimeForm += st.OtherTimeForm
+	s.Failed += rep.Failed
+	switch {
+	case rep.Unreadable:
+		s.unreadableInput(rep.Name)
+	case st.RecordErrors > 0:
+		s.WithErrors++
+		s.WithErrorsNames = append(s.WithErrorsNames, fmt.Sprintf("%s (%d bad %s)", rep.Name, st.RecordErrors, plural(st.RecordErrors, "record", "records")))
+	}
+}
+
+func plural(n int64, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 func (s *Summary) finding(f detect.Finding, o *remediate.Outcome) {
@@ -122,13 +147,26 @@ func (s *Summary) Print(w io.Writer, details bool) {
 		fmt.Fprintf(w, "watchdog: findings by rule: %s\n", counts(s.ByRule, 0, nil))
 		fmt.Fprintf(w, "watchdog: top actors: %s\n", counts(s.ByActor, topActors, nil))
 	}
-	if n := len(s.UnreadableNames); n > 0 {
-		list := strings.Join(s.UnreadableNames[:min(n, listUnreadable)], ", ")
-		if n > listUnreadable {
-			list += fmt.Sprintf(" and %d more", n-listUnreadable)
-		}
-		fmt.Fprintf(w, "watchdog: could not read: %s\n", list)
+	if len(s.UnreadableNames) > 0 {
+		fmt.Fprintf(w, "watchdog: could not read: %s\n", listed(s.UnreadableNames))
 	}
+	if len(s.WithErrorsNames) > 0 {
+		fmt.Fprintf(w, "watchdog: read with errors: %s\n", listed(s.WithErrorsNames))
+	}
+	if s.OtherTimeForm > 0 {
+		fmt.Fprintf(w, "watchdog: %d %s an eventTime not in CloudTrail's form (2006-01-02T15:04:05Z); read as UTC where it had no zone\n",
+			s.OtherTimeForm, plural(s.OtherTimeForm, "record had", "records had"))
+	}
+}
+
+// listed joins the first listUnreadable names, saying how many more there are.
+func listed(names []string) string {
+	n := len(names)
+	list := strings.Join(names[:min(n, listUnreadable)], ", ")
+	if n > listUnreadable {
+		list += fmt.Sprintf(" and %d more", n-listUnreadable)
+	}
+	return list
 }
 
 func sumValues(m map[remediate.Status]int) int {
