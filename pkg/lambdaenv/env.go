@@ -40,6 +40,7 @@ type Env struct {
 	RoleARN             string // WATCHDOG_ROLE_ARN: the function's own role, never acted on
 	ConfigPath          string // WATCHDOG_CONFIG: optional YAML config file bundled with the function
 	MemberRoleName      string // MEMBER_ROLE_NAME: role assumed in other accounts (infra/member-role.yaml); empty acts in this account only
+	RestoreInline       bool   // RESTORE_INLINE_POLICIES: "true" puts overwritten inline policies back to their audit snapshot (snapshots.go)
 }
 
 // From reads the environment through getenv.
@@ -54,6 +55,7 @@ func From(getenv func(string) string) Env {
 		RoleARN:             getenv("WATCHDOG_ROLE_ARN"),
 		ConfigPath:          configPath(getenv),
 		MemberRoleName:      getenv("MEMBER_ROLE_NAME"),
+		RestoreInline:       getenv("RESTORE_INLINE_POLICIES") == "true",
 	}
 }
 
@@ -160,6 +162,7 @@ func (e Env) Remediator(awsCfg aws.Config, cfg policy.Config) (*remediate.Remedi
 	default:
 		r.Clients = remediate.NewAssumeRole(awsCfg, e.account(), e.MemberRoleName, sts.NewFromConfig(awsCfg))
 	}
+	e.withSnapshots(r, awsCfg)
 	return r, nil
 }
 

@@ -100,6 +100,8 @@ type Config struct {
 	TrailBuckets []string `yaml:"trail_buckets"`
 	// Slack configures the buttons on alerts and flood control.
 	Slack SlackConfig `yaml:"slack"`
+	// Audit configures `watchdog audit` and the scheduled audit (audit.go).
+	Audit AuditConfig `yaml:"audit"`
 }
 
 // Detection is the part of the configuration the rules read.
@@ -411,6 +413,7 @@ func (c *Config) Validate(rules []detect.Rule) error {
 		}
 	}
 	errs = append(errs, c.Slack.validate()...)
+	errs = append(errs, c.Audit.validate()...)
 	known := map[string]bool{}
 	for _, r := range rules {
 		known[r.ID] = true
