@@ -134,6 +134,17 @@ func QueryError(status int, code, message string) Fault {
 			`<RequestId>00000000-0000-4000-8000-faultproxy000</RequestId></ErrorResponse>`}
 }
 
+// QueryResult answers an IAM query-protocol action with result, the inner XML of its
+// <ActionResult> element, as the API reference shows IAM's answers: for what moto cannot say.
+func QueryResult(action, result string) Fault {
+	return Fault{
+		Status: http.StatusOK,
+		Header: http.Header{"Content-Type": {"text/xml"}},
+		Body: fmt.Sprintf(`<%[1]sResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><%[1]sResult>%[2]s</%[1]sResult>`+
+			`<ResponseMetadata><RequestId>7a62c49f-347e-4fc4-9331-6e8eEXAMPLE</RequestId></ResponseMetadata></%[1]sResponse>`, action, result),
+	}
+}
+
 // IAMThrottling is IAM refusing a call for its rate: 400 Throttling, which the SDK retries.
 func IAMThrottling() Fault { return QueryError(http.StatusBadRequest, "Throttling", "Rate exceeded") }
 
