@@ -36,7 +36,9 @@ func TestInvokeRunsOnlyTheSchedule(t *testing.T) {
 		{"the schedule's invocation", invocation(nil), ""},
 		{"a later attempt", invocation(func(m map[string]any) { m["attempt"] = "3" }), ""},
 		{"a CloudTrail event", watchdogtest.Envelope(watchdogtest.CreateAccessKey("evt-1", watchdogtest.Alice)), "unknown field"},
-		{"another schedule", invocation(func(m map[string]any) { m["schedule_arn"] = strings.Replace(scheduleARN, "iam-watchdog-audit", "mine", 1) }), "is not " + scheduleARN},
+		{"another schedule", invocation(func(m map[string]any) {
+			m["schedule_arn"] = strings.Replace(scheduleARN, "iam-watchdog-audit", "mine", 1)
+		}), "is not " + scheduleARN},
 		{"another source", invocation(func(m map[string]any) { m["source"] = "aws.events" }), "want \\\"iam-watchdog.schedule"},
 		{"an extra field", invocation(func(m map[string]any) { m["accounts"] = []string{"111111111111"} }), "unknown field"},
 		{"no execution ID", invocation(func(m map[string]any) { m["execution_id"] = "" }), "no execution ID"},
