@@ -1,6 +1,7 @@
 package policy_test
 
 import (
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -68,5 +69,24 @@ func TestParseAuditErrors(t *testing.T) {
 				t.Errorf("error %v, want one containing %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestAuditKeysDocumented: config/watchdog.yaml, the commented example of every key, shows each
+// audit key, and parses.
+func TestAuditKeysDocumented(t *testing.T) {
+	data, err := os.ReadFile("../../config/watchdog.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := policy.Parse(data); err != nil {
+		t.Fatalf("config/watchdog.yaml: %v", err)
+	}
+	typ := reflect.TypeOf(policy.AuditConfig{})
+	for i := range typ.NumField() {
+		key := typ.Field(i).Tag.Get("yaml")
+		if !strings.Contains(string(data), "\n  "+key+":") && !strings.Contains(string(data), "\n  # "+key+":") {
+			t.Errorf("config/watchdog.yaml does not show audit.%s", key)
+		}
 	}
 }
