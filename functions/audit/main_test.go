@@ -3,9 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"maps"
 	"net/http"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -116,10 +114,10 @@ func TestBootstrapUnderRIE(t *testing.T) {
 		t.Error("the CloudTrail event's refusal was not logged")
 	}
 
-	before := counts(proxy)
+	before := proxy.Seen()
 	invoke("the first tick", tick(1), 1, "first audit", "Failing", "The watchdog's EventBridge rules are enabled", "0 rule(s) target "+functionARN)
-	run := diff(counts(proxy), before)
-	t.Logf("AWS calls of one scheduled run (first, against moto): %s", formatCounts(run))
+	run := proxy.Seen().Since(before)
+	t.Logf("AWS calls of one scheduled run (first, against moto): %s", run)
 	for _, op := range []string{"GenerateCredentialReport", "GetCredentialReport", "GetAccountAuthorizationDetails", "GetItem", "PutItem"} {
 		if run[op] == 0 {
 			t.Errorf("the run made no %s call", op)
@@ -134,9 +132,9 @@ func TestBootstrapUnderRIE(t *testing.T) {
 		t.Errorf("%d auth.test calls, want 1 (the watchdog-slack check)", slack.AuthTests())
 	}
 
-	before = counts(proxy)
+	before = proxy.Seen()
 	invoke("an unchanged tick", tick(2), 0)
-	t.Logf("AWS calls of one scheduled run (unchanged, no digest): %s", formatCounts(diff(counts(proxy), before)))
+	t.Logf("AWS calls of one scheduled run (unchanged, no digest): %s", proxy.Seen().Since(before))
 
 	fx.CreateUser(t, "bob")
 	if _, err := fx.IAM.CreateLoginProfile(ctx, &iam.CreateLoginProfileInput{UserName: aws.String("bob"), Password: aws.String("Correct-Horse-Battery-1")}); err != nil {
@@ -153,32 +151,4 @@ func TestBootstrapUnderRIE(t *testing.T) {
 	if strings.Contains(fn.Logs(), slackToken) {
 		t.Error("the Slack token appears in the function's logs")
 	}
-}
-
-func counts(p *faultproxy.Proxy) map[string]int {
-	out := map[string]int{}
-	for op, c := range p.All() {
-		out[op] = c.Seen
-	}
-	return out
-}
-
-func diff(after, before map[string]int) map[string]int {
-	out := map[string]int{}
-	for op, n := range after {
-		if d := n - before[op]; d > 0 {
-			out[op] = d
-		}
-	}
-	return out
-}
-
-func formatCounts(calls map[string]int) string {
-	var parts []string
-	total := 0
-	for _, op := range slices.Sorted(maps.Keys(calls)) {
-		parts = append(parts, fmt.Sprintf("%s=%d", op, calls[op]))
-		total += calls[op]
-	}
-	return fmt.Sprintf("%d calls: %s", total, strings.Join(parts, " "))
 }

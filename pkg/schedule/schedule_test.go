@@ -4,29 +4,20 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/iam-watchdog/iam-watchdog/internal/watchdogtest"
 	"github.com/iam-watchdog/iam-watchdog/pkg/state"
 )
 
 var start = time.Date(2026, 3, 1, 6, 0, 0, 0, time.UTC)
 
-func openStore(t *testing.T) *state.File {
-	t.Helper()
-	st, err := state.OpenFile(filepath.Join(t.TempDir(), "state.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return st
-}
-
 // TestTick drives one daily job and one job of every tick through a run of ticks: what runs,
 // what is skipped and why, what each run is told of the last, and what the record keeps.
 func TestTick(t *testing.T) {
-	st := openStore(t)
+	st := watchdogtest.OpenStore(t)
 	now := start
 	var dailyLast, everyLast []time.Time
 	fail := false
@@ -89,7 +80,7 @@ func TestTick(t *testing.T) {
 
 // TestTickFailureRecorded: a failed run keeps its error in the record and frees the job.
 func TestTickFailureRecorded(t *testing.T) {
-	st := openStore(t)
+	st := watchdogtest.OpenStore(t)
 	ticker := &Ticker{Store: st, Owner: "tick", Now: func() time.Time { return start },
 		Jobs: []Job{{Name: "audit", Run: func(context.Context, time.Time) error { return errors.New("access denied") }}}}
 	if _, err := ticker.Tick(t.Context()); err == nil || !strings.Contains(err.Error(), "job audit: access denied") {
@@ -117,7 +108,7 @@ func TestTickHeldElsewhere(t *testing.T) {
 		{"hold longer than a lease (not believed)", start.Add(24 * time.Hour), true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			st := openStore(t)
+			st := watchdogtest.OpenStore(t)
 			_, err := st.Update(t.Context(), Key("audit"), func(e *state.Entry) error {
 				b, _ := json.Marshal(recordBody{Schedule: Record{Runner: "other", RunningUntil: tc.until}})
 				e.Body = b
