@@ -18,6 +18,7 @@ import (
 	"github.com/iam-watchdog/iam-watchdog/pkg/auditstore"
 	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
 	"github.com/iam-watchdog/iam-watchdog/pkg/remediate"
+	"github.com/iam-watchdog/iam-watchdog/pkg/watchdog"
 )
 
 // exitCode ends a run with a code of its own (the audit's 1 and 3), everything already said.
@@ -199,4 +200,15 @@ func listChecks(output string, std stdio) error {
 		return nil
 	}
 	return usageError{fmt.Errorf("--output %q: want text, json or jsonl", output)}
+}
+
+// revertToSnapshots lets replay's remediator revert to the audit snapshots its state store keeps
+// (`watchdog audit --state`), and put an overwritten inline policy back to its snapshot's
+// document: the CLI acts with a person's credentials, which may (the functions' roles may not,
+// unless RestoreInlinePolicies).
+func revertToSnapshots(p *watchdog.Pipeline) {
+	if rem, ok := p.Remediator.(*remediate.Remediator); ok && p.Store != nil {
+		rem.Snapshots = &auditstore.Store{State: p.Store}
+		rem.RestoreInline = true
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
@@ -333,5 +334,48 @@ func TestAuditList(t *testing.T) {
 		if list[i].ID != c.ID || list[i].CIS != c.CIS || list[i].Severity != c.Severity.String() || list[i].Title != c.Title || list[i].Fix == "" || list[i].Why == "" {
 			t.Errorf("check %d: %+v, want %s", i, list[i], c.ID)
 		}
+	}
+}
+
+// TestAuditThenReplayRestores: the snapshot `watchdog audit --state` keeps is what `watchdog
+// replay --mode auto` with the same state reverts to, with a person's credentials: an inline
+// policy that overwrote another is put back to the snapshot's document, and `watchdog undo` puts
+// the overwriting one back.
+func TestAuditThenReplayRestores(t *testing.T) {
+	m := startMoto(t)
+	const before = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}`
+	const after = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:*","iam:PassRole"],"Resource":"*"}]}`
+	m.fx().CreateUser(t, "erin")
+	m.putInline(t, "erin", "extra", before)
+	dir := t.TempDir()
+	statePath := filepath.Join(dir, "state.json")
+	if r := runCLI(t, "", "audit", "--state", statePath, "--output", "jsonl"); exitOf(r.err) != audit.ExitErrored {
+		t.Fatalf("audit --state: %v\n%s", r.err, r.stderr)
+	}
+
+	m.putInline(t, "erin", "extra", after)
+	const eventID = "5e1a7c0d-0000-4000-8000-00000000e71e"
+	rec, err := json.Marshal(map[string]any{
+		"eventVersion": "1.10", "eventSource": "iam.amazonaws.com", "eventName": "PutUserPolicy", "awsRegion": "us-east-1",
+		"eventTime":         time.Now().Add(time.Minute).UTC().Format(time.RFC3339),
+		"userIdentity":      map[string]any{"type": "IAMUser", "arn": "arn:aws:iam::" + mototest.AccountID + ":user/alice", "accountId": mototest.AccountID, "userName": "alice"},
+		"requestParameters": map[string]any{"userName": "erin", "policyName": "extra", "policyDocument": after},
+		"eventID":           eventID, "eventType": "AwsApiCall", "recipientAccountId": mototest.AccountID, "sourceIPAddress": "198.51.100.40", "userAgent": "aws-cli/2.15.30",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	event := writeFile(t, dir, "event.json", rec)
+	r := mustRun(t, "replay", "--mode", "auto", "--state", statePath, "--output", "jsonl", event)
+	rows := parseRows(t, r.stdout)
+	if len(rows) != 1 || rows[0].Remediation == nil || rows[0].Remediation.Status != "done" || !strings.Contains(rows[0].Remediation.Reason, "back to the document the audit snapshot of") {
+		t.Fatalf("replay: %+v", rows)
+	}
+	if got := m.inline(t, "erin", "extra"); got != before {
+		t.Errorf("erin's policy is %s after replay, want the snapshot's %s", got, before)
+	}
+	mustRun(t, "undo", "--state", statePath, eventID)
+	if got := m.inline(t, "erin", "extra"); got != after {
+		t.Errorf("erin's policy is %s after undo, want the overwriting %s back", got, after)
 	}
 }

@@ -173,6 +173,7 @@ func buildPipeline(ctx context.Context, pf pipelineFlags) (*watchdog.Pipeline, e
 	if p.Store, err = openStore(ctx, spec, getAWS); err != nil {
 		return nil, err
 	}
+	revertToSnapshots(p)
 	return p, nil
 }
 
