@@ -31,9 +31,9 @@ func ChangeDigest(report audit.Report, d audit.Diff, previous time.Time) render.
 		Summary: strings.Join(summary, ", "),
 		Sections: []render.DigestSection{
 			{Heading: "Newly failing", Items: items(d.NewlyFailing)},
-			{Heading: "Fixed", Items: items(d.Fixed)},
+			{Heading: "Fixed", Items: was(items(d.Fixed))},
 			{Heading: "Newly could not run", Items: items(d.NewErrors)},
-			{Heading: "Failed last time, not checked this time", Items: items(d.Unknown)},
+			{Heading: "Failed last time, not checked this time", Items: was(items(d.Unknown))},
 			{Heading: "Still failing", Note: bySeverity(d.StillFailing)},
 		},
 		Footer: footer(report.StartedAt, previous),
@@ -78,6 +78,16 @@ func items(rs []audit.Result) []render.DigestItem {
 		out = append(out, render.DigestItem{Severity: r.Severity, Title: title, Resource: r.Resource, Detail: r.Detail})
 	}
 	return out
+}
+
+// was marks items of the last audit's results as what was seen then.
+func was(its []render.DigestItem) []render.DigestItem {
+	for i := range its {
+		if its[i].Detail != "" {
+			its[i].Detail = "was: " + its[i].Detail
+		}
+	}
+	return its
 }
 
 // bySeverity counts results by severity, worst first: "14: 2 critical, 5 high, 7 medium".
