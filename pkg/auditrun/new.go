@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -108,35 +107,11 @@ func New(env Env, awsCfg aws.Config, log *slog.Logger) (*Handler, error) {
 	}
 	job := &Job{
 		Auditor: au, Home: audit.NewClients(awsCfg), Assume: env.Assumer(awsCfg, cfg.MemberRoleName), Scope: ScopeOf(cfg.Audit),
-		Store: &auditstore.Store{State: st}, Digest: onceSink(env.AlertSink(awsCfg, log)), Always: cfg.Audit.DigestAlways, Log: log,
+		Store: &auditstore.Store{State: st}, Digest: env.DigestSink(awsCfg, log), Always: cfg.Audit.DigestAlways, Log: log,
 	}
 	return &Handler{
 		Ticker:      &schedule.Ticker{Store: st, Jobs: []schedule.Job{job.Schedule(every)}},
 		ScheduleARN: env.ScheduleARN,
 		Log:         log,
 	}, nil
-}
-
-// onceSink builds the digest sink on first use (reading the Slack secret once per cold start)
-// and keeps it; a failure is tried again on the next use.
-func onceSink(build func(ctx context.Context) (notify.Sink, error)) func(ctx context.Context) (notify.DigestSink, error) {
-	var mu sync.Mutex
-	var sink notify.DigestSink
-	return func(ctx context.Context) (notify.DigestSink, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		if sink != nil {
-			return sink, nil
-		}
-		s, err := build(ctx)
-		if err != nil {
-			return nil, err
-		}
-		ds, ok := s.(notify.DigestSink)
-		if !ok {
-			return nil, fmt.Errorf("the alert sink %T cannot post digests", s)
-		}
-		sink = ds
-		return sink, nil
-	}
 }
