@@ -16,8 +16,7 @@ import (
 )
 
 // envelope is a sealed value as the state table holds it: what it is, and the value as gzipped
-// JSON in Base64. The key of the item it is in and the kind are part of what is sealed, so that
-// a value cannot be moved to another item or read as another kind.
+// JSON in Base64. The kind is checked on open, so that a value is never read as another kind.
 type envelope struct {
 	Kind     string `json:"kind"`
 	Encoding string `json:"encoding"`
@@ -37,12 +36,12 @@ const maxSealed = 300 << 10
 const maxOpened = 64 << 20
 
 // seal is the one place the audit's state is written into a state-table item, and open the one
-// place it is read back. It binds the value to its item's key and kind. Today the state table's
-// resource policy alone keeps others from writing these items (only the functions may). When
-// pkg/alert's Codec authenticates records with the stack's KMS HMAC key (STATE_KEY_ARN,
-// kms:GenerateMac over a record's key and pieces), seal must add that MAC over key, kind and
-// data, and open must refuse an envelope whose MAC does not verify, as alert records are
-// refused: a forged snapshot would otherwise choose what remediation puts back.
+// place it is read back; open refuses a value of another kind. Today the state table's resource
+// policy alone keeps others from writing these items (only the functions may). Once pkg/alert's
+// Codec authenticates records with the stack's KMS HMAC key (STATE_KEY_ARN: kms:GenerateMac over
+// a record's key and pieces), seal must add that MAC over the item's key, the kind and the data,
+// and open must refuse an envelope whose MAC does not verify, as alert records are refused: a
+// forged snapshot would otherwise choose what remediation keeps and puts back.
 func seal(_ context.Context, key, kind string, v any) (envelope, error) {
 	raw, err := json.Marshal(v)
 	if err != nil {
