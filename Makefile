@@ -76,9 +76,11 @@ test: tools
 	@echo "test: every fuzz target for 3s"
 	$(MAKE) fuzz-short
 
-## peers: agreement with other projects' test events per category (a report, not a gate)
+## peers: agreement with other projects' test events per category (a report, not a gate).
+## PEERS_DIR is where their cases are; it exists only beside this repository (without it: a note, exit 0)
+PEERS_DIR ?= ../shared/testdata/peers
 peers:
-	$(GO) run ./cmd/peers ../shared/testdata/peers
+	$(GO) run ./cmd/peers "$(PEERS_DIR)"
 
 ## lint: go vet, and cfn-lint on every template (template.yaml and infra/*.yaml)
 lint: tools

@@ -9,6 +9,7 @@
 #   the Lambda: bootstrap size (arm64, as deployed), INIT, warm invoke p50/p99 under aws-lambda-rie
 #   the handler under load: 10,000 mixed events, p50/p99 handling time and peak memory (TestLoad)
 #   Go benchmarks of parse+detect per record, with allocations
+#   the noise: what Slack would receive from the corpus with the default config (watchdog noise)
 #
 # Each timing is taken in BENCH_RUNS interleaved rounds and shown as best and median: on a shared
 # machine other work only ever slows a run down, and the median shows by how much. Ratios are
@@ -140,6 +141,9 @@ metric() { echo "$lambda" | awk -v u="$1" '{for (i = 2; i <= NF; i++) if ($i == 
 echo "bench: load: 10,000 events through the handler (pkg/eventhandler TestLoad, as make bench-load)" >&2
 $GO test -count=1 -run '^TestLoad$' ./pkg/eventhandler/ -args -load.events=10000 -load.report="$PWD/$OUT/load.txt" >/dev/null
 
+echo "bench: noise: what Slack would receive from the corpus (watchdog noise, default config)" >&2
+"$BIN/watchdog" noise --output json --jobs "$JOBS" "$CORPUS" >"$OUT/noise.json" 2>"$OUT/noise.err"
+
 echo "bench: Go benchmarks" >&2
 gobench=$($GO test ./pkg/cloudtrail -run '^$' -bench 'ParseDetect|ScannerLogFile|Skim' -benchmem -count 1 | grep '^Benchmark')
 
@@ -204,6 +208,21 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 	echo '```'
 	cat "$OUT/load.txt"
 	echo '```'
+	echo
+	# The noise table: the default config's routing, thresholds and flood control over the corpus.
+	nj() { jq -r "$1" "$OUT/noise.json"; }
+	bysev() { nj "[.$1 | .critical, .high, .medium, .low, .info] | map(tostring) | join(\" / \")"; }
+	echo "Noise: what Slack would receive from this corpus with the default config (\`watchdog noise\`; $(nj .days) day(s) × $(nj .accounts) account(s)):"
+	echo
+	echo "| noise | value | goal |"
+	echo "| --- | ---: | --- |"
+	echo "| findings by severity (critical / high / medium / low / info) | $(bysev findings_by_severity) | |"
+	echo "| critical and high findings that reached Slack at once | $(nj '.immediate_findings_by_severity.critical + .immediate_findings_by_severity.high') of $(nj '.findings_by_severity.critical + .findings_by_severity.high') | all |"
+	echo "| messages posted at once, by severity (critical / high / medium / low / info) | $(nj .immediate) ($(bysev immediate_by_severity)) | |"
+	echo "| updates to them (flood control, thresholds) | $(nj .updates) | |"
+	echo "| digest entries (digest messages) | $(nj .digest_entries) ($(nj .digest_messages)) | |"
+	echo "| messages posted at once per account-day | $(nj .immediate_per_account_day) | |"
+	echo "| of them below high, per account-day | $(nj .other_immediate_per_account_day) | < 20 |"
 	echo
 	echo "Go benchmarks (\`go test -bench 'ParseDetect|ScannerLogFile|Skim' -benchmem ./pkg/cloudtrail\`):"
 	echo

@@ -17,6 +17,7 @@ import (
 	"github.com/iam-watchdog/iam-watchdog/pkg/auditrun"
 	"github.com/iam-watchdog/iam-watchdog/pkg/auditstore"
 	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
+	"github.com/iam-watchdog/iam-watchdog/pkg/policy"
 	"github.com/iam-watchdog/iam-watchdog/pkg/remediate"
 	"github.com/iam-watchdog/iam-watchdog/pkg/watchdog"
 )
@@ -122,7 +123,7 @@ func runAudit(ctx context.Context, args []string, std stdio) error {
 		}
 	}
 	if pf.state != "" {
-		if err := saveSnapshots(ctx, pf.state, awsCfg, report); err != nil {
+		if err := saveSnapshots(ctx, pf.state, cfg, awsCfg, report); err != nil {
 			std.problem(err)
 			code = max(code, audit.ExitErrored)
 		}
@@ -146,13 +147,19 @@ func writeReport(report audit.Report, output string, verbose bool, std stdio) er
 	return nil
 }
 
-// saveSnapshots keeps each audited account's snapshot in the --state store.
-func saveSnapshots(ctx context.Context, spec string, awsCfg aws.Config, report audit.Report) error {
-	st, err := openStore(ctx, spec, func() (aws.Config, error) { return awsCfg, nil })
+// saveSnapshots keeps each audited account's snapshot in the --state store, authenticated with
+// the config's state_key_arn as that store's alert records are (stateCodec).
+func saveSnapshots(ctx context.Context, spec string, cfg policy.Config, awsCfg aws.Config, report audit.Report) error {
+	getAWS := func() (aws.Config, error) { return awsCfg, nil }
+	st, err := openStore(ctx, spec, getAWS)
 	if err != nil {
 		return err
 	}
-	store := auditstore.Store{State: st}
+	codec, err := stateCodec(cfg, spec, getAWS)
+	if err != nil {
+		return err
+	}
+	store := auditstore.Store{State: st, Codec: codec}
 	var errs []error
 	for _, snap := range report.Snapshots {
 		errs = append(errs, store.SaveSnapshot(ctx, snap))
@@ -208,7 +215,7 @@ func listChecks(output string, std stdio) error {
 // unless RestoreInlinePolicies).
 func revertToSnapshots(p *watchdog.Pipeline) {
 	if rem, ok := p.Remediator.(*remediate.Remediator); ok && p.Store != nil {
-		rem.Snapshots = &auditstore.Store{State: p.Store}
+		rem.Snapshots = &auditstore.Store{State: p.Store, Codec: p.Codec}
 		rem.RestoreInline = true
 	}
 }

@@ -31,6 +31,9 @@ commands:
                                            audit the account's IAM posture (CIS 1.x and the watchdog's sight)
   gen    --out DIR [--size 100MB] [--seed N] [--days N] [--start YYYY-MM-DD] [--accounts IDS] [--regions LIST]
                                            write a synthetic CloudTrail archive (S3 layout) for backtests
+  noise  [--config FILE] [--output text|json] [--jobs N] [--since T] [--until T] [--account ID] [--region R] PATH...
+                                           what Slack would receive from these archives: routing, thresholds,
+                                           flood control and the digest as deployed; no Slack, no AWS
 `
 
 // exit codes: 0 all input read; 1 some input could not be read (or an action failed); 2 usage.
@@ -79,6 +82,8 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runAudit(ctx, args[1:], std)
 	case "gen":
 		return runGen(args[1:], std)
+	case "noise":
+		return runNoise(ctx, args[1:], std)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

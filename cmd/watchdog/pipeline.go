@@ -156,6 +156,9 @@ func buildPipeline(ctx context.Context, pf pipelineFlags) (*watchdog.Pipeline, e
 			if p.Store, err = openStore(ctx, pf.state, getAWS); err != nil {
 				return nil, err
 			}
+			if p.Codec, err = stateCodec(cfg, pf.state, getAWS); err != nil {
+				return nil, err
+			}
 		}
 		return p, nil
 	}
@@ -171,6 +174,9 @@ func buildPipeline(ctx context.Context, pf pipelineFlags) (*watchdog.Pipeline, e
 		spec = defaultStatePath()
 	}
 	if p.Store, err = openStore(ctx, spec, getAWS); err != nil {
+		return nil, err
+	}
+	if p.Codec, err = stateCodec(cfg, spec, getAWS); err != nil {
 		return nil, err
 	}
 	revertToSnapshots(p)

@@ -40,11 +40,15 @@ func runUndo(ctx context.Context, args []string, std stdio) error {
 	if err != nil {
 		return err
 	}
+	codec, err := stateCodec(cfg, spec, func() (aws.Config, error) { return awsCfg, nil })
+	if err != nil {
+		return err
+	}
 	rem, err := remediator(ctx, awsCfg, cfg)
 	if err != nil {
 		return err
 	}
-	found, err := alert.UndoEvent(ctx, alert.Records{Store: store}, rem, eventID, std.out)
+	found, err := alert.UndoEvent(ctx, alert.Records{Store: store, Codec: codec}, rem, eventID, std.out)
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
@@ -45,7 +46,7 @@ func tick(n int) []byte {
 // answers an account outside an organisation) and the local Slack: a payload that is not the
 // schedule's is refused and posts nothing; the first tick posts the whole picture; an unchanged
 // tick posts nothing; a change posts what is newly failing. Snapshots, results and the schedule's
-// record end up in the state table.
+// record end up in the state table, the snapshot and results sealed with the state key.
 func TestBootstrapUnderRIE(t *testing.T) {
 	bootstrap := lambdatest.Build(t, "./functions/audit")
 	srv := mototest.Start(t)
@@ -59,6 +60,7 @@ func TestBootstrapUnderRIE(t *testing.T) {
 	}
 	db := dynamodb.NewFromConfig(cfg)
 	mototest.CreateStateTable(t, db, table)
+	stateKey := mototest.CreateStateKey(t, kms.NewFromConfig(cfg))
 	q, err := sqs.NewFromConfig(cfg).CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("iam-watchdog-dead-letters")})
 	if err != nil {
 		t.Fatal(err)
@@ -75,6 +77,7 @@ func TestBootstrapUnderRIE(t *testing.T) {
 		"SLACK_CHANNEL=C0SECURITY",
 		"SLACK_API_URL="+slack.APIURL(),
 		"STATE_TABLE="+table,
+		"STATE_KEY_ARN="+stateKey,
 		"WATCHDOG_ROLE_ARN="+auditRole,
 		"AUDIT_SCHEDULE_ARN="+scheduleARN,
 		"WATCHDOG_FUNCTION_ARN="+functionARN,
@@ -118,7 +121,7 @@ func TestBootstrapUnderRIE(t *testing.T) {
 	invoke("the first tick", tick(1), 1, "first audit", "Failing", "The watchdog's EventBridge rules are enabled", "0 rule(s) target "+functionARN)
 	run := proxy.Seen().Since(before)
 	t.Logf("AWS calls of one scheduled run (first, against moto): %s", run)
-	for _, op := range []string{"GenerateCredentialReport", "GetCredentialReport", "GetAccountAuthorizationDetails", "GetItem", "PutItem"} {
+	for _, op := range []string{"GenerateCredentialReport", "GetCredentialReport", "GetAccountAuthorizationDetails", "GetItem", "PutItem", "GenerateMac"} {
 		if run[op] == 0 {
 			t.Errorf("the run made no %s call", op)
 		}
@@ -146,6 +149,11 @@ func TestBootstrapUnderRIE(t *testing.T) {
 		out, err := db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table), Key: map[string]dbtypes.AttributeValue{"pk": &dbtypes.AttributeValueMemberS{Value: key}}})
 		if err != nil || out.Item == nil {
 			t.Errorf("state table item %s: %v, missing", key, err)
+			continue
+		}
+		data, _ := out.Item["data"].(*dbtypes.AttributeValueMemberS)
+		if sealed := strings.HasPrefix(key, "audit#"); sealed && (data == nil || !strings.Contains(data.Value, `"mac":"`)) {
+			t.Errorf("state table item %s carries no MAC", key)
 		}
 	}
 	if strings.Contains(fn.Logs(), slackToken) {

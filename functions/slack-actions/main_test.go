@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	eventstestdata "github.com/iam-watchdog/iam-watchdog/events-testdata"
@@ -29,11 +30,19 @@ const (
 	approver      = "U0SECLEAD"
 )
 
-// TestBootstrapUnderRIE runs both real bootstraps under aws-lambda-rie against moto and a local
-// Slack: the watchdog posts an approve-mode alert, and Slack's click reaches slack-actions as a
-// Function URL event: unsigned it is refused with 401; signed, the key is deactivated in moto,
-// the alert is updated and the thread says who did it; delivered again, nothing more happens.
-func TestBootstrapUnderRIE(t *testing.T) {
+// deployment is both real bootstraps under aws-lambda-rie against moto and a local Slack, as
+// template.yaml configures them (the state table authenticated with the stack's HMAC key), the
+// watchdog in approve mode, and carol with an active access key.
+type deployment struct {
+	cfg                 aws.Config
+	iam                 *iam.Client
+	slack               *slackserver.Server
+	watchdogFn, actions *lambdatest.Function
+	keyID, stateKey     string
+}
+
+func deploy(t *testing.T) *deployment {
+	t.Helper()
 	ctx := context.Background()
 	watchdogBin := lambdatest.Build(t, "./functions/watchdog")
 	actionsBin := lambdatest.Build(t, "./functions/slack-actions")
@@ -47,6 +56,7 @@ func TestBootstrapUnderRIE(t *testing.T) {
 		t.Fatal(err)
 	}
 	mototest.CreateStateTable(t, dynamodb.NewFromConfig(cfg), "iam-watchdog-state")
+	stateKey := mototest.CreateStateKey(t, kms.NewFromConfig(cfg))
 	iamc := iam.NewFromConfig(cfg)
 	if _, err := iamc.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("carol")}); err != nil {
 		t.Fatal(err)
@@ -55,18 +65,33 @@ func TestBootstrapUnderRIE(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keyID := aws.ToString(key.AccessKey.AccessKeyId)
 	slack := slackserver.Start(t)
 	common := []string{
 		"AWS_ENDPOINT_URL=" + moto.Endpoint,
 		"SLACK_SECRET_ARN=" + aws.ToString(sec.ARN),
 		"SLACK_API_URL=" + slack.APIURL(),
 		"STATE_TABLE=iam-watchdog-state",
+		"STATE_KEY_ARN=" + stateKey,
+		// The same mode for both, as template.yaml passes it: Revert now re-derives the action
+		// under it.
+		"REMEDIATION_MODE=approve",
 		"WATCHDOG_ROLE_ARN=" + eventstestdata.WatchdogRoleARN,
 		"QUARANTINE_POLICY_ARN=" + eventstestdata.QuarantinePolicyARN,
 	}
-	watchdogFn := lambdatest.Start(t, watchdogBin, append(common, "SLACK_CHANNEL=C0SECURITY", "REMEDIATION_MODE=approve")...)
-	actionsFn := lambdatest.Start(t, actionsBin, append(common, "SLACK_APPROVERS="+approver)...)
+	return &deployment{
+		cfg: cfg, iam: iamc, slack: slack, keyID: aws.ToString(key.AccessKey.AccessKeyId), stateKey: stateKey,
+		watchdogFn: lambdatest.Start(t, watchdogBin, append(common, "SLACK_CHANNEL=C0SECURITY")...),
+		actions:    lambdatest.Start(t, actionsBin, append(common, "SLACK_APPROVERS="+approver)...),
+	}
+}
+
+// TestBootstrapUnderRIE runs both real bootstraps under aws-lambda-rie against moto and a local
+// Slack: the watchdog posts an approve-mode alert, and Slack's click reaches slack-actions as a
+// Function URL event: unsigned it is refused with 401; signed, the key is deactivated in moto,
+// the alert is updated and the thread says who did it; delivered again, nothing more happens.
+func TestBootstrapUnderRIE(t *testing.T) {
+	d := deploy(t)
+	watchdogFn, actionsFn, slack, iamc, keyID := d.watchdogFn, d.actions, d.slack, d.iam, d.keyID
 
 	if body := watchdogFn.Invoke(t, eventWithKey(t, "access_key_created/alert-other-user.json", "carol", keyID)); lambdatest.FunctionError(body) {
 		t.Fatalf("watchdog: %s", body)
@@ -84,7 +109,7 @@ func TestBootstrapUnderRIE(t *testing.T) {
 			secret = "not-the-signing-secret"
 		}
 		var resp events.LambdaFunctionURLResponse
-		out := actionsFn.Invoke(t, clickEvent(t, stateKey, secret))
+		out := actionsFn.Invoke(t, clickEvent(t, stateKey, "", secret))
 		if err := json.Unmarshal(out, &resp); err != nil || lambdatest.FunctionError(out) {
 			t.Fatalf("slack-actions answered %s (%v)", out, err)
 		}
@@ -94,14 +119,14 @@ func TestBootstrapUnderRIE(t *testing.T) {
 	if resp := click(false); resp.StatusCode != 401 {
 		t.Fatalf("badly signed click: HTTP %d, want 401", resp.StatusCode)
 	}
-	if len(slack.Messages()) != 1 || keyStatus(t, iamc, keyID) != iamtypes.StatusTypeActive {
+	if len(slack.Messages()) != 1 || keyStatus(t, iamc, "carol", keyID) != iamtypes.StatusTypeActive {
 		t.Fatal("a badly signed click had an effect")
 	}
 
 	if resp := click(true); resp.StatusCode != 200 {
 		t.Fatalf("signed click: HTTP %d: %s", resp.StatusCode, resp.Body)
 	}
-	if keyStatus(t, iamc, keyID) != iamtypes.StatusTypeInactive {
+	if keyStatus(t, iamc, "carol", keyID) != iamtypes.StatusTypeInactive {
 		t.Fatal("Revert now did not deactivate the key")
 	}
 	cur, _ := slack.Current(posts[0].TS)
@@ -128,14 +153,19 @@ func TestBootstrapUnderRIE(t *testing.T) {
 	}
 }
 
-// clickEvent is the Function URL event for a click on Revert now, signed with secret.
-func clickEvent(t *testing.T, stateKey, secret string) []byte {
+// clickEvent is the Function URL event for a click on Revert now, signed with secret, on the
+// message at ts when given.
+func clickEvent(t *testing.T, stateKey, messageTS, secret string) []byte {
 	t.Helper()
-	payload, _ := json.Marshal(map[string]any{
+	cb := map[string]any{
 		"type": "block_actions", "user": map[string]any{"id": approver},
 		"channel": map[string]any{"id": "C0SECURITY"},
 		"actions": []map[string]any{{"type": "button", "action_id": "revert", "block_id": "iam_watchdog_actions", "value": stateKey}},
-	})
+	}
+	if messageTS != "" {
+		cb["container"] = map[string]any{"type": "message", "channel_id": "C0SECURITY", "message_ts": messageTS}
+	}
+	payload, _ := json.Marshal(cb)
 	body := "payload=" + url.QueryEscape(string(payload))
 	ts := strconv.FormatInt(time.Now().Unix(), 10)
 	ev := events.LambdaFunctionURLRequest{
@@ -180,9 +210,9 @@ func buttonValue(t *testing.T, blocks json.RawMessage, actionID string) string {
 	return ""
 }
 
-func keyStatus(t *testing.T, c *iam.Client, keyID string) iamtypes.StatusType {
+func keyStatus(t *testing.T, c *iam.Client, user, keyID string) iamtypes.StatusType {
 	t.Helper()
-	out, err := c.ListAccessKeys(context.Background(), &iam.ListAccessKeysInput{UserName: aws.String("carol")})
+	out, err := c.ListAccessKeys(context.Background(), &iam.ListAccessKeysInput{UserName: aws.String(user)})
 	if err != nil {
 		t.Fatal(err)
 	}

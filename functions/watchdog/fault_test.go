@@ -68,6 +68,7 @@ func (e *faultEdges) start(t *testing.T, bootstrap, mode string, env ...string) 
 		"SLACK_CHANNEL=C0SECURITY",
 		"SLACK_API_URL=" + e.slackAPI.URL + "/api/",
 		"STATE_TABLE=" + e.table,
+		"STATE_KEY_ARN=" + e.stateKey,
 		"REMEDIATION_MODE=" + mode,
 		"WATCHDOG_ROLE_ARN=" + eventstestdata.WatchdogRoleARN,
 		"QUARANTINE_POLICY_ARN=" + eventstestdata.QuarantinePolicyARN,

@@ -10,12 +10,18 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	eventstestdata "github.com/iam-watchdog/iam-watchdog/events-testdata"
 	"github.com/iam-watchdog/iam-watchdog/internal/lambdatest"
 	"github.com/iam-watchdog/iam-watchdog/internal/mototest"
 	"github.com/iam-watchdog/iam-watchdog/internal/slackserver"
+	"github.com/iam-watchdog/iam-watchdog/pkg/alert"
+	"github.com/iam-watchdog/iam-watchdog/pkg/cloudtrail"
+	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
+	"github.com/iam-watchdog/iam-watchdog/pkg/policy"
+	"github.com/iam-watchdog/iam-watchdog/pkg/state"
 )
 
 const slackToken = "xoxb-0000-test-token-never-logged"
@@ -27,6 +33,7 @@ type deployment struct {
 	cfg       aws.Config
 	secretARN string
 	table     string
+	stateKey  string // the stack's StateKey, as STATE_KEY_ARN names it
 }
 
 func deploy(t *testing.T) deployment {
@@ -43,7 +50,8 @@ func deploy(t *testing.T) deployment {
 	}
 	table := "iam-watchdog-state"
 	mototest.CreateStateTable(t, dynamodb.NewFromConfig(cfg), table)
-	return deployment{moto: srv, cfg: cfg, secretARN: aws.ToString(sec.ARN), table: table}
+	return deployment{moto: srv, cfg: cfg, secretARN: aws.ToString(sec.ARN), table: table,
+		stateKey: mototest.CreateStateKey(t, kms.NewFromConfig(cfg))}
 }
 
 func (d deployment) start(t *testing.T, bootstrap string, slack *slackserver.Server, mode string) *lambdatest.Function {
@@ -53,6 +61,7 @@ func (d deployment) start(t *testing.T, bootstrap string, slack *slackserver.Ser
 		"SLACK_CHANNEL=C0SECURITY",
 		"SLACK_API_URL="+slack.APIURL(),
 		"STATE_TABLE="+d.table,
+		"STATE_KEY_ARN="+d.stateKey,
 		"REMEDIATION_MODE="+mode,
 		"WATCHDOG_ROLE_ARN="+eventstestdata.WatchdogRoleARN,
 		"QUARANTINE_POLICY_ARN="+eventstestdata.QuarantinePolicyARN,
@@ -60,7 +69,9 @@ func (d deployment) start(t *testing.T, bootstrap string, slack *slackserver.Ser
 }
 
 // TestBootstrapUnderRIE invokes the real bootstrap under aws-lambda-rie with every example
-// event: one Slack message per alert- event, none for quiet- events, none for a redelivery.
+// event: one Slack message per alert- event at or above medium (and for a denied call on IAM),
+// an entry in the state table's digest for each one below, nothing for quiet- events, nothing
+// for a redelivery.
 func TestBootstrapUnderRIE(t *testing.T) {
 	bootstrap := lambdatest.Build(t, "./functions/watchdog")
 	d := deploy(t)
@@ -71,6 +82,7 @@ func TestBootstrapUnderRIE(t *testing.T) {
 	if err != nil || len(names) == 0 {
 		t.Fatalf("no example events: %v", err)
 	}
+	digested := 0
 	for _, name := range names {
 		event, err := fs.ReadFile(eventstestdata.FS, name)
 		if err != nil {
@@ -82,17 +94,25 @@ func TestBootstrapUnderRIE(t *testing.T) {
 		}
 		got := slack.Messages()[before:]
 		alert := strings.HasPrefix(name[strings.IndexByte(name, '/')+1:], "alert-")
+		posted := alert && atOnce(t, event)
+		if alert && !posted {
+			digested++
+		}
 		switch {
-		case alert && len(got) != 1:
+		case posted && len(got) != 1:
 			t.Errorf("%s: %d Slack messages, want 1", name, len(got))
-		case !alert && len(got) != 0:
-			t.Errorf("%s: %d Slack messages for a near-miss, want none: %q", name, len(got), got[0].Text)
+		case !posted && len(got) != 0:
+			t.Errorf("%s: %d Slack messages for a near-miss or a finding for the digest, want none: %q", name, len(got), got[0].Text)
 		}
 		for _, m := range got {
 			if m.Channel != "C0SECURITY" || m.Token != slackToken || len(m.Blocks) == 0 || m.Text == "" {
 				t.Errorf("%s: message %+v lacks channel, token, blocks or text fallback", name, m)
 			}
 		}
+	}
+
+	if n := digestEntries(t, d); n != digested || n == 0 {
+		t.Errorf("%d entries in the state table's digest, want %d", n, digested)
 	}
 
 	// EventBridge delivers at least once: a redelivered event neither acts nor alerts again.
@@ -160,4 +180,44 @@ func eventWithKey(t *testing.T, name, user, keyID string) []byte {
 		t.Fatal(err)
 	}
 	return ev
+}
+
+// atOnce says whether the default routing posts the finding of an example event at once: at or
+// above medium, or a denied call on a sensitive API; the rest wait for the digest.
+func atOnce(t *testing.T, event []byte) bool {
+	t.Helper()
+	recs, errs := cloudtrail.Decode("event", event)
+	if len(errs) > 0 || len(recs) != 1 {
+		t.Fatalf("decode: %v", errs)
+	}
+	findings := detect.Default().Detect(recs[0])
+	if len(findings) != 1 {
+		t.Fatalf("%s: %d findings", recs[0].EventID, len(findings))
+	}
+	f := findings[0]
+	return f.Severity >= detect.Medium || (recs[0].Failed() && policy.SensitiveAPI(recs[0].EventSource, recs[0].EventName))
+}
+
+// digestEntries counts the findings in the open digests of the deployment's state table.
+func digestEntries(t *testing.T, d deployment) int {
+	t.Helper()
+	ctx := context.Background()
+	digests := alert.Digests{Store: &state.DynamoDB{API: dynamodb.NewFromConfig(d.cfg), Table: d.table}}
+	open, err := digests.Open(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, o := range open {
+		for _, c := range o.Channels {
+			got, err := digests.Read(ctx, o.Start, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, g := range got.Groups {
+				n += g.Count
+			}
+		}
+	}
+	return n
 }

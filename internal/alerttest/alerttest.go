@@ -190,7 +190,7 @@ func Pending() alert.Alert {
 func Burst() alert.Alert {
 	a := Planned()
 	a.Remediation = &remediate.Outcome{Action: a.Finding.Action.Kind, Status: remediate.Done, Reason: "deactivated", Undo: remediate.UndoCommand(a.Finding.EventID)}
-	g := &alert.Group{Targets: []string{a.Finding.Target}, Outcomes: map[string]int{"done": 1}}
+	g := alert.NewGroup(a.Finding, "done", nil, 0, "")
 	for i := range 49 {
 		target := "arn:aws:iam::123456789012:user/bob"
 		if i < 14 {
@@ -200,7 +200,11 @@ func Burst() alert.Alert {
 		if i == 0 {
 			outcome = "failed"
 		}
-		g.Join("ev-"+string(rune('a'+i))+"#access-key-created", target, outcome)
+		id := "ev-" + string(rune('a'+i))
+		g.Join(id+"#access-key-created", target, outcome)
+		f := a.Finding
+		f.EventID, f.Target, f.EventTime = id, target, f.EventTime.Add(time.Duration(i+1)*time.Second)
+		g.List(alert.NewMember(f))
 	}
 	a.Thread = &alert.Thread{Key: alert.Key(a.Finding.EventID, a.Finding.Rule), Status: alert.Reverted, By: "watchdog", Since: ClickTime, Group: g, Window: 10 * time.Minute}
 	return a

@@ -153,7 +153,7 @@ func thread(ctx context.Context, w io.Writer) error {
 		return err
 	}
 	h := &slackaction.Handler{
-		Store: store, Slack: slack, Remediator: describer{rem}, SigningSecret: hex.EncodeToString(secret),
+		Store: store, Detector: p.Detector, Config: cfg, Slack: slack, Remediator: describer{rem}, SigningSecret: hex.EncodeToString(secret),
 		Approvers: policy.SlackConfig{Approvers: []string{approver}}, Window: cfg.Slack.Window(),
 	}
 	for _, step := range []struct {

@@ -13,7 +13,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -110,12 +109,8 @@ type Result struct {
 	Measured string   // the watchdog category the case is measured in
 	Alerts   []string // "category/rule/severity" of every alerted finding
 	ParseErr string   // why the record could not be read, if it could not
-	// Reread, for an unreadable record whose only fault is a time that is not RFC 3339 (a
-	// peer's storage format), is what the rules say once the time is rewritten: evidence for
-	// the explanation, never counted as agreement.
-	Reread  string
-	Verdict bool // the watchdog alerts in Measured (root_activity counts any root finding)
-	Agree   bool // Verdict equals the peer's Expected, and the record could be read
+	Verdict  bool     // the watchdog alerts in Measured (root_activity counts any root finding)
+	Agree    bool     // Verdict equals the peer's Expected, and the record could be read
 }
 
 // Measure runs every case in a watchdog category through cloudtrail.Decode, d and the default
@@ -154,9 +149,6 @@ func Measure(cases []Case, d *detect.Detector) []Result {
 			}
 		}
 		res.Agree = res.ParseErr == "" && res.Verdict == c.Expected
-		if res.ParseErr != "" {
-			res.Reread = reread(c, d, cfg, res.Measured)
-		}
 		out = append(out, res)
 	}
 	return out
@@ -173,36 +165,6 @@ func answers(measured string, f detect.Finding) bool {
 		}
 	}
 	return false
-}
-
-// peerTime is a time as some peers store it: "2022-09-27 17:09:18" or with nanoseconds.
-var peerTime = regexp.MustCompile(`"eventTime"\s*:\s*"(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)(\.\d+)?"`)
-
-// reread reads the case again with its eventTime rewritten to RFC 3339, and says what the
-// rules make of it: "alert …", "no alert" or "" when the record is still unreadable.
-func reread(c Case, d *detect.Detector, cfg policy.Config, measured string) string {
-	fixed := peerTime.ReplaceAll(c.Event, []byte(`"eventTime":"${1}T${2}${3}Z"`))
-	recs, errs := cloudtrail.Decode(c.ID, fixed)
-	if len(errs) > 0 || len(recs) == 0 {
-		return ""
-	}
-	verdict, alerts := false, []string{}
-	for _, rec := range recs {
-		for _, f := range d.Detect(rec) {
-			if cfg.Decide(&f).Alert {
-				alerts = append(alerts, f.Category+"/"+f.Rule+"/"+f.Severity.String())
-				verdict = verdict || answers(measured, f)
-			}
-		}
-	}
-	agree := "disagrees"
-	if verdict == c.Expected {
-		agree = "agrees"
-	}
-	if len(alerts) == 0 {
-		return "with its time rewritten: no alert, which " + agree
-	}
-	return "with its time rewritten: " + strings.Join(alerts, ", ") + ", which " + agree
 }
 
 // measuredCategory is the case's own category when the watchdog has it; else, for a case the
@@ -278,9 +240,6 @@ func Report(w io.Writer, results []Result, explained string) []string {
 		switch {
 		case r.ParseErr != "":
 			ours = "unreadable: " + r.ParseErr
-			if r.Reread != "" {
-				ours += "; " + r.Reread
-			}
 		case len(r.Alerts) > 0:
 			ours = strings.Join(r.Alerts, ", ")
 		}

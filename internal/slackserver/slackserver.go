@@ -32,6 +32,9 @@ type Message struct {
 // Server is a running local Slack.
 type Server struct {
 	*httptest.Server
+	// faults are the chosen requests to fail (Inject); refused counts the requests failed.
+	faults   []Fault
+	refused  int
 	mu       sync.Mutex
 	messages []Message
 	failures []Failure
@@ -158,9 +161,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	s.mu.Lock()
 	s.requests++
-	if len(s.failures) > 0 {
-		f := s.failures[0]
+	f, failed := s.fault(methodOf(r.URL.Path))
+	if !failed && len(s.failures) > 0 {
+		f, failed = s.failures[0], true
 		s.failures = s.failures[1:]
+	}
+	if failed {
+		s.refused++
 		s.mu.Unlock()
 		if f.RetryAfter != "" {
 			w.Header().Set("Retry-After", f.RetryAfter)

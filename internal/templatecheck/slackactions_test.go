@@ -90,8 +90,8 @@ func TestSlackActionsContract(t *testing.T) {
 }
 
 // awaitingGoSide are environment variables template.yaml hands both functions that the Go side
-// is to read (issue 14: SELF_ROLE_ARNS, STATE_KEY_ARN); remove each once it does.
-var awaitingGoSide = []string{"SELF_ROLE_ARNS", "STATE_KEY_ARN"}
+// is to read (issue 14: SELF_ROLE_ARNS); remove each once it does.
+var awaitingGoSide = []string{"SELF_ROLE_ARNS"}
 
 // TestNoFunctionCanPutPolicies: no function's role may attach anything but the quarantine
 // policy nor put inline policies, so that neither the internet-facing slack-actions function nor

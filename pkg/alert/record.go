@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
 	"github.com/iam-watchdog/iam-watchdog/pkg/state"
 )
 
@@ -38,6 +39,10 @@ type Record struct {
 	// message gathers the current burst, and when the burst's window closes.
 	Leader     string    `json:"leader,omitempty"`
 	WindowEnds time.Time `json:"window_ends,omitzero"`
+	// BurstSeverity is the severity of the leader's message, on a flood index; Rate counts a
+	// caller's findings against a threshold, on a threshold's index (RateKey).
+	BurstSeverity *detect.Severity `json:"burst_severity,omitempty"`
+	Rate          *Rate            `json:"rate,omitempty"`
 	// Dirty is set by every change the record's Slack message must show; Refresher is the one
 	// invocation updating the message until RefresherUntil (see MarkDirty).
 	Dirty          bool      `json:"dirty,omitempty"`
@@ -59,6 +64,12 @@ type sealed struct {
 	Action json.RawMessage `json:"action,omitempty"`
 	// Alert is what re-rendering the Slack message needs (storedAlert).
 	Alert json.RawMessage `json:"alert,omitempty"`
+	// Event is the finding's CloudTrail record as it was read (storedEvent), which Revert now
+	// runs through the rules again.
+	Event json.RawMessage `json:"event,omitempty"`
+	// MAC is the state key's HMAC-SHA-256 over the record's key and the pieces above (see
+	// macInput), base64; empty when the Codec has no key.
+	MAC string `json:"mac,omitempty"`
 }
 
 // plainRecord is Record without its methods, so that its fields can be encoded as usual.

@@ -116,14 +116,16 @@ func TestStoredEntryRoundTrip(t *testing.T) {
 }
 
 // TestCodecSealOpen: what Seal writes, Open reads back; a piece left nil is removed; the alert
-// keeps only where its CloudTrail record was read, and not its thread.
+// keeps of its CloudTrail record where it was read, the raw record byte for byte and its
+// detail-type, and not its thread.
 func TestCodecSealOpen(t *testing.T) {
 	ctx := context.Background()
 	var c Codec
 	act := detect.Action{Kind: detect.DetachUserPolicy, UserName: "carol", PolicyARN: "arn:aws:iam::aws:policy/AdministratorAccess"}
 	plan := remediate.Undo{Action: act.Kind, UserName: act.UserName, PolicyARN: act.PolicyARN}
 	out := remediate.Outcome{Action: act.Kind, Status: remediate.Pending, Reason: "waiting for approval"}
-	rec := &cloudtrail.Record{Pos: cloudtrail.Position{Name: "s3://b/k.json.gz", Index: 3}, Raw: json.RawMessage(`{"big":"record"}`)}
+	rec := &cloudtrail.Record{Pos: cloudtrail.Position{Name: "s3://b/k.json.gz", Index: 3}, Raw: json.RawMessage("{ \"big\" :\n\"record <&>\" }"),
+		DetailType: "AWS API Call via CloudTrail", EventName: "AttachUserPolicy"}
 	a := Alert{Finding: detect.Finding{Rule: "user-managed-policy-attached", EventID: "ev-9", Action: act, Record: rec}, Remediation: &out,
 		Thread: &Thread{Key: "ev-9#user-managed-policy-attached", Status: Pending}}
 
@@ -138,8 +140,9 @@ func TestCodecSealOpen(t *testing.T) {
 	if *p.Action != act || *p.Plan != plan || *p.Outcome != out {
 		t.Errorf("pieces %+v %+v %+v", p.Action, p.Plan, p.Outcome)
 	}
-	if p.Alert.Thread != nil || p.Alert.Finding.Record == nil || p.Alert.Finding.Record.Pos != rec.Pos || p.Alert.Finding.Record.Raw != nil {
-		t.Errorf("stored alert %+v, record %+v: want the position alone and no thread", p.Alert, p.Alert.Finding.Record)
+	if got := p.Alert.Finding.Record; p.Alert.Thread != nil || got == nil || got.Pos != rec.Pos || string(got.Raw) != string(rec.Raw) ||
+		got.DetailType != rec.DetailType || got.EventName != "" {
+		t.Errorf("stored alert %+v, record %+v: want the position, the raw record and its detail-type, and no thread", p.Alert, got)
 	}
 	if !e.HasAlert() {
 		t.Error("HasAlert is false after sealing an alert")

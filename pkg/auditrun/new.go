@@ -87,7 +87,8 @@ func (e Env) Assumer(awsCfg aws.Config, memberRole string) audit.Assumer {
 	return remediate.NewAssumeRoleAs(awsCfg, e.HomeAccount(), memberRole, remediate.AuditSessionName, sts.NewFromConfig(awsCfg))
 }
 
-// New builds the audit function's handler once per cold start.
+// New builds the scheduled function's handler once per cold start: the tick runs the audit (when
+// due by audit.every) and the findings digest (every time), each posting through one sink.
 func New(env Env, awsCfg aws.Config, log *slog.Logger) (*Handler, error) {
 	cfg, err := env.Config()
 	if err != nil {
@@ -101,16 +102,22 @@ func New(env Env, awsCfg aws.Config, log *slog.Logger) (*Handler, error) {
 	if st == nil {
 		return nil, errors.New("STATE_TABLE is not set: the audit keeps its snapshots and last results there")
 	}
+	codec, err := env.Codec(awsCfg)
+	if err != nil {
+		return nil, err
+	}
 	var every time.Duration
 	if cfg.Audit.Every != nil {
 		every = *cfg.Audit.Every
 	}
+	sink := env.ScheduledSink(awsCfg, log)
 	job := &Job{
 		Auditor: au, Home: audit.NewClients(awsCfg), Assume: env.Assumer(awsCfg, cfg.MemberRoleName), Scope: ScopeOf(cfg.Audit),
-		Store: &auditstore.Store{State: st}, Digest: env.DigestSink(awsCfg, log), Always: cfg.Audit.DigestAlways, Log: log,
+		Store: &auditstore.Store{State: st, Codec: codec}, Always: cfg.Audit.DigestAlways, Log: log,
+		Digest: func(ctx context.Context) (notify.DigestSink, error) { return sink(ctx) },
 	}
 	return &Handler{
-		Ticker:      &schedule.Ticker{Store: st, Jobs: []schedule.Job{job.Schedule(every)}},
+		Ticker:      &schedule.Ticker{Store: st, Jobs: []schedule.Job{job.Schedule(every), FindingsDigest(st, sink, log)}},
 		ScheduleARN: env.ScheduleARN,
 		Log:         log,
 	}, nil

@@ -44,7 +44,7 @@ func (s *Store) SaveResults(ctx context.Context, at time.Time, rs []audit.Result
 		}
 		kept.Results = append(kept.Results, storedResult{Check: r.Check, Account: r.Account, Resource: r.Resource, Status: r.Status, Severity: r.Severity, Detail: r.Detail})
 	}
-	env, err := seal(ctx, ResultsKey, kindResults, kept)
+	env, err := seal(ctx, s.Codec, ResultsKey, kindResults, kept)
 	if err != nil {
 		return fmt.Errorf("save the audit's results: %w", err)
 	}
@@ -74,7 +74,7 @@ func (s *Store) LastResults(ctx context.Context) (rs []audit.Result, at time.Tim
 		return nil, time.Time{}, false, fmt.Errorf("read the last audit's results: %w", err)
 	}
 	var kept results
-	if err := readBody(ctx, ResultsKey, kindResults, e, &kept); err != nil {
+	if err := s.readBody(ctx, ResultsKey, kindResults, e, &kept); err != nil {
 		if errors.Is(err, errEmpty) {
 			return nil, time.Time{}, false, nil
 		}

@@ -2,7 +2,8 @@
 // snapshots of its users' policies (the last known good that remediation reverts to,
 // pkg/remediate's PriorStates) and the last scheduled audit's results (what the next digest
 // compares with). Each is an item of its own with a TTL, written and read through one seal and
-// one open function, since a snapshot decides what remediation does.
+// one open function, which authenticate it with the state key as alert records are, since a
+// snapshot decides what remediation does.
 package auditstore
 
 import (
@@ -13,14 +14,17 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+
+	"github.com/iam-watchdog/iam-watchdog/pkg/alert"
 )
 
-// envelope is a sealed value as the state table holds it: what it is, and the value as gzipped
-// JSON in Base64. The kind is checked on open, so that a value is never read as another kind.
+// envelope is a sealed value as the state table holds it: what it is, the value as gzipped JSON
+// in Base64, and the MAC of the item's key, the kind and the data (alert.Codec.SignValue).
 type envelope struct {
 	Kind     string `json:"kind"`
 	Encoding string `json:"encoding"`
 	Data     string `json:"data"`
+	MAC      string `json:"mac,omitempty"`
 }
 
 // encodingGzipJSON is the one encoding: results and snapshots are repetitive JSON (ARNs, check
@@ -36,13 +40,12 @@ const maxSealed = 300 << 10
 const maxOpened = 64 << 20
 
 // seal is the one place the audit's state is written into a state-table item, and open the one
-// place it is read back; open refuses a value of another kind. Today the state table's resource
-// policy alone keeps others from writing these items (only the functions may). Once pkg/alert's
-// Codec authenticates records with the stack's KMS HMAC key (STATE_KEY_ARN: kms:GenerateMac over
-// a record's key and pieces), seal must add that MAC over the item's key, the kind and the data,
-// and open must refuse an envelope whose MAC does not verify, as alert records are refused: a
-// forged snapshot would otherwise choose what remediation keeps and puts back.
-func seal(_ context.Context, key, kind string, v any) (envelope, error) {
+// place it is read back. With the state key (the Codec of the alert records, STATE_KEY_ARN), seal
+// adds the MAC of the item's key, the kind and the data, and open refuses a value whose MAC is
+// missing or does not verify (alert.UnauthenticatedError), as alert records are refused: a
+// forged snapshot would otherwise choose what remediation keeps and puts back. The plain Codec,
+// for the CLI's own state file only, seals and opens without a MAC.
+func seal(ctx context.Context, codec alert.Codec, key, kind string, v any) (envelope, error) {
 	raw, err := json.Marshal(v)
 	if err != nil {
 		return envelope{}, fmt.Errorf("%s %s: %w", kind, key, err)
@@ -59,13 +62,23 @@ func seal(_ context.Context, key, kind string, v any) (envelope, error) {
 	if len(data) > maxSealed {
 		return envelope{}, fmt.Errorf("%s %s: %d bytes compressed (from %d of JSON), more than a state-table item may hold (%d)", kind, key, len(data), len(raw), maxSealed)
 	}
-	return envelope{Kind: kind, Encoding: encodingGzipJSON, Data: data}, nil
+	e := envelope{Kind: kind, Encoding: encodingGzipJSON, Data: data}
+	if e.MAC, err = codec.SignValue(ctx, key, macKind(e), []byte(e.Data)); err != nil {
+		return envelope{}, err
+	}
+	return e, nil
 }
 
+// macKind is what the MAC binds beside the key and the data: the kind and its encoding.
+func macKind(e envelope) string { return e.Kind + "/" + e.Encoding }
+
 // open reads back what seal wrote for key and kind into v.
-func open(_ context.Context, key, kind string, e envelope, v any) error {
+func open(ctx context.Context, codec alert.Codec, key, kind string, e envelope, v any) error {
 	if e.Kind != kind {
 		return fmt.Errorf("%s %s: the item holds %q, not %s", kind, key, e.Kind, kind)
+	}
+	if err := codec.CheckValue(ctx, key, macKind(e), []byte(e.Data), e.MAC); err != nil {
+		return err
 	}
 	if e.Encoding != encodingGzipJSON {
 		return fmt.Errorf("%s %s: unknown encoding %q", kind, key, e.Encoding)

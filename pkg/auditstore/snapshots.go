@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/iam-watchdog/iam-watchdog/pkg/alert"
 	"github.com/iam-watchdog/iam-watchdog/pkg/audit"
 	"github.com/iam-watchdog/iam-watchdog/pkg/remediate"
 	"github.com/iam-watchdog/iam-watchdog/pkg/state"
@@ -17,6 +18,9 @@ import (
 // Lambda, a --state file or table in the CLI).
 type Store struct {
 	State state.Store
+	// Codec authenticates what is kept with the state key (the alert records' Codec); the plain
+	// Codec, for the CLI's own state file only, keeps it unauthenticated.
+	Codec alert.Codec
 	// Now is the clock of expiry times; nil means time.Now.
 	Now func() time.Time
 }
@@ -67,7 +71,7 @@ func (s *Store) SaveSnapshot(ctx context.Context, snap audit.Snapshot) error {
 	key := SnapshotKey(snap.Account)
 	_, err := s.State.Update(ctx, key, func(e *state.Entry) error {
 		var kept snapshots
-		if err := readBody(ctx, key, kindSnapshots, *e, &kept); err != nil && !errors.Is(err, errEmpty) {
+		if err := s.readBody(ctx, key, kindSnapshots, *e, &kept); err != nil && !errors.Is(err, errEmpty) {
 			// A kept item that cannot be opened is replaced, not trusted.
 			kept = snapshots{}
 		}
@@ -78,7 +82,7 @@ func (s *Store) SaveSnapshot(ctx context.Context, snap audit.Snapshot) error {
 		if len(all) > 1 {
 			next.Previous = all[1]
 		}
-		env, err := seal(ctx, key, kindSnapshots, next)
+		env, err := seal(ctx, s.Codec, key, kindSnapshots, next)
 		if err != nil {
 			return err
 		}
@@ -109,7 +113,7 @@ func (s *Store) Snapshots(ctx context.Context, account string) ([]audit.Snapshot
 		return nil, fmt.Errorf("read the snapshots of account %s: %w", account, err)
 	}
 	var kept snapshots
-	if err := readBody(ctx, key, kindSnapshots, e, &kept); err != nil {
+	if err := s.readBody(ctx, key, kindSnapshots, e, &kept); err != nil {
 		if errors.Is(err, errEmpty) {
 			return nil, nil
 		}
@@ -173,7 +177,7 @@ func (s *Store) UserBefore(ctx context.Context, account, user string, t time.Tim
 var errEmpty = errors.New("no audit state in the item")
 
 // readBody opens the sealed value of an entry.
-func readBody(ctx context.Context, key, kind string, e state.Entry, v any) error {
+func (s *Store) readBody(ctx context.Context, key, kind string, e state.Entry, v any) error {
 	if len(e.Body) == 0 {
 		return errEmpty
 	}
@@ -184,5 +188,5 @@ func readBody(ctx context.Context, key, kind string, e state.Entry, v any) error
 	if b.Audit == nil {
 		return errEmpty
 	}
-	return open(ctx, key, kind, *b.Audit, v)
+	return open(ctx, s.Codec, key, kind, *b.Audit, v)
 }

@@ -10,8 +10,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/iam-watchdog/iam-watchdog/internal/mototest"
+	"github.com/iam-watchdog/iam-watchdog/pkg/alert"
 	"github.com/iam-watchdog/iam-watchdog/pkg/audit"
 	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
 	"github.com/iam-watchdog/iam-watchdog/pkg/state"
@@ -92,37 +94,62 @@ func TestUserBefore(t *testing.T) {
 	}
 }
 
-// TestSnapshotsRefuseTampering: an item that is not what seal wrote, or holds another account's
-// snapshot, is an error, never a snapshot.
+// TestSnapshotsRefuseTampering: an item that is not what seal wrote for it, or holds another
+// account's snapshot, is an error, never a snapshot: with the state key, a value without a MAC,
+// one changed, and one moved from another item are refused as unauthenticated.
 func TestSnapshotsRefuseTampering(t *testing.T) {
 	ctx := t.Context()
-	good, err := seal(ctx, SnapshotKey(account), kindSnapshots, snapshots{Latest: &audit.Snapshot{Account: "999999999999", TakenAt: day1}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	results, err := seal(ctx, SnapshotKey(account), kindResults, results{At: day1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tc := range []struct {
-		what string
-		env  envelope
-		want string
-	}{
-		{"another account's snapshot", good, "holds account 999999999999's"},
-		{"another kind", results, `holds "results", not snapshots`},
-		{"not gzip", envelope{Kind: kindSnapshots, Encoding: encodingGzipJSON, Data: "bm90IGd6aXA="}, "not gzip"},
-		{"not base64", envelope{Kind: kindSnapshots, Encoding: encodingGzipJSON, Data: "%%%"}, "not Base64"},
-		{"another encoding", envelope{Kind: kindSnapshots, Encoding: "json", Data: "{}"}, `unknown encoding "json"`},
-	} {
-		s := fileStore(t)
-		body, _ := json.Marshal(body{Audit: &tc.env})
-		if _, err := s.State.Update(ctx, SnapshotKey(account), func(e *state.Entry) error { e.Body = body; return nil }); err != nil {
+	srv := mototest.Start(t)
+	kc := kms.NewFromConfig(srv.Config(t))
+	codec := alert.Codec{KeyARN: mototest.CreateStateKey(t, kc), KMS: kc}
+	key := SnapshotKey(account)
+	sealed := func(c alert.Codec, at string, kind string, v any) envelope {
+		t.Helper()
+		e, err := seal(ctx, c, at, kind, v)
+		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.UserBefore(ctx, account, "bob", day1.Add(time.Hour)); err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%s: %v, want an error containing %q", tc.what, err, tc.want)
+		return e
+	}
+	good := sealed(codec, key, kindSnapshots, snapshots{Latest: &audit.Snapshot{Account: account, TakenAt: day1, Users: map[string]audit.UserPolicies{}}})
+	changed := good
+	changed.Data = sealed(alert.Codec{}, key, kindSnapshots, snapshots{Latest: &audit.Snapshot{Account: account, TakenAt: day1.Add(time.Hour)}}).Data
+	unsigned := good
+	unsigned.MAC = ""
+	for _, tc := range []struct {
+		what   string
+		codec  alert.Codec
+		env    envelope
+		want   string
+		unauth bool
+	}{
+		{"another account's snapshot", alert.Codec{}, sealed(alert.Codec{}, key, kindSnapshots, snapshots{Latest: &audit.Snapshot{Account: "999999999999", TakenAt: day1}}), "holds account 999999999999's", false},
+		{"another kind", alert.Codec{}, sealed(alert.Codec{}, key, kindResults, results{At: day1}), `holds "results", not snapshots`, false},
+		{"not gzip", alert.Codec{}, envelope{Kind: kindSnapshots, Encoding: encodingGzipJSON, Data: "bm90IGd6aXA="}, "not gzip", false},
+		{"not base64", alert.Codec{}, envelope{Kind: kindSnapshots, Encoding: encodingGzipJSON, Data: "%%%"}, "not Base64", false},
+		{"another encoding", alert.Codec{}, envelope{Kind: kindSnapshots, Encoding: "json", Data: "{}"}, `unknown encoding "json"`, false},
+		{"no MAC", codec, unsigned, "carries no MAC", true},
+		{"its data changed", codec, changed, "does not match", true},
+		{"moved from another account's item", codec, sealed(codec, SnapshotKey("210987654321"), kindSnapshots, snapshots{Latest: &audit.Snapshot{Account: account, TakenAt: day1}}), "does not match", true},
+	} {
+		s := fileStore(t)
+		s.Codec = tc.codec
+		body, _ := json.Marshal(body{Audit: &tc.env})
+		if _, err := s.State.Update(ctx, key, func(e *state.Entry) error { e.Body = body; return nil }); err != nil {
+			t.Fatal(err)
 		}
+		_, err := s.UserBefore(ctx, account, "bob", day1.Add(time.Hour))
+		if err == nil || !strings.Contains(err.Error(), tc.want) || alert.IsUnauthenticated(err) != tc.unauth {
+			t.Errorf("%s: %v, want an error containing %q (unauthenticated %t)", tc.what, err, tc.want, tc.unauth)
+		}
+	}
+	s := fileStore(t)
+	s.Codec = codec
+	if err := s.SaveSnapshot(ctx, snapshotAt(day1, readOnlyDoc)); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := s.UserBefore(ctx, account, "bob", day1.Add(time.Hour)); err != nil || !p.Known {
+		t.Errorf("a snapshot sealed with the state key: %+v, %v", p, err)
 	}
 }
 
@@ -165,17 +192,20 @@ func TestSealTooBig(t *testing.T) {
 	for i := range 200000 {
 		rs = append(rs, storedResult{Check: fmt.Sprintf("c%d", i), Resource: fmt.Sprintf("arn:aws:iam::%012d:user/%x", i, i*7919)})
 	}
-	_, err := seal(context.Background(), ResultsKey, kindResults, results{Results: rs})
+	_, err := seal(context.Background(), alert.Codec{}, ResultsKey, kindResults, results{Results: rs})
 	if err == nil || !strings.Contains(err.Error(), "more than a state-table item may hold") {
 		t.Errorf("seal of %d results: %v, want too big", len(rs), err)
 	}
 }
 
-// dynamoStore is a Store on a state table in moto_server, shaped as template.yaml's.
+// dynamoStore is a Store on a state table in moto_server, shaped as template.yaml's, its values
+// authenticated with a state key in moto's KMS, as in the Lambda.
 func dynamoStore(t *testing.T) *Store {
 	t.Helper()
 	srv := mototest.Start(t)
-	db := dynamodb.NewFromConfig(srv.Config(t))
+	cfg := srv.Config(t)
+	db := dynamodb.NewFromConfig(cfg)
 	mototest.CreateStateTable(t, db, "state")
-	return &Store{State: &state.DynamoDB{API: db, Table: "state"}}
+	kc := kms.NewFromConfig(cfg)
+	return &Store{State: &state.DynamoDB{API: db, Table: "state"}, Codec: alert.Codec{KeyARN: mototest.CreateStateKey(t, kc), KMS: kc}}
 }

@@ -2,11 +2,9 @@ package cloudtrail
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -32,13 +30,16 @@ func FuzzRecords(f *testing.F) {
 		`{"eventName":"x","eventSource":"y","eventTime":"2024-01-01T00:00:00Z","x":` + strings.Repeat("[", 20000) + "}",
 		"junk\n" + r1 + "\r\n\r\n  " + logFile(r2) + "\n}\n",
 	}
-	for _, s := range seeds {
-		f.Add([]byte(s))
+	all := seedsOf("shape", seeds...)
+	all = append(all, namedSeeds("form", formInputs(f), 64<<10)...)
+	hostile := map[string]string{}
+	for _, h := range hostileRecords(f) {
+		hostile[h.name] = h.line
 	}
-	f.Add(gzipped(f, []byte(r1+"\n"+r2))) // mutated gzip exercises the corrupt-stream paths
-	for _, s := range sharedEvents(f) {
-		f.Add(s)
-	}
+	all = append(all, namedSeeds("hostile", hostile, 64<<10)...)
+	all = append(all, seed{"gzip-json-lines", gzipped(f, []byte(r1+"\n"+r2))}) // mutated gzip exercises the corrupt-stream paths
+	all = append(all, sharedEventSeeds(f)...)
+	addSeeds(f, all)
 
 	f.Fuzz(func(t *testing.T, data []byte) {
 		checkAnyInput(t, gunzipped(data), collect(t, "fuzz.json", bytes.NewReader(data)))
@@ -57,11 +58,18 @@ func FuzzRecords(f *testing.F) {
 }
 
 // checkAnyInput checks what was read from plain (or its gzip): records that the rules can use,
-// cut from the input, and errors that say where they are.
+// cut from the input (or the text of a string in it: a lookup-events CloudTrailEvent), and
+// errors that say where they are and what they spoil.
 func checkAnyInput(t *testing.T, plain []byte, got []yielded) {
 	t.Helper()
 	if len(got) > len(plain)+1 {
 		t.Fatalf("%d values from %d bytes", len(got), len(plain))
+	}
+	records := 0
+	for _, g := range got {
+		if g.rec != nil {
+			records++
+		}
 	}
 	for _, g := range got {
 		if g.err != nil {
@@ -69,16 +77,37 @@ func checkAnyInput(t *testing.T, plain []byte, got []yielded) {
 			if !errors.As(g.err, &e) || e.Pos.Name != "fuzz.json" || !strings.HasPrefix(e.Error(), e.Pos.String()+": ") {
 				t.Errorf("error %v (%T) does not name its position", g.err, g.err)
 			}
+			if e != nil && (e.Scope > ScopeInput || records > 0 && strings.Contains(e.Error(), "holds no JSON value")) {
+				t.Errorf("error %v: scope %v beside %d records", e, e.Scope, records)
+			}
 			continue
 		}
 		r := g.rec
 		if r.EventName == "" || r.EventSource == "" || r.EventTime.IsZero() {
 			t.Errorf("record without eventName, eventSource or eventTime: %+v", r)
 		}
-		if r.Pos.Name != "fuzz.json" || !utf8.Valid(r.Raw) || !bytes.Contains(plain, r.Raw) {
+		if r.Pos.Name != "fuzz.json" || !utf8.Valid(r.Raw) || !bytes.Contains(plain, r.Raw) && !inString(plain, r.Raw) {
 			t.Errorf("record at %v: Raw %q is not cut from the input", r.Pos, r.Raw)
 		}
 	}
+}
+
+// inString reports whether raw is, but for blanks around it, the text of a JSON string in data.
+func inString(data, raw []byte) bool {
+	for i := bytes.IndexByte(data, '"'); i >= 0; {
+		// i may be a closing quote: what follows it is then not a string, and the next quote
+		// is tried.
+		var s string
+		if end, _, _ := stringEnd(data, i+1); end > 0 && json.Unmarshal(data[i:end], &s) == nil && string(trimBlanks([]byte(s))) == string(raw) {
+			return true
+		}
+		next := bytes.IndexByte(data[i+1:], '"')
+		if next < 0 {
+			break
+		}
+		i += 1 + next
+	}
+	return false
 }
 
 // gunzipped returns what can be read of data if it is gzip-compressed, else data.
@@ -92,22 +121,4 @@ func gunzipped(data []byte) []byte {
 	}
 	plain, _ := io.ReadAll(io.LimitReader(zr, 1<<30))
 	return plain
-}
-
-// sharedEvents returns the JSON fixtures under events-testdata, which other packages and
-// `sam local invoke` share. The directory may be absent or being written: what cannot be read
-// is skipped.
-func sharedEvents(tb testing.TB) [][]byte {
-	tb.Helper()
-	var events [][]byte
-	filepath.WalkDir(filepath.Join("..", "..", "events-testdata"), func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".json") {
-			return nil
-		}
-		if data, err := os.ReadFile(path); err == nil && len(data) < 1<<20 {
-			events = append(events, data)
-		}
-		return nil
-	})
-	return events
 }

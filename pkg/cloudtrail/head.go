@@ -22,89 +22,89 @@ import (
 type field uint8
 
 const (
-	fNone field = iota
+	fieldNone field = iota
 	// Record
-	fEventVersion
-	fEventID
-	fEventTime
-	fEventSource
-	fEventName
-	fEventType
-	fAWSRegion
-	fSourceIPAddress
-	fUserAgent
-	fErrorCode
-	fErrorMessage
-	fReadOnly
-	fRecipientAccountID
-	fUserIdentity
-	fRequestParameters
-	fResponseElements
-	fAdditionalEventData
+	fieldEventVersion
+	fieldEventID
+	fieldEventTime
+	fieldEventSource
+	fieldEventName
+	fieldEventType
+	fieldAWSRegion
+	fieldSourceIPAddress
+	fieldUserAgent
+	fieldErrorCode
+	fieldErrorMessage
+	fieldReadOnly
+	fieldRecipientAccountID
+	fieldUserIdentity
+	fieldRequestParameters
+	fieldResponseElements
+	fieldAdditionalEventData
 	// UserIdentity
-	fType
-	fPrincipalID
-	fARN
-	fAccountID
-	fAccessKeyID
-	fUserName
-	fInvokedBy
-	fSessionContext
+	fieldType
+	fieldPrincipalID
+	fieldARN
+	fieldAccountID
+	fieldAccessKeyID
+	fieldUserName
+	fieldInvokedBy
+	fieldSessionContext
 	// SessionContext
-	fSessionIssuer
-	fAttributes
-	// SessionContext.SessionIssuer: fType, fARN, fAccountID, fUserName
+	fieldSessionIssuer
+	fieldAttributes
+	// SessionContext.SessionIssuer: fieldType, fieldARN, fieldAccountID, fieldUserName
 	// SessionContext.Attributes
-	fMFAAuthenticated
-	fCreationDate
-	numFields
+	fieldMFAAuthenticated
+	fieldCreationDate
+	fieldCount
 )
 
 // fieldNames are the JSON names of the fields, as Record's tags spell them.
-var fieldNames = [numFields]string{
-	fEventVersion: "eventVersion", fEventID: "eventID", fEventTime: "eventTime", fEventSource: "eventSource",
-	fEventName: "eventName", fEventType: "eventType", fAWSRegion: "awsRegion", fSourceIPAddress: "sourceIPAddress",
-	fUserAgent: "userAgent", fErrorCode: "errorCode", fErrorMessage: "errorMessage", fReadOnly: "readOnly",
-	fRecipientAccountID: "recipientAccountId", fUserIdentity: "userIdentity", fRequestParameters: "requestParameters",
-	fResponseElements: "responseElements", fAdditionalEventData: "additionalEventData",
-	fType: "type", fPrincipalID: "principalId", fARN: "arn", fAccountID: "accountId", fAccessKeyID: "accessKeyId",
-	fUserName: "userName", fInvokedBy: "invokedBy", fSessionContext: "sessionContext",
-	fSessionIssuer: "sessionIssuer", fAttributes: "attributes",
-	fMFAAuthenticated: "mfaAuthenticated", fCreationDate: "creationDate",
+var fieldNames = [fieldCount]string{
+	fieldEventVersion: "eventVersion", fieldEventID: "eventID", fieldEventTime: "eventTime", fieldEventSource: "eventSource",
+	fieldEventName: "eventName", fieldEventType: "eventType", fieldAWSRegion: "awsRegion", fieldSourceIPAddress: "sourceIPAddress",
+	fieldUserAgent: "userAgent", fieldErrorCode: "errorCode", fieldErrorMessage: "errorMessage", fieldReadOnly: "readOnly",
+	fieldRecipientAccountID: "recipientAccountId", fieldUserIdentity: "userIdentity", fieldRequestParameters: "requestParameters",
+	fieldResponseElements: "responseElements", fieldAdditionalEventData: "additionalEventData",
+	fieldType: "type", fieldPrincipalID: "principalId", fieldARN: "arn", fieldAccountID: "accountId", fieldAccessKeyID: "accessKeyId",
+	fieldUserName: "userName", fieldInvokedBy: "invokedBy", fieldSessionContext: "sessionContext",
+	fieldSessionIssuer: "sessionIssuer", fieldAttributes: "attributes",
+	fieldMFAAuthenticated: "mfaAuthenticated", fieldCreationDate: "creationDate",
 }
 
 // level is one of the JSON objects whose fields are typed.
 type level uint8
 
 const (
-	lRecord level = iota
-	lUserIdentity
-	lSessionContext
-	lSessionIssuer
-	lAttributes
+	levelRecord level = iota
+	levelUserIdentity
+	levelSessionContext
+	levelSessionIssuer
+	levelAttributes
 )
 
 // levelFields are the typed fields of each level.
 var levelFields = [...][]field{
-	lRecord: {fEventVersion, fEventID, fEventTime, fEventSource, fEventName, fEventType, fAWSRegion, fSourceIPAddress,
-		fUserAgent, fErrorCode, fErrorMessage, fReadOnly, fRecipientAccountID, fUserIdentity, fRequestParameters,
-		fResponseElements, fAdditionalEventData},
-	lUserIdentity:   {fType, fPrincipalID, fARN, fAccountID, fAccessKeyID, fUserName, fInvokedBy, fSessionContext},
-	lSessionContext: {fSessionIssuer, fAttributes},
-	lSessionIssuer:  {fType, fARN, fAccountID, fUserName},
-	lAttributes:     {fMFAAuthenticated, fCreationDate},
+	levelRecord: {fieldEventVersion, fieldEventID, fieldEventTime, fieldEventSource, fieldEventName, fieldEventType, fieldAWSRegion, fieldSourceIPAddress,
+		fieldUserAgent, fieldErrorCode, fieldErrorMessage, fieldReadOnly, fieldRecipientAccountID, fieldUserIdentity, fieldRequestParameters,
+		fieldResponseElements, fieldAdditionalEventData},
+	levelUserIdentity:   {fieldType, fieldPrincipalID, fieldARN, fieldAccountID, fieldAccessKeyID, fieldUserName, fieldInvokedBy, fieldSessionContext},
+	levelSessionContext: {fieldSessionIssuer, fieldAttributes},
+	levelSessionIssuer:  {fieldType, fieldARN, fieldAccountID, fieldUserName},
+	levelAttributes:     {fieldMFAAuthenticated, fieldCreationDate},
 }
 
 // fieldTable finds a level's field by a hash of its name without regard to ASCII case (see
 // keyHash): a key can only be, or differ in case from, the field in its slot. Two fields of a
-// level in one slot would make the slot fCollide, and such keys are compared with every field
+// level in one slot would make the slot fieldCollide, and such keys are compared with every field
 // of the level; the current names share no slot (TestFieldTable).
 var fieldTable = func() (t [len(levelFields)][64]field) {
 	for l, fields := range levelFields {
 		for _, f := range fields {
 			h := keyHash([]byte(fieldNames[f]))
-			if t[l][h] != fNone {
-				t[l][h] = fCollide
+			if t[l][h] != fieldNone {
+				t[l][h] = fieldCollide
 			} else {
 				t[l][h] = f
 			}
@@ -113,8 +113,8 @@ var fieldTable = func() (t [len(levelFields)][64]field) {
 	return t
 }()
 
-// fCollide marks a fieldTable slot shared by two fields.
-const fCollide = numFields
+// fieldCollide marks a fieldTable slot shared by two fields.
+const fieldCollide = fieldCount
 
 // keyHash hashes a key of three bytes or more, folding ASCII case.
 func keyHash(key []byte) uint8 {
@@ -122,36 +122,36 @@ func keyHash(key []byte) uint8 {
 	return uint8(n+int(key[0]|0x20)+3*int(key[n-1]|0x20)+21*int(key[n-3]|0x20)) & 63
 }
 
-// keyField returns the field a key names at level l, or fNone. high says whether the key holds
+// keyField returns the field a key names at level l, or fieldNone. nonASCII says whether the key holds
 // a byte ≥ 0x80. It marks the head unsure when encoding/json might match the key to a field by
 // rules the skimmer does not follow: a name in another case (encoding/json matches without
 // regard to case, even folding the non-ASCII Kelvin sign and long s onto k and s), an escaped
 // key, or a field given twice. plain says the answer depends on the key's bytes alone (not on
 // seen): the key may be learned (keyBook).
-func (r *headReader) keyField(l level, key []byte, escaped, high bool, seen *[numFields]bool) (f field, plain bool) {
-	if escaped || high {
+func (r *headReader) keyField(l level, key []byte, escaped, nonASCII bool, seen *[fieldCount]bool) (f field, plain bool) {
+	if escaped || nonASCII {
 		r.unsure = true
-		return fNone, false
+		return fieldNone, false
 	}
 	f, fold := lookupField(l, key)
 	if fold {
 		r.unsure = true
-		return fNone, false
+		return fieldNone, false
 	}
-	if f != fNone && seen[f] {
+	if f != fieldNone && seen[f] {
 		r.unsure = true
 	}
 	return f, true
 }
 
-// lookupField returns the field key names at level l, or fNone; fold says the key differs from
+// lookupField returns the field key names at level l, or fieldNone; fold says the key differs from
 // a field's name in case only.
 func lookupField(l level, key []byte) (f field, fold bool) {
 	if len(key) < 3 || len(key) > maxFieldName {
-		return fNone, false // no field's name folds to it
+		return fieldNone, false // no field's name folds to it
 	}
 	f = fieldTable[l][keyHash(key)]
-	if f == fCollide {
+	if f == fieldCollide {
 		for _, g := range levelFields[l] {
 			if len(fieldNames[g]) == len(key) && asciiEqualFold(key, fieldNames[g]) {
 				f = g
@@ -160,12 +160,12 @@ func lookupField(l level, key []byte) (f field, fold bool) {
 		}
 	}
 	switch {
-	case f == fNone || f == fCollide:
-		return fNone, false
+	case f == fieldNone || f == fieldCollide:
+		return fieldNone, false
 	case string(key) == fieldNames[f]:
 		return f, false
 	}
-	return fNone, len(key) == len(fieldNames[f]) && asciiEqualFold(key, fieldNames[f])
+	return fieldNone, len(key) == len(fieldNames[f]) && asciiEqualFold(key, fieldNames[f])
 }
 
 // A keyBook predicts the keys of the typed objects (a record, its userIdentity, …). CloudTrail
@@ -259,20 +259,22 @@ const maxFieldName = len("additionalEventData")
 
 // headReader reads heads. It is reused from record to record and belongs to one Scanner.
 type headReader struct {
-	text     // the document
+	jsonText // the document
 	book     keyBook
 	memo     identityMemo
 	rec      Record
 	session  SessionContext
 	readOnly bool
-	high     bool // a string of the record holds a byte ≥ 0x80
-	unsure   bool
+	// otherTimeForm says the eventTime read was not in CloudTrail's own form (readEventTime).
+	otherTimeForm bool
+	nonASCII      bool // a string of the record holds a byte ≥ 0x80
+	unsure        bool
 }
 
 // read skims the value at b[i] (a record, or anything else an array of records may hold) and
-// returns the offset after it, or -1 if it is not valid JSON; sure says whether the head in
+// returns the offset after it, or -1 if it is not valid JSON; vouched says whether the head in
 // r.rec can be trusted.
-func (r *headReader) read(i int) (end int, sure bool) {
+func (r *headReader) read(i int) (end int, vouched bool) {
 	b := r.b
 	if i >= len(b) || b[i] != '{' {
 		// Not an object: the parser says what is wrong with it.
@@ -280,23 +282,23 @@ func (r *headReader) read(i int) (end int, sure bool) {
 		return end, false
 	}
 	r.rec = Record{}
-	r.unsure, r.high = false, false
-	var seen [numFields]bool
-	if end = r.object(lRecord, i, 1, &seen); end < 0 {
+	r.unsure, r.nonASCII, r.otherTimeForm = false, false, false
+	var seen [fieldCount]bool
+	if end = r.object(levelRecord, i, 1, &seen); end < 0 {
 		return -1, false
 	}
 	rec := &r.rec
 	if r.unsure || rec.EventName == "" || rec.EventSource == "" || rec.EventTime.IsZero() ||
-		end-i > MaxRecordBytes || r.high && !utf8.Valid(b[i:end]) {
+		end-i > MaxRecordBytes || r.nonASCII && !utf8.Valid(b[i:end]) {
 		return end, false
 	}
 	return end, true
 }
 
 // object reads the fields of an object at level l, whose '{' is at b[i], at nesting depth.
-func (r *headReader) object(l level, i, depth int, seen *[numFields]bool) int {
+func (r *headReader) object(l level, i, depth int, seen *[fieldCount]bool) int {
 	b := r.b
-	if i = ws(b, i+1); i < len(b) && b[i] == '}' {
+	if i = skipBlanks(b, i+1); i < len(b) && b[i] == '}' {
 		return i + 1
 	}
 	prev := uint8(0) // the id of the key before (keyBook)
@@ -308,18 +310,18 @@ func (r *headReader) object(l level, i, depth int, seen *[numFields]bool) int {
 		var f field
 		if g := r.book.guess(l, prev, b, kstart); g != nil {
 			i, f, prev = kstart+len(g.quoted), g.f, g.id
-			if f != fNone && seen[f] {
+			if f != fieldNone && seen[f] {
 				r.unsure = true
 			}
 		} else {
-			end, escaped, high := r.stringEnd(kstart)
+			end, escaped, nonASCII := r.stringEnd(kstart)
 			if end < 0 {
 				return -1
 			}
-			r.high = r.high || high
+			r.nonASCII = r.nonASCII || nonASCII
 			key := b[kstart : end-1]
 			var plain bool
-			if f, plain = r.keyField(l, key, escaped, high, seen); plain {
+			if f, plain = r.keyField(l, key, escaped, nonASCII, seen); plain {
 				prev = r.book.learn(l, prev, key, f)
 			} else {
 				prev = unknownKey
@@ -327,18 +329,18 @@ func (r *headReader) object(l level, i, depth int, seen *[numFields]bool) int {
 			i = end
 		}
 		if i < len(b) && b[i] <= ' ' {
-			i = ws(b, i)
+			i = skipBlanks(b, i)
 		}
 		if i >= len(b) || b[i] != ':' {
 			return -1
 		}
 		if i++; i < len(b) && b[i] <= ' ' {
-			i = ws(b, i)
+			i = skipBlanks(b, i)
 		}
-		if f == fNone || r.unsure {
+		if f == fieldNone || r.unsure {
 			var h bool
 			i, h = r.skim(i)
-			r.high = r.high || h
+			r.nonASCII = r.nonASCII || h
 		} else {
 			seen[f] = true
 			i = r.field(l, f, i, depth)
@@ -347,7 +349,7 @@ func (r *headReader) object(l level, i, depth int, seen *[numFields]bool) int {
 			return -1
 		}
 		if i < len(b) && b[i] <= ' ' {
-			i = ws(b, i)
+			i = skipBlanks(b, i)
 		}
 		if i >= len(b) {
 			return -1
@@ -355,7 +357,7 @@ func (r *headReader) object(l level, i, depth int, seen *[numFields]bool) int {
 		switch b[i] {
 		case ',':
 			if i++; i < len(b) && b[i] <= ' ' {
-				i = ws(b, i)
+				i = skipBlanks(b, i)
 			}
 		case '}':
 			return i + 1
@@ -373,11 +375,11 @@ func (r *headReader) field(l level, f field, i, depth int) int {
 	}
 	c := b[i]
 	switch f {
-	case fRequestParameters, fResponseElements, fAdditionalEventData:
+	case fieldRequestParameters, fieldResponseElements, fieldAdditionalEventData:
 		end, h := r.skim(i)
-		r.high = r.high || h
+		r.nonASCII = r.nonASCII || h
 		return end
-	case fReadOnly:
+	case fieldReadOnly:
 		switch c {
 		case 't':
 			r.readOnly = true
@@ -388,35 +390,35 @@ func (r *headReader) field(l level, f field, i, depth int) int {
 			r.rec.ReadOnly = &r.readOnly
 			return literal(b, i, "false")
 		}
-	case fUserIdentity, fSessionContext, fSessionIssuer, fAttributes:
+	case fieldUserIdentity, fieldSessionContext, fieldSessionIssuer, fieldAttributes:
 		if c == '{' {
 			if depth+1 > maxSkimDepth {
 				return -1
 			}
-			var seen [numFields]bool
+			var seen [fieldCount]bool
 			switch f {
-			case fUserIdentity:
+			case fieldUserIdentity:
 				return r.userIdentity(i, depth+1)
-			case fSessionContext:
+			case fieldSessionContext:
 				r.session = SessionContext{}
 				r.rec.UserIdentity.SessionContext = &r.session
-				return r.object(lSessionContext, i, depth+1, &seen)
-			case fSessionIssuer:
-				return r.object(lSessionIssuer, i, depth+1, &seen)
+				return r.object(levelSessionContext, i, depth+1, &seen)
+			case fieldSessionIssuer:
+				return r.object(levelSessionIssuer, i, depth+1, &seen)
 			default:
-				return r.object(lAttributes, i, depth+1, &seen)
+				return r.object(levelAttributes, i, depth+1, &seen)
 			}
 		}
-		if f == fSessionContext && c == 'n' {
+		if f == fieldSessionContext && c == 'n' {
 			r.rec.UserIdentity.SessionContext = nil
 		}
 	default: // strings
 		if c == '"' {
-			end, escaped, high := r.stringEnd(i + 1)
+			end, escaped, nonASCII := r.stringEnd(i + 1)
 			if end < 0 {
 				return -1
 			}
-			r.high = r.high || high
+			r.nonASCII = r.nonASCII || nonASCII
 			raw := b[i+1 : end-1]
 			if escaped {
 				var s string
@@ -425,11 +427,18 @@ func (r *headReader) field(l level, f field, i, depth int) int {
 				}
 				raw = []byte(s)
 			}
-			if f == fEventTime {
+			if f == fieldEventTime {
+				// CloudTrail's own form first, without a call more (readEventTime would try it
+				// first too).
 				var ok bool
-				if r.rec.EventTime, ok = utcSecond(raw); !ok && r.rec.EventTime.UnmarshalText(raw) != nil {
+				if r.rec.EventTime, ok = utcSecond(raw); ok {
+					r.otherTimeForm = false
+					return end
+				}
+				if r.rec.EventTime, _, ok = readEventTime(raw); !ok {
 					r.unsure = true
 				}
+				r.otherTimeForm = true
 				return end
 			}
 			var s string
@@ -439,7 +448,7 @@ func (r *headReader) field(l level, f field, i, depth int) int {
 			r.setString(l, f, s)
 			return end
 		}
-		if f == fEventTime {
+		if f == fieldEventTime {
 			r.unsure = true // null or not a string: the parser says which
 		}
 	}
@@ -448,7 +457,7 @@ func (r *headReader) field(l level, f field, i, depth int) int {
 	}
 	r.unsure = true // a type encoding/json would refuse
 	end, h := r.skim(i)
-	r.high = r.high || h
+	r.nonASCII = r.nonASCII || h
 	return end
 }
 
@@ -456,66 +465,66 @@ func (r *headReader) field(l level, f field, i, depth int) int {
 func (r *headReader) setString(l level, f field, s string) {
 	rec := &r.rec
 	switch l {
-	case lRecord:
+	case levelRecord:
 		switch f {
-		case fEventVersion:
+		case fieldEventVersion:
 			rec.EventVersion = s
-		case fEventID:
+		case fieldEventID:
 			rec.EventID = s
-		case fEventSource:
+		case fieldEventSource:
 			rec.EventSource = s
-		case fEventName:
+		case fieldEventName:
 			rec.EventName = s
-		case fEventType:
+		case fieldEventType:
 			rec.EventType = s
-		case fAWSRegion:
+		case fieldAWSRegion:
 			rec.AWSRegion = s
-		case fSourceIPAddress:
+		case fieldSourceIPAddress:
 			rec.SourceIPAddress = s
-		case fUserAgent:
+		case fieldUserAgent:
 			rec.UserAgent = s
-		case fErrorCode:
+		case fieldErrorCode:
 			rec.ErrorCode = s
-		case fErrorMessage:
+		case fieldErrorMessage:
 			rec.ErrorMessage = s
-		case fRecipientAccountID:
+		case fieldRecipientAccountID:
 			rec.RecipientAccountID = s
 		}
-	case lUserIdentity:
+	case levelUserIdentity:
 		id := &rec.UserIdentity
 		switch f {
-		case fType:
+		case fieldType:
 			id.Type = s
-		case fPrincipalID:
+		case fieldPrincipalID:
 			id.PrincipalID = s
-		case fARN:
+		case fieldARN:
 			id.ARN = s
-		case fAccountID:
+		case fieldAccountID:
 			id.AccountID = s
-		case fAccessKeyID:
+		case fieldAccessKeyID:
 			id.AccessKeyID = s
-		case fUserName:
+		case fieldUserName:
 			id.UserName = s
-		case fInvokedBy:
+		case fieldInvokedBy:
 			id.InvokedBy = s
 		}
-	case lSessionIssuer:
+	case levelSessionIssuer:
 		is := &r.session.SessionIssuer
 		switch f {
-		case fType:
+		case fieldType:
 			is.Type = s
-		case fARN:
+		case fieldARN:
 			is.ARN = s
-		case fAccountID:
+		case fieldAccountID:
 			is.AccountID = s
-		case fUserName:
+		case fieldUserName:
 			is.UserName = s
 		}
-	case lAttributes:
+	case levelAttributes:
 		switch f {
-		case fMFAAuthenticated:
+		case fieldMFAAuthenticated:
 			r.session.Attributes.MFAAuthenticated = s
-		case fCreationDate:
+		case fieldCreationDate:
 			r.session.Attributes.CreationDate = s
 		}
 	}

@@ -14,13 +14,13 @@ import (
 // encoding/json refuses would be skipped instead of reported.
 func TestHeadCoversRecord(t *testing.T) {
 	levels := map[reflect.Type]level{
-		reflect.TypeFor[Record]():         lRecord,
-		reflect.TypeFor[UserIdentity]():   lUserIdentity,
-		reflect.TypeFor[SessionContext](): lSessionContext,
+		reflect.TypeFor[Record]():         levelRecord,
+		reflect.TypeFor[UserIdentity]():   levelUserIdentity,
+		reflect.TypeFor[SessionContext](): levelSessionContext,
 	}
 	sc := reflect.TypeFor[SessionContext]()
-	levels[sc.Field(0).Type] = lSessionIssuer
-	levels[sc.Field(1).Type] = lAttributes
+	levels[sc.Field(0).Type] = levelSessionIssuer
+	levels[sc.Field(1).Type] = levelAttributes
 	for typ, l := range levels {
 		var want []string
 		for f := range typ.Fields() {
@@ -36,15 +36,15 @@ func TestHeadCoversRecord(t *testing.T) {
 			}
 			kind := "string"
 			switch levelFields[l][id] {
-			case fReadOnly:
+			case fieldReadOnly:
 				kind = "*bool"
-			case fEventTime:
+			case fieldEventTime:
 				kind = "time.Time"
-			case fRequestParameters, fResponseElements, fAdditionalEventData:
+			case fieldRequestParameters, fieldResponseElements, fieldAdditionalEventData:
 				kind = "json.RawMessage"
-			case fUserIdentity, fSessionIssuer, fAttributes:
+			case fieldUserIdentity, fieldSessionIssuer, fieldAttributes:
 				kind = "struct"
-			case fSessionContext:
+			case fieldSessionContext:
 				kind = "*struct"
 			}
 			got := f.Type.String()
@@ -75,7 +75,7 @@ func TestHeadCoversRecord(t *testing.T) {
 func TestFieldTable(t *testing.T) {
 	for l, slots := range fieldTable {
 		for h, f := range slots {
-			if f == fCollide {
+			if f == fieldCollide {
 				t.Errorf("level %d: fields share slot %d", l, h)
 			}
 		}
@@ -97,7 +97,7 @@ func TestKeyBookLearn(t *testing.T) {
 		prev := uint8(0)
 		for k := range 100 {
 			key := fmt.Sprintf("k%d", k*7919) // lengths and bytes that share hash slots
-			id := kb.learn(lRecord, prev, []byte(key), fNone)
+			id := kb.learn(levelRecord, prev, []byte(key), fieldNone)
 			switch want, seen := ids[key]; {
 			case k >= unknownKey-1 && id != unknownKey:
 				t.Fatalf("round %d: key %d of 100 got id %d past the bound", round, k, id)
@@ -113,17 +113,17 @@ func TestKeyBookLearn(t *testing.T) {
 			}
 			if prev != unknownKey && id != unknownKey {
 				b := []byte(key + `",`)
-				if g := kb.guess(lRecord, prev, b, 0); g == nil || g.id != id {
+				if g := kb.guess(levelRecord, prev, b, 0); g == nil || g.id != id {
 					t.Fatalf("round %d: after id %d, %q is not guessed", round, prev, key)
 				}
-				if g := kb.guess(lRecord, prev, []byte(key+`x"`), 0); g != nil {
+				if g := kb.guess(levelRecord, prev, []byte(key+`x"`), 0); g != nil {
 					t.Fatalf("round %d: after id %d, %q guessed for a longer key", round, prev, key)
 				}
 			}
 			prev = id
 		}
 	}
-	if len(kb.keys[lRecord]) != unknownKey-1 || len(kb.keys[lUserIdentity]) != 0 {
-		t.Fatalf("learned %d keys at the record level, %d at userIdentity", len(kb.keys[lRecord]), len(kb.keys[lUserIdentity]))
+	if len(kb.keys[levelRecord]) != unknownKey-1 || len(kb.keys[levelUserIdentity]) != 0 {
+		t.Fatalf("learned %d keys at the record level, %d at userIdentity", len(kb.keys[levelRecord]), len(kb.keys[levelUserIdentity]))
 	}
 }

@@ -68,7 +68,7 @@ func hostileRecords(t testing.TB) []struct {
 		{"Records a string", `{"Records":"` + r2[:40] + `"}`, "not an array", 1 << 20},
 		{"Records a number", `{"Records":7}`, "not an array", 1 << 20},
 		{"Records true", `{"Records":true}`, "not an array", 1 << 20},
-		{"an array of records", "[" + r2 + "]", "array", 1 << 20},
+		{"an array of arrays of records", "[[" + r2 + "]]", "array element is an array", 1 << 20},
 		{"null", "null", "null", 1 << 20},
 	}
 }

@@ -10,10 +10,10 @@ import "unsafe"
 // It is exact: how the head reader reads a value depends on the value's bytes alone (and on
 // its depth, which for a record's userIdentity is always the same), so bytes equal to a value
 // read before are that value again: valid JSON, ending at the same place, with the same fields
-// and the same doubts (unsure, high). The fields are remembered as offsets into the value and
+// and the same doubts (unsure, nonASCII). The fields are remembered as offsets into the value and
 // taken from the new copy, so that a head's strings still point into the Scanner's buffer. A
-// value is remembered only when it is memoMin to memoMax bytes long (so that the memo holds at
-// most memoSets × memoWays × memoMax bytes, whatever the input) and each of its typed strings
+// value is remembered only when it is memoMinBytes to memoMaxBytes bytes long (so that the memo holds at
+// most memoSets × memoWays × memoMaxBytes bytes, whatever the input) and each of its typed strings
 // lies in it (a string with an escape is decoded elsewhere, and its value is not remembered).
 type identityMemo struct {
 	sets [memoSets][memoWays]memoEntry
@@ -23,18 +23,18 @@ type identityMemo struct {
 const (
 	memoSets = 32
 	memoWays = 4
-	// memoMin is how many bytes of a value choose its set: enough to reach past the type and
+	// memoMinBytes is how many bytes of a value choose its set: enough to reach past the type and
 	// into principalId, where the callers of one file differ.
-	memoMin = 128
-	memoMax = 4 << 10
+	memoMinBytes = 128
+	memoMaxBytes = 4 << 10
 )
 
 type memoEntry struct {
-	value   []byte                       // the userIdentity value, copied
-	spans   [len(identityStrings{})]span // where each of its strings is in value
-	session bool                         // it has a sessionContext object
-	unsure  bool
-	high    bool
+	value    []byte                       // the userIdentity value, copied
+	spans    [len(identityStrings{})]span // where each of its strings is in value
+	session  bool                         // it has a sessionContext object
+	unsure   bool
+	nonASCII bool
 }
 
 type span struct{ off, n int32 }
@@ -48,11 +48,11 @@ func stringsOf(id *UserIdentity, s *SessionContext) identityStrings {
 		&s.SessionIssuer.UserName, &s.Attributes.MFAAuthenticated, &s.Attributes.CreationDate}
 }
 
-// memoSet chooses the set of the value at b[i], which has at least memoMin bytes.
+// memoSet chooses the set of the value at b[i], which has at least memoMinBytes bytes.
 func memoSet(b []byte, i int) int {
 	p := unsafe.Pointer(unsafe.SliceData(b))
 	var h0, h1 uint64
-	for k := 0; k < memoMin; k += 16 {
+	for k := 0; k < memoMinBytes; k += 16 {
 		h0 = (h0 ^ load64(p, i+k)) * 0x9e3779b97f4a7c15
 		h1 = (h1 ^ load64(p, i+k+8)) * 0xc2b2ae3d27d4eb4f
 	}
@@ -65,7 +65,7 @@ func (r *headReader) userIdentity(i, depth int) int {
 	b := r.b
 	m := &r.memo
 	set := -1
-	if len(b)-i >= memoMin {
+	if len(b)-i >= memoMinBytes {
 		set = memoSet(b, i)
 		for w := range m.sets[set] {
 			e := &m.sets[set][w]
@@ -81,7 +81,7 @@ func (r *headReader) userIdentity(i, depth int) int {
 					r.rec.UserIdentity.SessionContext = &r.session
 				}
 				r.unsure = r.unsure || e.unsure
-				r.high = r.high || e.high
+				r.nonASCII = r.nonASCII || e.nonASCII
 				return i + n
 			}
 		}
@@ -89,13 +89,13 @@ func (r *headReader) userIdentity(i, depth int) int {
 
 	// Read it, with the record's doubts set aside so that what it leaves depends on its bytes
 	// alone, then remember it.
-	unsure, high := r.unsure, r.high
-	r.unsure, r.high = false, false
-	var seen [numFields]bool
-	end := r.object(lUserIdentity, i, depth, &seen)
-	e := memoEntry{unsure: r.unsure, high: r.high, session: r.rec.UserIdentity.SessionContext != nil}
-	r.unsure, r.high = unsure || r.unsure, high || r.high
-	if set < 0 || end < 0 || end-i < memoMin || end-i > memoMax {
+	unsure, nonASCII := r.unsure, r.nonASCII
+	r.unsure, r.nonASCII = false, false
+	var seen [fieldCount]bool
+	end := r.object(levelUserIdentity, i, depth, &seen)
+	e := memoEntry{unsure: r.unsure, nonASCII: r.nonASCII, session: r.rec.UserIdentity.SessionContext != nil}
+	r.unsure, r.nonASCII = unsure || r.unsure, nonASCII || r.nonASCII
+	if set < 0 || end < 0 || end-i < memoMinBytes || end-i > memoMaxBytes {
 		return end
 	}
 	var none SessionContext

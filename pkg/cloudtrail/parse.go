@@ -11,7 +11,6 @@ import (
 	"reflect"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -35,44 +34,16 @@ var cloudTrailDetailTypes = map[string]bool{
 	"AWS Console Action via CloudTrail":  true,
 }
 
-// Position says where a record or an error was found.
-type Position struct {
-	Name string // the file name, URL or "-" for standard input
-	// Line is the 1-based line on which the record begins or the problem was found. It is 0
-	// from Decode, which reads no lines, and for a problem with the input as a whole.
-	Line int
-	// Index is the 0-based index in a {"Records":[…]} array, or -1 when the value was not in one.
-	Index int
-}
-
-func (p Position) String() string {
-	s := p.Name
-	if p.Line > 0 {
-		s += ":" + strconv.Itoa(p.Line)
-	}
-	if p.Index >= 0 {
-		s += " record " + strconv.Itoa(p.Index)
-	}
-	return s
-}
-
-// Error is a problem with one part of the input. Reading goes on after it unless it is the
-// last value Records yields.
-type Error struct {
-	Pos Position
-	Err error
-}
-
-func (e *Error) Error() string { return e.Pos.String() + ": " + e.Err.Error() }
-func (e *Error) Unwrap() error { return e.Err }
-
 // Records reads every record in r, named name in errors. It yields each record with a nil
 // error, or a nil record with an *Error. An error about one record, line or document does not
 // stop the reading: the records around it are still yielded. A read error (a corrupt gzip
-// stream, say) is the last value yielded.
+// stream, say) is the last value yielded. An error's Scope says whether it is about one record
+// or about the input as a whole.
 //
 // r may be gzip-compressed (told by its magic bytes) and may hold an EventBridge event, a bare
-// record, a CloudTrail log file, several of these concatenated, or JSON Lines of them.
+// record, a CloudTrail log file, the output of aws cloudtrail lookup-events or one of its
+// Events, an array of records or events, several of these concatenated, or JSON Lines of them
+// (docs/replay.md lists the forms).
 func Records(name string, r io.Reader) iter.Seq2[*Record, error] {
 	return func(yield func(*Record, error) bool) {
 		p := &parser{name: name, yield: yield}
@@ -80,8 +51,8 @@ func Records(name string, r io.Reader) iter.Seq2[*Record, error] {
 	}
 }
 
-// Decode parses one JSON value (an EventBridge event, a bare record or a log file) held in
-// memory, as the Lambda receives it.
+// Decode parses one JSON value (an EventBridge event, a bare record, a log file, or another
+// form Records reads) held in memory, as the Lambda receives it.
 func Decode(name string, data []byte) ([]*Record, []error) {
 	var recs []*Record
 	var errs []error
@@ -93,7 +64,12 @@ func Decode(name string, data []byte) ([]*Record, []error) {
 		}
 		return true
 	}}
-	p.value(trimBlanks(data), Position{Name: name, Index: -1})
+	data = trimBlanks(data)
+	if json.Valid(data) {
+		p.sawJSON()
+	}
+	p.value(data, Position{Name: name, Index: -1})
+	p.finish()
 	return recs, errs
 }
 
@@ -104,11 +80,29 @@ type parser struct {
 	// scan, when set, is the Scanner reading: it lends its buffers, counts, filters records
 	// through Want and reads one-line log files its own fast way.
 	scan *Scanner
+	// found says a JSON value has been found in the input. Until one is, errors are held: if
+	// JSON follows, they were about parts of the input (ScopeRecord) and are yielded then, in
+	// order; if none does, the input is not JSON at all, and they become one error about it.
+	found    bool
+	held     []*Error
+	heldMore int // errors past maxHeld, counted
 }
+
+// maxHeld is how many errors are held while no JSON has been found (a few MB at most). An input
+// whose first maxHeld parts hold no JSON value is not JSON: it is reported as such and not read
+// further.
+const maxHeld = 10000
 
 func (p *parser) emit(rec *Record, err error) bool {
 	if p.stopped {
 		return false
+	}
+	if s := p.scan; s != nil && err != nil {
+		if IsInputError(err) {
+			s.inputErrors.Add(1)
+		} else {
+			s.recordErrors.Add(1)
+		}
 	}
 	if !p.yield(rec, err) {
 		p.stopped = true
@@ -116,8 +110,66 @@ func (p *parser) emit(rec *Record, err error) bool {
 	return !p.stopped
 }
 
+// fail reports a problem with one part of the input (ScopeRecord), or holds it until a JSON
+// value is found (see parser.found).
 func (p *parser) fail(pos Position, format string, args ...any) bool {
-	return p.emit(nil, &Error{Pos: pos, Err: fmt.Errorf(format, args...)})
+	e := &Error{Pos: pos, Err: fmt.Errorf(format, args...)}
+	if p.found {
+		return p.emit(nil, e)
+	}
+	if len(p.held) < maxHeld {
+		p.held = append(p.held, e)
+		return !p.stopped
+	}
+	p.heldMore++
+	p.giveUp("the first %d parts of the input hold no JSON value; the rest is not read", maxHeld)
+	return false
+}
+
+// failInput reports a problem with the input as a whole (ScopeInput). The errors held before
+// it are yielded first, as they are: an input that breaks off cannot be said to hold no JSON.
+func (p *parser) failInput(pos Position, format string, args ...any) bool {
+	p.yieldHeld()
+	return p.emit(nil, &Error{Pos: pos, Err: fmt.Errorf(format, args...), Scope: ScopeInput})
+}
+
+// sawJSON notes that a JSON value was found in the input, and yields the errors held before it.
+func (p *parser) sawJSON() {
+	if p.found {
+		return
+	}
+	p.found = true
+	p.yieldHeld()
+}
+
+// yieldHeld yields the errors held, as they are.
+func (p *parser) yieldHeld() {
+	for _, e := range p.held {
+		if !p.emit(nil, e) {
+			break
+		}
+	}
+	p.held = nil
+}
+
+// finish turns the errors held when the input ends without JSON into one error about the
+// input: the first, with a count of the others.
+func (p *parser) finish() {
+	if !p.found && len(p.held) > 0 {
+		p.giveUp("the input holds no JSON value")
+	}
+}
+
+// giveUp yields the errors held as one about the input, saying why, and stops the reading.
+func (p *parser) giveUp(format string, args ...any) {
+	first, more := p.held[0], len(p.held)-1+p.heldMore
+	p.held, p.heldMore = nil, 0
+	why := fmt.Sprintf(format, args...)
+	if more > 0 {
+		why += fmt.Sprintf(" (%d more parts are not JSON either)", more)
+	}
+	p.emit(nil, &Error{Pos: first.Pos, Err: fmt.Errorf("%w; %s", first.Err, why), Scope: ScopeInput})
+	p.stopped = true
 }
 
 var errLineTooLong = errors.New("line too long")
@@ -128,7 +180,7 @@ var errLineTooLong = errors.New("line too long")
 func (p *parser) run(r io.Reader) {
 	br, gzipped, err := p.open(r)
 	if err != nil {
-		p.fail(Position{Name: p.name, Index: -1}, "gzip header: %w", err)
+		p.failInput(Position{Name: p.name, Index: -1}, "gzip header: %w", err)
 		return
 	}
 	lr := &lineReader{br: br, max: MaxDocumentBytes}
@@ -152,6 +204,7 @@ func (p *parser) run(r io.Reader) {
 			seen = true
 		case json.Valid(l.text):
 			seen = true
+			p.sawJSON()
 			p.value(l.text, at)
 		default:
 			seen = true
@@ -162,13 +215,15 @@ func (p *parser) run(r io.Reader) {
 	switch {
 	case p.stopped:
 	case lr.err != io.EOF && !gzipped:
-		p.fail(at, "read: %w", lr.err)
+		p.failInput(at, "read: %w", lr.err)
 	case lr.err != io.EOF && errors.Is(lr.err, io.ErrUnexpectedEOF):
-		p.fail(at, "gzip stream truncated: %w", lr.err)
+		p.failInput(at, "gzip stream truncated: %w", lr.err)
 	case lr.err != io.EOF:
-		p.fail(at, "gzip stream corrupt: %w", lr.err)
+		p.failInput(at, "gzip stream corrupt: %w", lr.err)
 	case !seen:
-		p.fail(Position{Name: p.name, Index: -1}, "empty input: no JSON found")
+		p.failInput(Position{Name: p.name, Index: -1}, "empty input: no JSON found")
+	default:
+		p.finish()
 	}
 }
 
@@ -195,7 +250,7 @@ func (p *parser) badLine(lr *lineReader, first line) {
 
 	// A value spans lines: read the rest of the input as one document, byte for byte.
 	if len(first.raw)+len(blanks)+len(next.raw)+2 > MaxDocumentBytes {
-		p.fail(Position{Name: p.name, Line: first.no, Index: -1}, "document larger than the %d byte limit", MaxDocumentBytes)
+		p.failInput(Position{Name: p.name, Line: first.no, Index: -1}, "document larger than the %d byte limit", MaxDocumentBytes)
 		if lr.err == nil {
 			lr.err = io.EOF // the rest is not read
 		}
@@ -215,7 +270,7 @@ func (p *parser) badLine(lr *lineReader, first line) {
 		}
 	}
 	if len(doc) > MaxDocumentBytes {
-		p.fail(Position{Name: p.name, Line: first.no, Index: -1}, "document larger than the %d byte limit", MaxDocumentBytes)
+		p.failInput(Position{Name: p.name, Line: first.no, Index: -1}, "document larger than the %d byte limit", MaxDocumentBytes)
 		return
 	}
 	p.document(doc, first.no)
@@ -320,6 +375,7 @@ func (p *parser) document(doc []byte, firstLine int) {
 		switch {
 		case err == nil:
 			n := off + in.offset(dec.InputOffset())
+			p.sawJSON()
 			p.value(doc[off:n], at)
 			off = n
 		case end == eol:
@@ -367,30 +423,58 @@ func resync(doc []byte, from int) int {
 	return len(doc)
 }
 
-// value classifies one top-level JSON value and yields the records in it. For a log file it
-// returns how many leading bytes of data it read before an error; otherwise 0.
+// value classifies one top-level JSON value and yields the records in it. For a log file,
+// lookup-events output or array it returns how many leading bytes of data it read before an
+// error; otherwise 0.
 func (p *parser) value(data []byte, at Position) int {
 	if len(data) == 0 {
-		p.fail(at, "empty input: no JSON found")
+		p.failInput(at, "empty input: no JSON found")
 		return 0
 	}
-	if data[0] != '{' {
-		if !json.Valid(data) {
-			p.fail(at, "not JSON: starts with %q", clip(data, 16))
-		} else {
-			p.fail(at, "expected a JSON object (event, record or log file), found %s", kind(data[0]))
+	switch data[0] {
+	case '{':
+		return p.object(data, at, false)
+	case '[':
+		return p.stream(data, at, topLevelArray)
+	}
+	if !json.Valid(data) {
+		p.fail(at, "not JSON: starts with %q", clip(data, 16))
+	} else {
+		p.fail(at, "expected a JSON object or array (record, event, log file …), found %s", jsonKind(data[0]))
+	}
+	return 0
+}
+
+// element reads an element of an array at the top level: a record, an EventBridge event or a
+// lookup-events Event.
+func (p *parser) element(raw []byte, at Position) {
+	if raw[0] != '{' {
+		p.fail(at, "array element is %s, not an object (a record or an EventBridge event)", jsonKind(raw[0]))
+		return
+	}
+	p.object(raw, at, true)
+}
+
+// object classifies a JSON object, and yields the records in it. In an array (inArray) it may
+// not hold records of its own (a log file or lookup-events output), whose indexes would be lost.
+// It returns what value returns.
+func (p *parser) object(data []byte, at Position, inArray bool) int {
+	if !inArray {
+		switch firstKey(data) {
+		case "Records":
+			return p.stream(data, at, logFileForm)
+		case "Events":
+			return p.stream(data, at, lookupForm)
 		}
-		return 0
-	}
-	if firstKey(data) == "Records" {
-		return p.logFile(data, at)
 	}
 	var head struct {
-		Records    json.RawMessage `json:"Records"`
-		DetailType *string         `json:"detail-type"`
-		Source     string          `json:"source"`
-		Detail     json.RawMessage `json:"detail"`
-		EventName  json.RawMessage `json:"eventName"`
+		Records         json.RawMessage `json:"Records"`
+		Events          json.RawMessage `json:"Events"`
+		DetailType      *string         `json:"detail-type"`
+		Source          string          `json:"source"`
+		Detail          json.RawMessage `json:"detail"`
+		CloudTrailEvent json.RawMessage `json:"CloudTrailEvent"`
+		EventName       json.RawMessage `json:"eventName"`
 	}
 	if err := json.Unmarshal(data, &head); err != nil {
 		err = truncation(data, err)
@@ -398,8 +482,12 @@ func (p *parser) value(data []byte, at Position) int {
 		return 0
 	}
 	switch {
+	case (head.Records != nil || head.Events != nil) && inArray:
+		p.fail(at, "array element is a log file or lookup-events output: give it on its own, not in an array")
 	case head.Records != nil:
-		return p.logFile(data, at)
+		return p.stream(data, at, logFileForm)
+	case head.Events != nil:
+		return p.stream(data, at, lookupForm)
 	case head.DetailType != nil:
 		if !cloudTrailDetailTypes[*head.DetailType] {
 			p.fail(at, "EventBridge event with detail-type %q is not a CloudTrail event", *head.DetailType)
@@ -416,115 +504,20 @@ func (p *parser) value(data []byte, at Position) int {
 			return 0
 		}
 		p.record(head.Detail, at, *head.DetailType)
+	case head.CloudTrailEvent != nil:
+		p.lookupEvent(data, at)
 	case head.EventName != nil:
-		p.record(data, at, "")
-	default:
-		p.fail(at, "not a CloudTrail record, EventBridge event or log file: no eventName, detail-type or Records")
-	}
-	return 0
-}
-
-// logFile streams the Records array of a CloudTrail log file, so that records before a syntax
-// error are still yielded. It returns the offset in data just after the last record it read.
-func (p *parser) logFile(data []byte, at Position) int {
-	good, exact := p.readLogFile(data, at, false)
-	if !exact {
-		p.readLogFile(data, at, true)
-	}
-	return good
-}
-
-// readLogFile is logFile. The Decoder is given data through a blankSkipper, which leaves out
-// long runs of blanks. Most offsets map back exactly, but the offset in a syntax error about the
-// log file's own keys and brackets counts either all the bytes read or only those read as values
-// (which is which is the Decoder's affair), so with a run left out it cannot be mapped back.
-// Such an error is not reported: readLogFile returns exact false, and the caller reads data
-// again with every blank (again true), yielding that error and none of the records before it,
-// which were yielded the first time.
-func (p *parser) readLogFile(data []byte, at Position, again bool) (good int, exact bool) {
-	lines := lineCounter{doc: data, first: at.Line, line: at.Line}
-	lineAt := func(off int) int {
-		if at.Line == 0 {
+		// A lookup-events Event without its CloudTrailEvent has an EventName, which
+		// encoding/json matches to eventName: its EventId, which no record has, tells it.
+		if hasKey(data, "EventId") {
+			p.lookupEvent(data, at)
 			return 0
 		}
-		return lines.at(off)
+		p.record(data, at, "")
+	default:
+		p.fail(at, "not a CloudTrail record, EventBridge event, log file or lookup-events output: no eventName, detail-type, Records, Events or CloudTrailEvent")
 	}
-	in := &blankSkipper{data: data, keep: again}
-	dec := json.NewDecoder(in)
-	exact = true
-	logErr := func(err error) {
-		var se *json.SyntaxError
-		if errors.As(err, &se) && len(in.cuts) > 0 {
-			exact = false
-			return
-		}
-		p.fail(at, "%s", describe(err, "log file"))
-	}
-	if _, err := dec.Token(); err != nil { // '{'
-		logErr(err)
-		return 0, exact
-	}
-	found := false
-	defer func() {
-		// encoding/json matched "Records" without regard to case to send the value here;
-		// CloudTrail's key is exactly "Records", and a look-alike must not pass in silence.
-		if !found && !p.stopped && exact {
-			p.fail(at, "log file has no \"Records\" array (keys are case-sensitive)")
-		}
-	}()
-	for dec.More() && !p.stopped {
-		tok, err := dec.Token()
-		if err != nil {
-			logErr(err)
-			return good, exact
-		}
-		if key, _ := tok.(string); key != "Records" {
-			if err := dec.Decode(new(skipValue)); err != nil {
-				logErr(err)
-				return good, exact
-			}
-			continue
-		}
-		found = true
-		if tok, err := dec.Token(); err != nil {
-			logErr(err)
-			return good, exact
-		} else if tok != json.Delim('[') {
-			p.fail(at, "Records is not an array")
-			return good, exact
-		}
-		for i := 0; dec.More() && !p.stopped; i++ {
-			start, comma := elementStart(data, in.offset(dec.InputOffset()))
-			rat := at
-			rat.Index, rat.Line = i, lineAt(start)
-			if err := dec.Decode(new(skipValue)); err != nil {
-				var se *json.SyntaxError
-				if errors.As(err, &se) && (comma || i == 0) {
-					// The decoder's offsets leave out what Token read: find the break again,
-					// counting from the record.
-					if uerr := json.Unmarshal(data[start:], new(skipValue)); errors.As(uerr, &se) {
-						err = truncation(data[start:], se)
-						rat.Line = lineAt(start + int(se.Offset) - 1)
-					}
-				} else if errors.As(err, &se) {
-					// The Decoder found no comma where start is, and gave as offset its
-					// position there.
-					se.Offset = int64(in.offset(se.Offset))
-				}
-				p.fail(rat, "%s; records after it are unreadable", describe(err, "record"))
-				return good, exact
-			}
-			good = in.offset(dec.InputOffset())
-			if !again {
-				p.record(data[start:good], rat, "")
-			}
-		}
-		if _, err := dec.Token(); err != nil { // ']'
-			logErr(err)
-			return good, exact
-		}
-	}
-	return good, exact
+	return 0
 }
 
 // maxBlankRun is the longest run of blanks outside strings that a blankSkipper gives whole.
@@ -639,7 +632,6 @@ func (p *parser) record(raw []byte, at Position, detailType string) {
 		p.fail(at, "%s", describe(err, "record"))
 		return
 	}
-	var eventTime string
 	switch {
 	case rec.EventName == "":
 		p.fail(at, "record has no eventName")
@@ -647,17 +639,9 @@ func (p *parser) record(raw []byte, at Position, detailType string) {
 	case rec.EventSource == "":
 		p.fail(at, "record %s has no eventSource", rec.EventName)
 		return
-	case len(fields.EventTime) == 0 || string(fields.EventTime) == "null":
-		p.fail(at, "record %s has no eventTime", rec.EventName)
-		return
-	case json.Unmarshal(fields.EventTime, &eventTime) != nil:
-		p.fail(at, "record %s eventTime %s is not a string", rec.EventName, clip(fields.EventTime, 40))
-		return
-	case rec.EventTime.UnmarshalText([]byte(eventTime)) != nil:
-		p.fail(at, "record %s eventTime %q is not an RFC 3339 time", rec.EventName, clip([]byte(eventTime), 40))
-		return
-	case rec.EventTime.IsZero():
-		p.fail(at, "record %s has no eventTime (it is the zero time)", rec.EventName)
+	}
+	cloudTrailForm, ok := p.eventTime(rec, fields.EventTime, at)
+	if !ok {
 		return
 	}
 	rec.Raw = append(json.RawMessage(nil), raw...)
@@ -666,12 +650,37 @@ func (p *parser) record(raw []byte, at Position, detailType string) {
 	if s := p.scan; s != nil {
 		s.records.Add(1)
 		s.decoded.Add(1)
+		if !cloudTrailForm {
+			s.otherTimeForm.Add(1)
+		}
 		if !s.wants(rec) {
 			return
 		}
 		s.yielded.Add(1)
 	}
 	p.emit(rec, nil)
+}
+
+// eventTime reads a record's eventTime, raw, into rec, or says what is wrong with it.
+// cloudTrailForm says it was in CloudTrail's own form (readEventTime).
+func (p *parser) eventTime(rec *Record, raw json.RawMessage, at Position) (cloudTrailForm, ok bool) {
+	var text string
+	switch {
+	case len(raw) == 0 || string(raw) == "null":
+		p.fail(at, "record %s has no eventTime", rec.EventName)
+	case json.Unmarshal(raw, &text) != nil:
+		p.fail(at, "record %s eventTime %s is not a string", rec.EventName, clip(raw, 40))
+	default:
+		rec.EventTime, cloudTrailForm, ok = readEventTime([]byte(text))
+		switch {
+		case !ok:
+			p.fail(at, "record %s eventTime %q is not an RFC 3339 time, nor an export's 2006-01-02 15:04:05 (UTC)", rec.EventName, clip([]byte(text), 40))
+		case rec.EventTime.IsZero():
+			ok = false
+			p.fail(at, "record %s has no eventTime (it is the zero time)", rec.EventName)
+		}
+	}
+	return cloudTrailForm, ok
 }
 
 // skipValue is decoded into to find where a value ends, without copying it.
@@ -714,7 +723,7 @@ func describe(err error, what string) string {
 		if field == "" {
 			field = "(top level)"
 		}
-		return fmt.Sprintf("%s field %s: expected %s, found JSON %s", what, field, kindOf(te.Type), te.Value)
+		return fmt.Sprintf("%s field %s: expected %s, found JSON %s", what, field, jsonKindOf(te.Type), te.Value)
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		return fmt.Sprintf("truncated %s: unexpected end of input", what)
 	}
@@ -722,7 +731,7 @@ func describe(err error, what string) string {
 }
 
 // kindOf names the JSON a Go type is decoded from.
-func kindOf(t reflect.Type) string {
+func jsonKindOf(t reflect.Type) string {
 	switch t.Kind() {
 	case reflect.String:
 		return "a string"
@@ -733,7 +742,7 @@ func kindOf(t reflect.Type) string {
 	case reflect.Slice, reflect.Array:
 		return "an array"
 	case reflect.Pointer:
-		return kindOf(t.Elem())
+		return jsonKindOf(t.Elem())
 	}
 	return "a number"
 }
@@ -886,6 +895,7 @@ func (c *lineCounter) at(off int) int {
 
 var newline = []byte{'\n'}
 
+// skipBlanks returns the offset of the first byte at or after i that is not JSON whitespace.
 func skipBlanks(b []byte, i int) int {
 	for i < len(b) && isBlank(b[i]) {
 		i++
@@ -933,7 +943,7 @@ func firstKey(data []byte) string {
 	return string(data[i+1 : i+1+end])
 }
 
-func kind(c byte) string {
+func jsonKind(c byte) string {
 	switch c {
 	case '[':
 		return "an array"

@@ -1,6 +1,9 @@
 // Package cloudtrail turns CloudTrail input of every shape the watchdog meets into typed Records:
 // EventBridge events whose detail is a CloudTrail record, bare records, CloudTrail S3 log files
-// ({"Records":[…]}) and JSON Lines of any of these, each optionally gzip-compressed.
+// ({"Records":[…]}), the output of aws cloudtrail lookup-events ({"Events":[…]}, each Event's
+// CloudTrailEvent a record as JSON text), arrays of records or events, and JSON Lines of any of
+// these, each optionally gzip-compressed. docs/replay.md lists the forms; docs/skimmer.md is the
+// contract of the Scanner's fast path.
 //
 // The fields the rules read are typed; the record's own bytes are kept in Raw as evidence.
 // Reference: https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html

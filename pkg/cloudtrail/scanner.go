@@ -33,30 +33,50 @@ type Scanner struct {
 	// Nil wants every record, and reads everything as Records does.
 	Want func(head *Record) bool
 
-	records, decoded, yielded, input, bytes atomic.Int64
+	records, decoded, yielded, otherTimeForm, recordErrors, inputErrors, input, bytes atomic.Int64
 
-	heads headReader
-	todo  []pending
+	heads     headReader
+	undecoded []undecodedRecord
 	// Buffers and decompressor reused from one input to the next.
 	in, out *bufio.Reader
 	zr      *gzip.Reader
 	lines   [2][]byte
 }
 
-// ScanStats counts what a Scanner read, over every input so far.
+// ScanStats counts what a Scanner read, over every input so far. The counts of one input are
+// the difference (Sub) of the Stats after it and before it.
 type ScanStats struct {
 	Records int64 // records read without error, wanted or not
 	Decoded int64 // of those, the ones decoded in full
 	Yielded int64 // of those, the ones Want accepted
-	Input   int64 // bytes read from the inputs as given (compressed, for gzip)
-	Bytes   int64 // bytes of JSON read, after decompression
+	// OtherTimeForm counts, of Records, those whose eventTime was not in CloudTrail's own form
+	// 2006-01-02T15:04:05Z: an export's (a space for the T, no zone: read as UTC), fractional
+	// seconds, or an offset.
+	OtherTimeForm int64
+	// RecordErrors counts the errors yielded about one record, element, line or value
+	// (ScopeRecord): the input around each was still read.
+	RecordErrors int64
+	// InputErrors counts the errors yielded about an input as a whole (ScopeInput): an input
+	// with one could not be read, or not to its end.
+	InputErrors int64
+	Input       int64 // bytes read from the inputs as given (compressed, for gzip)
+	Bytes       int64 // bytes of JSON read, after decompression
 }
 
 // Stats returns the counts so far. It may be called from another goroutine while the Scanner
 // reads.
 func (s *Scanner) Stats() ScanStats {
 	return ScanStats{Records: s.records.Load(), Decoded: s.decoded.Load(), Yielded: s.yielded.Load(),
+		OtherTimeForm: s.otherTimeForm.Load(), RecordErrors: s.recordErrors.Load(), InputErrors: s.inputErrors.Load(),
 		Input: s.input.Load(), Bytes: s.bytes.Load()}
+}
+
+// Sub returns the counts of st less those of before: what was read in between.
+func (st ScanStats) Sub(before ScanStats) ScanStats {
+	return ScanStats{Records: st.Records - before.Records, Decoded: st.Decoded - before.Decoded,
+		Yielded: st.Yielded - before.Yielded, OtherTimeForm: st.OtherTimeForm - before.OtherTimeForm,
+		RecordErrors: st.RecordErrors - before.RecordErrors, InputErrors: st.InputErrors - before.InputErrors,
+		Input: st.Input - before.Input, Bytes: st.Bytes - before.Bytes}
 }
 
 // Records reads r, named name in errors, and yields the wanted records and every error, with
@@ -69,27 +89,27 @@ func (s *Scanner) Records(name string, r io.Reader) iter.Seq2[*Record, error] {
 }
 
 // pending is a record of a log file waiting to be decoded.
-type pending struct{ start, end, index int }
+type undecodedRecord struct{ start, end, index int }
 
 // wants asks Want about a record.
 func (s *Scanner) wants(rec *Record) bool { return s.Want == nil || s.Want(rec) }
 
 // logFile is the fast path for a log file held on one line (data, without blanks around it).
 // It first skims the whole document — if any of it is not valid JSON, or is shaped in a way the
-// parser's logFile would report, it returns false having yielded nothing, and the parser reads
+// parser's stream would report, it returns false having yielded nothing, and the parser reads
 // the line the ordinary way — then decodes the records whose heads Want accepted, and those
 // whose heads it could not vouch for, through the parser's record.
 func (s *Scanner) logFile(p *parser, data []byte, at Position) bool {
 	h := &s.heads
-	h.text = newText(data)
-	defer func() { h.text, h.rec, h.session = text{}, Record{}, SessionContext{} }() // keep no pointer into the buffer
-	s.todo = s.todo[:0]
-	skipped := 0
-	i := ws(data, 0)
+	h.jsonText = newJSONText(data)
+	defer func() { h.jsonText, h.rec, h.session = jsonText{}, Record{}, SessionContext{} }() // keep no pointer into the buffer
+	s.undecoded = s.undecoded[:0]
+	skipped, skippedOtherTime := 0, 0
+	i := skipBlanks(data, 0)
 	if i >= len(data) || data[i] != '{' {
 		return false
 	}
-	for i = ws(data, i+1); ; {
+	for i = skipBlanks(data, i+1); ; {
 		if i >= len(data) || data[i] != '"' {
 			return false // not a key, or {}: no Records
 		}
@@ -98,10 +118,10 @@ func (s *Scanner) logFile(p *parser, data []byte, at Position) bool {
 			return false
 		}
 		key := data[i+1 : end-1]
-		if i = ws(data, end); i >= len(data) || data[i] != ':' {
+		if i = skipBlanks(data, end); i >= len(data) || data[i] != ':' {
 			return false
 		}
-		i = ws(data, i+1)
+		i = skipBlanks(data, i+1)
 		switch {
 		case string(key) != "Records":
 			if i, _ = h.skim(i); i < 0 {
@@ -110,29 +130,32 @@ func (s *Scanner) logFile(p *parser, data []byte, at Position) bool {
 		case i >= len(data) || data[i] != '[':
 			return false
 		default:
-			if i = ws(data, i+1); i < len(data) && data[i] == ']' {
+			if i = skipBlanks(data, i+1); i < len(data) && data[i] == ']' {
 				i++
 				break
 			}
 			for index := 0; ; index++ {
 				start := i
-				end, sure := h.read(i)
+				end, vouched := h.read(i)
 				if end < 0 {
 					return false
 				}
-				if sure {
+				if vouched {
 					h.rec.Pos = Position{Name: at.Name, Line: at.Line, Index: index}
 				}
-				if sure && !s.wants(&h.rec) {
+				if vouched && !s.wants(&h.rec) {
 					skipped++
+					if h.otherTimeForm {
+						skippedOtherTime++
+					}
 				} else {
-					s.todo = append(s.todo, pending{start, end, index})
+					s.undecoded = append(s.undecoded, undecodedRecord{start, end, index})
 				}
 				if i = end; i < len(data) && data[i] <= ' ' {
-					i = ws(data, i)
+					i = skipBlanks(data, i)
 				}
 				if i < len(data) && data[i] == ',' {
-					i = ws(data, i+1)
+					i = skipBlanks(data, i+1)
 					continue
 				}
 				if i >= len(data) || data[i] != ']' {
@@ -142,21 +165,23 @@ func (s *Scanner) logFile(p *parser, data []byte, at Position) bool {
 				break
 			}
 		}
-		if i = ws(data, i); i < len(data) && data[i] == ',' {
-			i = ws(data, i+1)
+		if i = skipBlanks(data, i); i < len(data) && data[i] == ',' {
+			i = skipBlanks(data, i+1)
 			continue
 		}
 		if i >= len(data) || data[i] != '}' {
 			return false
 		}
-		if ws(data, i+1) != len(data) {
+		if skipBlanks(data, i+1) != len(data) {
 			return false // more after the log file on its line
 		}
 		break
 	}
 
+	p.sawJSON()
 	s.records.Add(int64(skipped))
-	for _, t := range s.todo {
+	s.otherTimeForm.Add(int64(skippedOtherTime))
+	for _, t := range s.undecoded {
 		if p.stopped {
 			break
 		}
@@ -165,13 +190,13 @@ func (s *Scanner) logFile(p *parser, data []byte, at Position) bool {
 	return true
 }
 
-// counter counts the bytes read through it into n, and into also when that is set.
-type counter struct {
+// countingReader counts the bytes read through it into n, and into also when that is set.
+type countingReader struct {
 	r       io.Reader
 	n, also *atomic.Int64
 }
 
-func (c *counter) Read(b []byte) (int, error) {
+func (c *countingReader) Read(b []byte) (int, error) {
 	n, err := c.r.Read(b)
 	c.n.Add(int64(n))
 	if c.also != nil {
@@ -207,7 +232,7 @@ func (p *parser) open(r io.Reader) (br *bufio.Reader, gzipped bool, err error) {
 		return bufio.NewReaderSize(zr, 64<<10), true, nil
 	}
 
-	in := &counter{r: r, n: &s.input}
+	in := &countingReader{r: r, n: &s.input}
 	if s.in == nil {
 		s.in = bufio.NewReaderSize(in, readBuffer)
 	} else {
@@ -227,7 +252,7 @@ func (p *parser) open(r io.Reader) (br *bufio.Reader, gzipped bool, err error) {
 	if err != nil {
 		return nil, true, err
 	}
-	out := &counter{r: s.zr, n: &s.bytes}
+	out := &countingReader{r: s.zr, n: &s.bytes}
 	if s.out == nil {
 		s.out = bufio.NewReaderSize(out, outBuffer)
 	} else {

@@ -62,7 +62,7 @@ func BenchmarkSkim(b *testing.B) {
 	b.Run("skim", func(b *testing.B) {
 		b.SetBytes(int64(len(plain)))
 		for b.Loop() {
-			tx := newText(plain)
+			tx := newJSONText(plain)
 			if end, _ := tx.skim(0); end != len(plain) {
 				b.Fatal("not valid")
 			}
@@ -72,10 +72,10 @@ func BenchmarkSkim(b *testing.B) {
 		b.SetBytes(int64(len(plain)))
 		h := &headReader{}
 		for b.Loop() {
-			h.text = newText(plain)
+			h.jsonText = newJSONText(plain)
 			for i := len(`{"Records":[`); plain[i-1] != ']'; i++ {
-				end, sure := h.read(i)
-				if end < 0 || !sure {
+				end, vouched := h.read(i)
+				if end < 0 || !vouched {
 					b.Fatal("not a record")
 				}
 				i = end

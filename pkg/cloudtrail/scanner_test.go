@@ -3,6 +3,7 @@ package cloudtrail
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"reflect"
@@ -27,10 +28,11 @@ var wantVariants = []struct {
 	}},
 }
 
-// scanned is what a Scanner yielded, and the heads Want was asked about.
+// scanned is what a Scanner yielded, the heads Want was asked about, and its stats.
 type scanned struct {
 	got   []yielded
 	heads []Record
+	stats ScanStats
 }
 
 func scanAll(t testing.TB, data []byte, want func(*Record) bool) scanned {
@@ -48,6 +50,7 @@ func scanAll(t testing.TB, data []byte, want func(*Record) bool) scanned {
 		}
 		out.got = append(out.got, yielded{rec, err})
 	}
+	out.stats = s.Stats()
 	return out
 }
 
@@ -93,6 +96,7 @@ func checkScanner(t *testing.T, data []byte) {
 			byPos[y.rec.Pos] = append(byPos[y.rec.Pos], y.rec)
 		}
 	}
+	counts := expectedStats(t, ref)
 	for _, v := range wantVariants {
 		var expect []yielded
 		for _, y := range ref {
@@ -103,6 +107,11 @@ func checkScanner(t *testing.T, data []byte) {
 		got := scanAll(t, data, v.want)
 		if d := diffYields(expect, got.got); d != "" {
 			t.Errorf("want %s: Scanner differs from Records: %s", v.name, d)
+		}
+		st := got.stats
+		st.Decoded, st.Yielded, st.Input, st.Bytes = 0, 0, 0, 0
+		if st != counts {
+			t.Errorf("want %s: Scanner counted %+v; Records read %+v", v.name, st, counts)
 		}
 		for _, h := range got.heads {
 			full := byPos[h.Pos]
@@ -117,6 +126,38 @@ func checkScanner(t *testing.T, data []byte) {
 	}
 }
 
+// expectedStats counts what Records yielded as a Scanner counts it: records, those whose
+// eventTime (read again from Raw) is not in CloudTrail's form, and errors by scope.
+func expectedStats(t testing.TB, ref []yielded) ScanStats {
+	t.Helper()
+	var st ScanStats
+	for _, y := range ref {
+		var e *Error
+		switch {
+		case y.rec != nil:
+			st.Records++
+			var f struct {
+				EventTime string `json:"eventTime"`
+			}
+			if err := json.Unmarshal(y.rec.Raw, &f); err != nil {
+				t.Fatalf("record at %v: %v", y.rec.Pos, err)
+			}
+			if s := f.EventTime; len(s) != 20 || s[10] != 'T' || s[19] != 'Z' {
+				st.OtherTimeForm++
+			}
+		case !errors.As(y.err, &e):
+			t.Fatalf("error %v is not an *Error", y.err)
+		case e.Scope == ScopeInput:
+			st.InputErrors++
+		case e.Scope == ScopeRecord:
+			st.RecordErrors++
+		default:
+			t.Fatalf("error %v has scope %d", e, e.Scope)
+		}
+	}
+	return st
+}
+
 func diffYields(want, got []yielded) string {
 	for i := 0; i < max(len(want), len(got)); i++ {
 		switch {
@@ -128,6 +169,8 @@ func diffYields(want, got []yielded) string {
 			return fmt.Sprintf("value %d: %v, want %v", i, got[i], want[i])
 		case want[i].err != nil && want[i].err.Error() != got[i].err.Error():
 			return fmt.Sprintf("value %d: error %q, want %q", i, got[i].err, want[i].err)
+		case want[i].err != nil && IsInputError(want[i].err) != IsInputError(got[i].err):
+			return fmt.Sprintf("value %d: error %q about the input %v, want %v", i, got[i].err, IsInputError(got[i].err), IsInputError(want[i].err))
 		case want[i].rec != nil && !reflect.DeepEqual(want[i].rec, got[i].rec):
 			return fmt.Sprintf("value %d: record\n%+v\nwant\n%+v", i, got[i].rec, want[i].rec)
 		}
@@ -241,6 +284,9 @@ func scannerInputs(t testing.TB) map[string]string {
 			rec(`"userName":"alice"}`, `"userName":"alice","x":"`+strings.Repeat("y", 5000)+`"}`), rec(`"userName":"alice"}`, `"userName":"alice","x":"`+strings.Repeat("y", 5000)+`"}`), r2),
 		"identity remembered, then cut short": logFile(r2, r2, r2)[:len(logFile(r2, r2, r2))-len(r2)+60],
 	}
+	for name, input := range formInputs(t) {
+		in["form: "+name] = input
+	}
 	return in
 }
 
@@ -317,11 +363,7 @@ func TestScannerReuse(t *testing.T) {
 }
 
 func FuzzScanner(f *testing.F) {
-	for _, s := range scannerInputs(f) {
-		if len(s) < 64<<10 {
-			f.Add([]byte(s))
-		}
-	}
+	addSeeds(f, append(namedSeeds("input", scannerInputs(f), 64<<10), sharedLogFiles(f)...))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		checkScanner(t, data)
 		// Gzipped, the decompressed text is read through the Scanner's larger buffer, where a

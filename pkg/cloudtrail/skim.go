@@ -12,7 +12,7 @@ import (
 // to the grammar, so that a document it accepts reads the same through encoding/json. It
 // accepts less in one place: nesting deeper than maxSkimDepth, which sends the document to
 // encoding/json to be judged. Invalid UTF-8 is accepted, as json.Valid accepts it, and reported
-// (high) so that a record can be checked the way the parser checks it.
+// (nonASCII) so that a record can be checked the way the parser checks it.
 //
 // Most of a CloudTrail record's bytes are inside strings, so strings are read eight bytes at a
 // time (stringEnd); the bytes between them are few. The functions take the text and an offset
@@ -23,12 +23,12 @@ import (
 const maxSkimDepth = 64
 
 const (
-	ones  = 0x0101010101010101
-	highs = 0x8080808080808080
+	everyByte01 = 0x0101010101010101
+	everyByte80 = 0x8080808080808080
 )
 
-// plainString says which bytes need no attention inside a string.
-var plainString = func() (t [256]bool) {
+// plainStringByte says which bytes need no attention inside a string.
+var plainStringByte = func() (t [256]bool) {
 	for c := 0x20; c < 0x80; c++ {
 		t[c] = c != '"' && c != '\\'
 	}
@@ -38,21 +38,21 @@ var plainString = func() (t [256]bool) {
 // stringEnd reads the rest of a string whose content begins at i (after the opening quote) and
 // returns the offset after the closing quote, whether the string holds an escape, and whether
 // it holds a byte ≥ 0x80.
-func stringEnd(b []byte, i int) (end int, escaped, high bool) {
+func stringEnd(b []byte, i int) (end int, escaped, nonASCII bool) {
 	for {
 		for i+8 <= len(b) {
 			x := binary.LittleEndian.Uint64(b[i:])
 			// Flags quotes, backslashes, control characters and bytes ≥ 0x80. The lowest flag
 			// is exact: below the first such byte no subtraction borrows or sets a high bit.
-			m := ((x ^ (ones * '"')) - ones) | ((x ^ (ones * '\\')) - ones) | (x - ones*0x20) | x
-			m &= highs
+			m := ((x ^ (everyByte01 * '"')) - everyByte01) | ((x ^ (everyByte01 * '\\')) - everyByte01) | (x - everyByte01*0x20) | x
+			m &= everyByte80
 			if m != 0 {
 				i += bits.TrailingZeros64(m) >> 3
 				goto special
 			}
 			i += 8
 		}
-		for i < len(b) && plainString[b[i]] {
+		for i < len(b) && plainStringByte[b[i]] {
 			i++
 		}
 		if i >= len(b) {
@@ -61,7 +61,7 @@ func stringEnd(b []byte, i int) (end int, escaped, high bool) {
 	special:
 		switch c := b[i]; {
 		case c == '"':
-			return i + 1, escaped, high
+			return i + 1, escaped, nonASCII
 		case c == '\\':
 			escaped = true
 			if i+1 >= len(b) {
@@ -81,12 +81,12 @@ func stringEnd(b []byte, i int) (end int, escaped, high bool) {
 		case c < 0x20:
 			return -1, false, false
 		default: // ≥ 0x80
-			high = true
+			nonASCII = true
 			i++
 			// Skip the rest of a run of such bytes (text in another script) a word at a time.
 			for i+8 <= len(b) {
 				x := binary.LittleEndian.Uint64(b[i:])
-				if (((x^(ones*'"'))-ones)|((x^(ones*'\\'))-ones)|(x-ones*0x20))&^x&highs != 0 {
+				if (((x^(everyByte01*'"'))-everyByte01)|((x^(everyByte01*'\\'))-everyByte01)|(x-everyByte01*0x20))&^x&everyByte80 != 0 {
 					break
 				}
 				i += 8
@@ -103,33 +103,33 @@ func isHex(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' ||
 // stringEnd does; a string that holds a backslash or another byte is read by stringEnd. The
 // backslashes are found with bytes.IndexByte, each search going on from where the last one
 // stopped, so that together they read each byte once.
-type text struct {
-	b   []byte
-	esc int // offset of the next '\\' at or after the last string read; -1 before the first look
+type jsonText struct {
+	b             []byte
+	nextBackslash int // offset of the next '\\' at or after the last string read; -1 before the first look
 }
 
-func newText(b []byte) text { return text{b: b, esc: -1} }
+func newJSONText(b []byte) jsonText { return jsonText{b: b, nextBackslash: -1} }
 
-var stringMasks = [4]uint64{ones * '"', ones, ones * 0x20, highs}
+var stringMasks = [4]uint64{everyByte01 * '"', everyByte01, everyByte01 * 0x20, everyByte80}
 
 // stringEnd is the package's stringEnd, for a string whose content begins at i.
-func (t *text) stringEnd(i int) (end int, escaped, high bool) {
+func (t *jsonText) stringEnd(i int) (end int, escaped, nonASCII bool) {
 	b := t.b
-	if t.esc < i {
-		if t.esc = bytes.IndexByte(b[min(i, len(b)):], '\\'); t.esc < 0 {
-			t.esc = len(b)
+	if t.nextBackslash < i {
+		if t.nextBackslash = bytes.IndexByte(b[min(i, len(b)):], '\\'); t.nextBackslash < 0 {
+			t.nextBackslash = len(b)
 		} else {
-			t.esc += i
+			t.nextBackslash += i
 		}
 	}
-	s := b[:t.esc]
+	s := b[:t.nextBackslash]
 	j := i
 	p := unsafe.Pointer(unsafe.SliceData(s))
 	// The masks are read into registers once: as constants, the compiler would build each of
 	// them again for every word.
 	quotes, one, lows, hi := stringMasks[0], stringMasks[1], stringMasks[2], stringMasks[3]
 	for ; j+8 <= len(s); j += 8 {
-		// Flags quotes, control characters and bytes ≥ 0x80 (no backslash comes before t.esc);
+		// Flags quotes, control characters and bytes ≥ 0x80 (no backslash comes before t.nextBackslash);
 		// the lowest flag is exact.
 		x := load64(p, j)
 		m := x | (x - lows)
@@ -151,17 +151,9 @@ func (t *text) stringEnd(i int) (end int, escaped, high bool) {
 	return stringEnd(b, i)
 }
 
-// ws returns the offset of the first byte at or after i that is not JSON whitespace.
-func ws(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t') {
-		i++
-	}
-	return i
-}
-
 // skim reads one value of any kind at b[i] (no whitespace before it) and returns the offset
 // after it, and whether a string in it holds a byte ≥ 0x80.
-func (t *text) skim(i int) (end int, high bool) {
+func (t *jsonText) skim(i int) (end int, nonASCII bool) {
 	b := t.b
 	var stack uint64 // a bit per open container: 1 for an object, 0 for an array
 	depth := 0
@@ -175,14 +167,14 @@ value:
 		if i, _, h = t.stringEnd(i + 1); i < 0 {
 			return -1, false
 		}
-		high = high || h
+		nonASCII = nonASCII || h
 	case '{':
 		if depth == maxSkimDepth {
 			return -1, false
 		}
 		depth++
 		stack = stack<<1 | 1
-		if i = ws(b, i+1); i < len(b) && b[i] == '}' {
+		if i = skipBlanks(b, i+1); i < len(b) && b[i] == '}' {
 			i++
 			depth--
 			stack >>= 1
@@ -195,7 +187,7 @@ value:
 		}
 		depth++
 		stack <<= 1
-		if i = ws(b, i+1); i < len(b) && b[i] == ']' {
+		if i = skipBlanks(b, i+1); i < len(b) && b[i] == ']' {
 			i++
 			depth--
 			stack >>= 1
@@ -222,14 +214,14 @@ value:
 	// after a value
 	for depth > 0 {
 		if i < len(b) && b[i] <= ' ' {
-			i = ws(b, i)
+			i = skipBlanks(b, i)
 		}
 		if i >= len(b) {
 			return -1, false
 		}
 		switch c := b[i]; {
 		case c == ',':
-			i = ws(b, i+1)
+			i = skipBlanks(b, i+1)
 			if stack&1 != 0 {
 				goto key
 			}
@@ -242,7 +234,7 @@ value:
 			return -1, false
 		}
 	}
-	return i, high
+	return i, nonASCII
 key:
 	if i >= len(b) || b[i] != '"' {
 		return -1, false
@@ -251,14 +243,14 @@ key:
 	if i, _, h = t.stringEnd(i + 1); i < 0 {
 		return -1, false
 	}
-	high = high || h
+	nonASCII = nonASCII || h
 	if i < len(b) && b[i] <= ' ' {
-		i = ws(b, i)
+		i = skipBlanks(b, i)
 	}
 	if i >= len(b) || b[i] != ':' {
 		return -1, false
 	}
-	i = ws(b, i+1)
+	i = skipBlanks(b, i+1)
 	goto value
 }
 

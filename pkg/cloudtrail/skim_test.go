@@ -13,7 +13,7 @@ func TestStringEnd(t *testing.T) {
 	specials := []struct {
 		name, s      string
 		escaped, bad bool
-		high         bool
+		nonASCII     bool
 	}{
 		{"escaped quote", `\"`, true, false, false},
 		{"escaped backslash", `\\`, true, false, false},
@@ -35,10 +35,10 @@ func TestStringEnd(t *testing.T) {
 			for _, after := range []int{0, 3, 9} {
 				content := strings.Repeat("a", before) + sp.s + strings.Repeat("b", after)
 				doc := `"` + content + `"` + ` tail`
-				end, escaped, high := stringEnd([]byte(doc), 1)
-				tx := newText([]byte(doc))
-				if e2, esc2, high2 := tx.stringEnd(1); e2 != end || esc2 != escaped || high2 != high {
-					t.Errorf("%s at %d: text.stringEnd says %d %v %v, stringEnd %d %v %v", sp.name, before, e2, esc2, high2, end, escaped, high)
+				end, escaped, nonASCII := stringEnd([]byte(doc), 1)
+				tx := newJSONText([]byte(doc))
+				if e2, esc2, nonASCII2 := tx.stringEnd(1); e2 != end || esc2 != escaped || nonASCII2 != nonASCII {
+					t.Errorf("%s at %d: jsonText.stringEnd says %d %v %v, stringEnd %d %v %v", sp.name, before, e2, esc2, nonASCII2, end, escaped, nonASCII)
 				}
 				if sp.bad {
 					if end != -1 {
@@ -46,8 +46,8 @@ func TestStringEnd(t *testing.T) {
 					}
 					continue
 				}
-				if want := len(content) + 2; end != want || escaped != sp.escaped || high != sp.high {
-					t.Errorf("%s at %d, %d after: end %d escaped %v high %v; want %d %v %v", sp.name, before, after, end, escaped, high, want, sp.escaped, sp.high)
+				if want := len(content) + 2; end != want || escaped != sp.escaped || nonASCII != sp.nonASCII {
+					t.Errorf("%s at %d, %d after: end %d escaped %v nonASCII %v; want %d %v %v", sp.name, before, after, end, escaped, nonASCII, want, sp.escaped, sp.nonASCII)
 				}
 				if !json.Valid([]byte(doc[:end])) {
 					t.Errorf("%s at %d: accepted %q, which encoding/json refuses", sp.name, before, doc[:end])
@@ -56,9 +56,9 @@ func TestStringEnd(t *testing.T) {
 		}
 	}
 	for _, unterminated := range []string{`"abc`, `"abcdefghijklmnop`, `"abc\"`, `"abc\`, `"\u00`} {
-		tx := newText([]byte(unterminated))
+		tx := newJSONText([]byte(unterminated))
 		if end, _, _ := tx.stringEnd(1); end != -1 {
-			t.Errorf("%q: text.stringEnd end %d, want -1", unterminated, end)
+			t.Errorf("%q: jsonText.stringEnd end %d, want -1", unterminated, end)
 		}
 		if end, _, _ := stringEnd([]byte(unterminated), 1); end != -1 {
 			t.Errorf("%q: end %d, want -1", unterminated, end)
@@ -69,16 +69,10 @@ func TestStringEnd(t *testing.T) {
 // TestSkimAgreesWithEncodingJSON checks skim against json.Valid on values of every kind, valid
 // and not.
 func TestSkimAgreesWithEncodingJSON(t *testing.T) {
-	for _, v := range []string{
-		`{}`, `[]`, `{"a":1}`, `[1,2,3]`, `{"a":{"b":[true,false,null,"x",-0.5e+3]}}`, ` { "a" : [ 1 , 2 ] } `,
-		`0`, `-0`, `1.5`, `1e9`, `1E-9`, `-12.25e+07`, `"x"`, `true`, `false`, `null`,
-		`01`, `-`, `1.`, `.5`, `1e`, `1e+`, `+1`, `tru`, `nul`, `falsy`, `{"a"}`, `{"a":}`, `{"a":1,}`, `[1,]`, `[,1]`,
-		`{a:1}`, `{"a":1 "b":2}`, `["a" "b"]`, `{"a":[}`, `[{]`, `{"a":1]`, `[1}`, `"\q"`, `{"\u12":1}`,
-		strings.Repeat("[", 64) + strings.Repeat("]", 64), `[` + strings.Repeat(`{"a":`, 30) + `1` + strings.Repeat(`}`, 30) + `]`,
-	} {
-		tx := newText([]byte(v))
-		end, _ := tx.skim(ws([]byte(v), 0))
-		ok := end >= 0 && ws([]byte(v), end) == len(v)
+	for _, v := range skimValues {
+		tx := newJSONText([]byte(v))
+		end, _ := tx.skim(skipBlanks([]byte(v), 0))
+		ok := end >= 0 && skipBlanks([]byte(v), end) == len(v)
 		if ok && !json.Valid([]byte(v)) {
 			t.Errorf("skim accepts %q, which encoding/json refuses", v)
 		}
@@ -88,16 +82,27 @@ func TestSkimAgreesWithEncodingJSON(t *testing.T) {
 	}
 }
 
+// skimValues are JSON values of every kind, valid and not.
+var skimValues = []string{
+	`{}`, `[]`, `{"a":1}`, `[1,2,3]`, `{"a":{"b":[true,false,null,"x",-0.5e+3]}}`, ` { "a" : [ 1 , 2 ] } `,
+	`0`, `-0`, `1.5`, `1e9`, `1E-9`, `-12.25e+07`, `"x"`, `true`, `false`, `null`,
+	`01`, `-`, `1.`, `.5`, `1e`, `1e+`, `+1`, `tru`, `nul`, `falsy`, `{"a"}`, `{"a":}`, `{"a":1,}`, `[1,]`, `[,1]`,
+	`{a:1}`, `{"a":1 "b":2}`, `["a" "b"]`, `{"a":[}`, `[{]`, `{"a":1]`, `[1}`, `"\q"`, `{"\u12":1}`,
+	strings.Repeat("[", 64) + strings.Repeat("]", 64), `[` + strings.Repeat(`{"a":`, 30) + `1` + strings.Repeat(`}`, 30) + `]`,
+}
+
 // FuzzSkim: skim never accepts what encoding/json refuses, and refuses what it accepts only for
 // nesting deeper than its stack.
 func FuzzSkim(f *testing.F) {
-	for _, s := range []string{`{"a":[1,"b\u00e9",{"c":null}]}`, `[1,2`, `"\ud800"`, `-0.0e-0`, "\"\x01\"", `{"a":tru}`} {
-		f.Add([]byte(s))
-	}
+	seeds := seedsOf("fuzz", `{"a":[1,"b\u00e9",{"c":null}]}`, `[1,2`, `"\ud800"`, `-0.0e-0`, "\"\x01\"", `{"a":tru}`,
+		strings.Repeat("[", maxSkimDepth+1)+strings.Repeat("]", maxSkimDepth+1), `"\u12"`, "\"é\xff\"")
+	seeds = append(seeds, seedsOf("value", skimValues...)...)
+	seeds = append(seeds, sharedEventSeeds(f)...)
+	addSeeds(f, seeds)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		tx := newText(data)
-		end, _ := tx.skim(ws(data, 0))
-		ok := end >= 0 && ws(data, end) == len(data)
+		tx := newJSONText(data)
+		end, _ := tx.skim(skipBlanks(data, 0))
+		ok := end >= 0 && skipBlanks(data, end) == len(data)
 		valid := json.Valid(data)
 		if ok && !valid {
 			t.Fatalf("skim accepts %q, which encoding/json refuses", data)

@@ -337,6 +337,10 @@ var expectations = map[string]expectation{
 		rule: "iam-policy-changed", category: "iam_policy_changed", severity: detect.High,
 		actor: "alice", target: "arn:aws:iam::123456789012:policy/deploy-artifacts",
 	}}},
+	"iam_policy_changed/alert-create-role-for-other-account.json": {alerts: []alert{{
+		rule: "iam-policy-changed", category: "iam_policy_changed", severity: detect.High,
+		actor: dave, target: "arn:aws:iam::123456789012:role/vendor-support",
+	}}},
 	"iam_policy_changed/alert-trust-other-account.json": {alerts: []alert{{
 		rule: "iam-policy-changed", category: "iam_policy_changed", severity: detect.High,
 		actor: dave, target: "arn:aws:iam::123456789012:role/billing-reports",
@@ -459,6 +463,7 @@ var expectations = map[string]expectation{
 	"console_login_no_mfa/quiet-iam-user-with-mfa.json":               {},
 	"console_login_no_mfa/quiet-sso-signin.json":                      {},
 	"iam_policy_changed/quiet-get-role-policy.json":                   {},
+	"iam_policy_changed/quiet-create-role-for-lambda.json":            {},
 	"kms_key_disabled/quiet-enable-key.json":                          {},
 	"login_profile_created/quiet-change-password.json":                {},
 	"login_profile_created/quiet-own-login-profile.json":              {},

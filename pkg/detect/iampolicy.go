@@ -12,12 +12,14 @@ import (
 // iamPolicyEvents is CIS 4.4's list less AttachUserPolicy and PutUserPolicy, which
 // user_policy_attached reports (permissions straight on a user break a practice of their own),
 // plus SetDefaultPolicyVersion and UpdateAssumeRolePolicy: the first changes what a policy
-// grants as surely as CreatePolicyVersion, the second who may use a role's permissions.
+// grants as surely as CreatePolicyVersion, the second who may use a role's permissions; and
+// CreateRole, reported only when the new role trusts someone outside the account (a backdoor
+// role: a way back in that survives the attacker's own credentials being revoked).
 var iamPolicyEvents = []string{
 	"DeleteGroupPolicy", "DeleteRolePolicy", "DeleteUserPolicy", "PutGroupPolicy", "PutRolePolicy",
 	"CreatePolicy", "DeletePolicy", "CreatePolicyVersion", "DeletePolicyVersion", "SetDefaultPolicyVersion",
 	"AttachRolePolicy", "DetachRolePolicy", "AttachGroupPolicy", "DetachGroupPolicy", "DetachUserPolicy",
-	"UpdateAssumeRolePolicy",
+	"UpdateAssumeRolePolicy", "CreateRole",
 }
 
 // iamPolicyChanged grades a change to IAM permissions by what it grants: an admin-equivalent
@@ -33,12 +35,21 @@ func iamPolicyChanged(w watchdogRoles) func(*cloudtrail.Record, *Finding) bool {
 			PolicyARN      string `json:"policyArn"`
 			PolicyName     string `json:"policyName"`
 			PolicyDocument string `json:"policyDocument"`
-			VersionID      string `json:"versionId"`
-			SetAsDefault   bool   `json:"setAsDefault"`
+			// AssumeRolePolicyDocument is CreateRole's trust policy.
+			AssumeRolePolicyDocument string `json:"assumeRolePolicyDocument"`
+			VersionID                string `json:"versionId"`
+			SetAsDefault             bool   `json:"setAsDefault"`
 		}
 		_ = rec.Param(&req)
 		if w.of(rec, req.RoleName) != "" {
 			return false
+		}
+		// A role created for a service or for principals of this account is everyday work.
+		outsider := ""
+		if rec.EventName == "CreateRole" {
+			if outsider = trustsOutsider(req.AssumeRolePolicyDocument, rec.Account()); outsider == "" {
+				return false
+			}
 		}
 		iamARN := func(kind, name string) string {
 			return "arn:" + rec.Partition() + ":iam::" + rec.Account() + ":" + kind + "/" + name
@@ -103,6 +114,8 @@ func iamPolicyChanged(w watchdogRoles) func(*cloudtrail.Record, *Finding) bool {
 			if adminDocument(req.PolicyDocument) {
 				base, what = Medium, "created "+policyText("admin-equivalent", "managed policy", policy)
 			}
+		case "CreateRole":
+			base, what = High, "created "+holder+" and let "+outsider+" assume it"
 		case "UpdateAssumeRolePolicy":
 			base, what = Medium, "changed who may assume "+holder
 			if outsider := trustsOutsider(req.PolicyDocument, rec.Account()); outsider != "" {

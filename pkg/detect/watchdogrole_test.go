@@ -59,6 +59,18 @@ func TestWatchdogRoleChanged(t *testing.T) {
 			map[string]any{"policyArn": "arn:aws:iam::aws:policy/ReadOnlyAccess"}), []string{"iam-policy-changed:medium"}},
 		ruleCase{"another role", roleCall("UpdateAssumeRolePolicy", "billing-reports", account, map[string]any{"policyDocument": trust}), []string{"iam-policy-changed:high"}},
 		ruleCase{"another role created", roleCall("CreateRole", "billing-reports", account, nil), nil},
+		// A role created for another account is a way back in (Stratus Red Team's
+		// iam-create-backdoor-role); one for a service or this account is everyday work.
+		ruleCase{"another role created for another account", roleCall("CreateRole", "billing-reports", account,
+			map[string]any{"assumeRolePolicyDocument": trust}), []string{"iam-policy-changed:high"}},
+		ruleCase{"another role created for anyone", roleCall("CreateRole", "billing-reports", account,
+			map[string]any{"assumeRolePolicyDocument": `{"Statement":[{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole"}]}`}), []string{"iam-policy-changed:high"}},
+		ruleCase{"another role created for Lambda", roleCall("CreateRole", "billing-reports", account,
+			map[string]any{"assumeRolePolicyDocument": `{"Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}`}), nil},
+		ruleCase{"another role created for this account", roleCall("CreateRole", "billing-reports", account,
+			map[string]any{"assumeRolePolicyDocument": `{"Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + account + `:root"},"Action":"sts:AssumeRole"}]}`}), nil},
+		ruleCase{"another role created for another account, denied", with(roleCall("CreateRole", "billing-reports", account,
+			map[string]any{"assumeRolePolicyDocument": trust}), denied), []string{"iam-policy-changed:medium"}},
 		ruleCase{"lookalike role", roleCall("DeleteRole", "x-"+memberRole, member, nil), nil},
 	)
 	runCases(t, d, cases)

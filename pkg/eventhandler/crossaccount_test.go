@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/iam-watchdog/iam-watchdog/internal/faultproxy"
@@ -68,12 +69,14 @@ func deployOrg(t *testing.T, srv *mototest.Server, endpoint string) orgDeploymen
 	cfg := srv.Config(t)
 	const table = "iam-watchdog-state"
 	mototest.CreateStateTable(t, dynamodb.NewFromConfig(cfg), table)
+	stateKey := mototest.CreateStateKey(t, kms.NewFromConfig(cfg))
 	fnCfg := mototest.Config(t, endpoint)
 	fnCfg.AppID = policy.AppID
 	env := lambdaenv.From(func(name string) string {
 		return map[string]string{
 			"REMEDIATION_MODE":  "auto",
 			"STATE_TABLE":       table,
+			"STATE_KEY_ARN":     stateKey,
 			"WATCHDOG_ROLE_ARN": watchdogRoleARN,
 			"MEMBER_ROLE_NAME":  memberRoleName,
 		}[name]

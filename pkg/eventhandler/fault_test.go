@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	eventstestdata "github.com/iam-watchdog/iam-watchdog/events-testdata"
@@ -123,6 +124,7 @@ func deployFaulty(t *testing.T, mode string) *faultDeployment {
 		SlackAPIURL:         d.slackAPI.URL + "/api/",
 		RemediationMode:     mode,
 		StateTable:          faultTable,
+		StateKeyARN:         mototest.CreateStateKey(t, kms.NewFromConfig(direct)),
 		QuarantinePolicyARN: eventstestdata.QuarantinePolicyARN,
 		RoleARN:             eventstestdata.WatchdogRoleARN,
 	}

@@ -22,7 +22,12 @@ func New(env lambdaenv.Env, awsCfg aws.Config, log *slog.Logger) (*Handler, erro
 	if err != nil {
 		return nil, err
 	}
+	codec, err := env.Codec(awsCfg)
+	if err != nil {
+		return nil, err
+	}
 	p := &watchdog.Pipeline{
+		Codec:      codec,
 		Detector:   detect.DefaultWith(cfg.Detection()),
 		Config:     cfg,
 		Remediator: rem,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -37,12 +38,17 @@ func TestNew(t *testing.T) {
 	if sink, err := h.Sink(context.Background()); err != nil || sink == nil {
 		t.Fatalf("sink without SLACK_SECRET_ARN: %v %v", sink, err)
 	}
-	h, err = eventhandler.New(envFrom(map[string]string{"STATE_TABLE": "iam-watchdog-state", "REMEDIATION_MODE": "auto"}), awsCfg, log)
+	const stateKey = "arn:aws:kms:us-east-1:123456789012:key/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
+	h, err = eventhandler.New(envFrom(map[string]string{"STATE_TABLE": "iam-watchdog-state", "STATE_KEY_ARN": stateKey, "REMEDIATION_MODE": "auto"}), awsCfg, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d, ok := h.Pipeline.Store.(*state.DynamoDB); !ok || d.Table != "iam-watchdog-state" {
-		t.Fatalf("store %#v: want the DynamoDB table", h.Pipeline.Store)
+	if d, ok := h.Pipeline.Store.(*state.DynamoDB); !ok || d.Table != "iam-watchdog-state" || h.Pipeline.Codec.KeyARN != stateKey || h.Pipeline.Codec.KMS == nil {
+		t.Fatalf("store %#v, codec %+v: want the DynamoDB table, authenticated with the state key", h.Pipeline.Store, h.Pipeline.Codec)
+	}
+	// The table may hold no unauthenticated record: no key, no start.
+	if _, err := eventhandler.New(envFrom(map[string]string{"STATE_TABLE": "iam-watchdog-state", "REMEDIATION_MODE": "auto"}), awsCfg, log); err == nil || !strings.Contains(err.Error(), "STATE_KEY_ARN") {
+		t.Fatalf("New with a table and no state key = %v; want an error naming STATE_KEY_ARN", err)
 	}
 	if _, err := eventhandler.New(envFrom(map[string]string{"REMEDIATION_MODE": "auto"}), awsCfg, log); err == nil {
 		t.Fatal("auto without a state table built")

@@ -17,9 +17,11 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/iam-watchdog/iam-watchdog/pkg/alert"
 	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
 	"github.com/iam-watchdog/iam-watchdog/pkg/notify"
 	"github.com/iam-watchdog/iam-watchdog/pkg/policy"
@@ -36,6 +38,7 @@ type Env struct {
 	SlackAPIURL         string // SLACK_API_URL: optional Slack Web API base URL override
 	RemediationMode     string // REMEDIATION_MODE: off, dry-run, auto or approve; overrides the config file
 	StateTable          string // STATE_TABLE: DynamoDB table for idempotency and undo records
+	StateKeyARN         string // STATE_KEY_ARN: KMS HMAC key authenticating the table's records; required with STATE_TABLE
 	QuarantinePolicyARN string // QUARANTINE_POLICY_ARN: the stack's deny-unless-MFA policy
 	RoleARN             string // WATCHDOG_ROLE_ARN: the function's own role, never acted on
 	ConfigPath          string // WATCHDOG_CONFIG: optional YAML config file bundled with the function
@@ -51,6 +54,7 @@ func From(getenv func(string) string) Env {
 		SlackAPIURL:         getenv("SLACK_API_URL"),
 		RemediationMode:     getenv("REMEDIATION_MODE"),
 		StateTable:          getenv("STATE_TABLE"),
+		StateKeyARN:         getenv("STATE_KEY_ARN"),
 		QuarantinePolicyARN: getenv("QUARANTINE_POLICY_ARN"),
 		RoleARN:             getenv("WATCHDOG_ROLE_ARN"),
 		ConfigPath:          configPath(getenv),
@@ -162,7 +166,9 @@ func (e Env) Remediator(awsCfg aws.Config, cfg policy.Config) (*remediate.Remedi
 	default:
 		r.Clients = remediate.NewAssumeRole(awsCfg, e.account(), e.MemberRoleName, sts.NewFromConfig(awsCfg))
 	}
-	e.withSnapshots(r, awsCfg)
+	if err := e.withSnapshots(r, awsCfg); err != nil {
+		return nil, err
+	}
 	return r, nil
 }
 
@@ -181,6 +187,23 @@ func (e Env) Store(awsCfg aws.Config) *state.DynamoDB {
 		return nil
 	}
 	return &state.DynamoDB{API: dynamodb.NewFromConfig(awsCfg), Table: e.StateTable}
+}
+
+// Codec is what writes and reads the pieces of authority in the state table's records: every
+// record authenticated with STATE_KEY_ARN. The table is shared, and whoever could write an
+// unauthenticated record there could choose what a button does, so STATE_TABLE without
+// STATE_KEY_ARN is an error.
+func (e Env) Codec(awsCfg aws.Config) (alert.Codec, error) {
+	switch {
+	case e.StateTable == "":
+		return alert.Codec{}, nil
+	case e.StateKeyARN == "":
+		return alert.Codec{}, errors.New("STATE_TABLE is set but STATE_KEY_ARN is not: the shared state table may not hold unauthenticated records (template.yaml passes the stack's StateKey)")
+	}
+	if err := policy.CheckStateKeyARN(e.StateKeyARN); err != nil {
+		return alert.Codec{}, fmt.Errorf("STATE_KEY_ARN: %w", err)
+	}
+	return alert.Codec{KeyARN: e.StateKeyARN, KMS: kms.NewFromConfig(awsCfg)}, nil
 }
 
 // Secret reads the Slack secret SLACK_SECRET_ARN names.

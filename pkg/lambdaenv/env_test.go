@@ -37,13 +37,14 @@ func TestFrom(t *testing.T) {
 		"SLACK_API_URL":         "http://127.0.0.1:9999/api/",
 		"REMEDIATION_MODE":      "auto",
 		"STATE_TABLE":           "iam-watchdog-state",
+		"STATE_KEY_ARN":         stateKeyARN,
 		"QUARANTINE_POLICY_ARN": quarantineARN,
 		"WATCHDOG_ROLE_ARN":     functionRole,
 		"WATCHDOG_CONFIG":       "/var/task/watchdog.yaml",
 	}
 	want := lambdaenv.Env{
 		SlackSecretARN: vars["SLACK_SECRET_ARN"], SlackChannel: "#security", SlackAPIURL: vars["SLACK_API_URL"],
-		RemediationMode: "auto", StateTable: "iam-watchdog-state", QuarantinePolicyARN: quarantineARN,
+		RemediationMode: "auto", StateTable: "iam-watchdog-state", StateKeyARN: stateKeyARN, QuarantinePolicyARN: quarantineARN,
 		RoleARN: functionRole, ConfigPath: "/var/task/watchdog.yaml",
 	}
 	if got := envFrom(vars); got != want {

@@ -69,6 +69,8 @@ type RuleConfig struct {
 	Severity *detect.Severity `yaml:"severity"`
 	Allow    Allowlist        `yaml:"allow"`
 	Protect  Allowlist        `yaml:"protect"`
+	// Threshold counts a caller's findings before posting (routing.go).
+	Threshold *Threshold `yaml:"threshold"`
 }
 
 // Config is the one configuration of the watchdog, shared by the Lambda and the CLI.
@@ -100,6 +102,9 @@ type Config struct {
 	TrailBuckets []string `yaml:"trail_buckets"`
 	// Slack configures the buttons on alerts and flood control.
 	Slack SlackConfig `yaml:"slack"`
+	// StateKeyARN is the KMS HMAC key the state records are authenticated with (the stack's
+	// StateKeyArn output): required with `--state dynamodb://…`, optional for a local file.
+	StateKeyARN string `yaml:"state_key_arn"`
 	// Audit configures `watchdog audit` and the scheduled audit (audit.go).
 	Audit AuditConfig `yaml:"audit"`
 }
@@ -219,6 +224,7 @@ func checkNames(doc *yaml.Node) error {
 		root = doc.Content[0]
 	}
 	check("mode", valueOf(root, "mode"), mode)
+	check("slack.immediate_severity", valueOf(valueOf(root, "slack"), "immediate_severity"), severity)
 	if rules := valueOf(root, "rules"); rules != nil && rules.Kind == yaml.MappingNode {
 		for i := 0; i+1 < len(rules.Content); i += 2 {
 			id, rc := rules.Content[i].Value, rules.Content[i+1]
@@ -352,6 +358,19 @@ var iamRoleNameWithPath = regexp.MustCompile(`^([\x21-\x7e]+/)*[\w+=,.@-]{1,64}$
 // selfRoleARN is an IAM role or user ARN in a twelve-digit account.
 var selfRoleARN = regexp.MustCompile(`^arn:[a-z-]+:iam::\d{12}:(role|user)/.+$`)
 
+// kmsKeyARN is the ARN of a KMS key by its ID (not an alias, which whoever may UpdateAlias
+// could point at a key of their own).
+var kmsKeyARN = regexp.MustCompile(`^arn:[a-z-]+:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$`)
+
+// CheckStateKeyARN checks the state key's ARN: a KMS key ARN naming the key by ID, so that the
+// records are checked with exactly the stack's key, in its account.
+func CheckStateKeyARN(arn string) error {
+	if !kmsKeyARN.MatchString(arn) {
+		return fmt.Errorf("%q is not a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/KEY_ID, the stack's StateKeyArn output; an alias or a bare key ID is not enough)", arn)
+	}
+	return nil
+}
+
 // s3BucketName is what S3 accepts as a general purpose bucket name.
 // Reference: https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html
 var s3BucketName = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
@@ -412,6 +431,11 @@ func (c *Config) Validate(rules []detect.Rule) error {
 			errs = append(errs, fmt.Errorf("trail_buckets[%d]: %q is not an S3 bucket name (3-63 of lower-case letters, digits, dots and hyphens)", i, b))
 		}
 	}
+	if c.StateKeyARN != "" {
+		if err := CheckStateKeyARN(c.StateKeyARN); err != nil {
+			errs = append(errs, fmt.Errorf("state_key_arn: %w", err))
+		}
+	}
 	errs = append(errs, c.Slack.validate()...)
 	errs = append(errs, c.Audit.validate()...)
 	known := map[string]bool{}
@@ -425,6 +449,7 @@ func (c *Config) Validate(rules []detect.Rule) error {
 			errs = append(errs, fmt.Errorf("rules.%s: no rule has this ID (see `watchdog rules`)", id))
 		}
 		checkLists("rules."+id+".", rc.Allow, rc.Protect)
+		errs = append(errs, validateThreshold(id, rc.Threshold)...)
 	}
 	return errors.Join(errs...)
 }

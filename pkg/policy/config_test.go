@@ -23,6 +23,7 @@ func userARN(name string) string { return "arn:aws:iam::" + account + ":user/" +
 const fullConfig = `
 mode: auto
 quarantine_policy_arn: arn:aws:iam::123456789012:policy/iam-watchdog-Quarantine
+state_key_arn: arn:aws:kms:us-east-1:123456789012:key/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0
 self_role_arns:
   - arn:aws:iam::123456789012:role/iam-watchdog-WatchdogRole
 allow:
@@ -53,6 +54,7 @@ func TestParseFull(t *testing.T) {
 	want := policy.Config{
 		Mode:                policy.Auto,
 		QuarantinePolicyARN: quarantineARN,
+		StateKeyARN:         "arn:aws:kms:us-east-1:123456789012:key/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0",
 		SelfRoleARNs:        []string{selfRole},
 		Allow:               policy.Allowlist{Actors: []string{deployerRole}, Targets: []string{userARN("break-glass")}},
 		Rules: map[string]policy.RuleConfig{
@@ -132,6 +134,8 @@ func TestParseErrors(t *testing.T) {
 		{"target not an ARN", "allow:\n  targets:\n    - arn:aws:iam::123456789012:user/ok\n    - user/bob\n", []string{"allow.targets[1]", `"user/bob"`}},
 		{"self role not an ARN", "self_role_arns: [iam-watchdog-WatchdogRole]\n", []string{"self_role_arns[0]", "iam-watchdog-WatchdogRole"}},
 		{"quarantine policy not an ARN", "quarantine_policy_arn: DenyWithoutMFA\n", []string{"quarantine_policy_arn", "DenyWithoutMFA"}},
+		{"state key an alias", "state_key_arn: arn:aws:kms:us-east-1:123456789012:alias/iam-watchdog\n", []string{"state_key_arn", "alias/iam-watchdog", "not a KMS key ARN"}},
+		{"state key a bare ID", "state_key_arn: 0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0\n", []string{"state_key_arn", "not a KMS key ARN"}},
 		{"rule target not an ARN", "rules:\n  access-key-created:\n    allow:\n      targets: ['*']\n",
 			[]string{"rules.access-key-created.allow.targets[0]", `"*"`}},
 		{"rule allow actor", "rules:\n  mfa-deactivated:\n    allow:\n      actors: [dave]\n", []string{"rules.mfa-deactivated.allow.actors[0]", `"dave"`}},

@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"slices"
 	"time"
+
+	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
 )
 
 // SlackConfig says who may press the buttons on alerts (Revert now, Undo revert, Acknowledge)
@@ -18,6 +20,8 @@ type SlackConfig struct {
 	// FloodWindow is how long findings with the same rule and actor update the first one's
 	// message instead of posting their own; unset means DefaultFloodWindow, 0 turns it off.
 	FloodWindow *time.Duration `yaml:"flood_window"`
+	// Routing: what is posted at once, what waits for the digest, and in which channel.
+	Routing `yaml:",inline"`
 }
 
 // DefaultFloodWindow applies when slack.flood_window is not set.
@@ -62,5 +66,5 @@ func (s SlackConfig) validate() []error {
 	if w := s.Window(); w < 0 || w > 24*time.Hour {
 		errs = append(errs, fmt.Errorf("slack.flood_window: %s is outside 0 (off) to 24h", w))
 	}
-	return errs
+	return append(errs, s.Routing.validate(detect.Rules())...)
 }

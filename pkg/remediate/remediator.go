@@ -193,7 +193,8 @@ func (r *Remediator) Do(ctx context.Context, u Undo) error {
 
 // Revert reverses what Apply did, from u alone: it re-activates the key, re-attaches the
 // detached policy, puts the saved inline document back byte for byte, or detaches the
-// quarantine policy. restart_logging is never reverted: Revert returns an error wrapping
+// quarantine policy (only the one the remediator is configured with for that account: a record
+// naming any other policy is refused). restart_logging is never reverted: Revert returns an error wrapping
 // ErrIrreversible. NoSuchEntity (say, the quarantine policy was already detached, or the user
 // is gone) wraps ErrAlreadyReverted.
 func (r *Remediator) Revert(ctx context.Context, u Undo) error {
@@ -216,7 +217,17 @@ func (r *Remediator) Revert(ctx context.Context, u Undo) error {
 		}, calls.watch)
 		return calls.outcome(err, "put inline policy %s back on user %s", u.PolicyName, u.UserName)
 	case detect.QuarantineUser:
-		return r.detach(ctx, u.Account, u.UserName, u.PolicyARN)
+		// The undo record names the policy to detach, and a record is data from outside: only
+		// ever the watchdog's own quarantine policy for that account is detached, whatever it
+		// says, so a record naming an administrator's policy cannot turn an undo into a revoke.
+		want, err := r.quarantinePolicy(u.Account)
+		if err != nil {
+			return fmt.Errorf("lift the quarantine of user %s: %w", u.UserName, err)
+		}
+		if u.PolicyARN != want {
+			return fmt.Errorf("lift the quarantine of user %s: refused: the undo record names %s, and lifting a quarantine only ever detaches the watchdog's quarantine policy %s", u.UserName, u.PolicyARN, want)
+		}
+		return r.detach(ctx, u.Account, u.UserName, want)
 	case detect.RestartLogging:
 		return fmt.Errorf("restarting logging on trail %s is not undone: the watchdog never stops a trail on anyone's behalf (stop it yourself if you must): %w", u.Trail, ErrIrreversible)
 	default:

@@ -245,18 +245,52 @@ func TestRevertCalls(t *testing.T) {
 			t.Errorf("PutUserPolicy document %q, want %q", got, doc)
 		}
 	})
-	t.Run("quarantine detaches the recorded policy, not today's", func(t *testing.T) {
-		var got string
-		f := &fakeIAM{t: t, detachUserPolicy: func(in *iam.DetachUserPolicyInput) error {
-			got = aws.ToString(in.PolicyArn)
-			return nil
-		}}
-		r := &Remediator{Clients: &fakeClients{iam: f}, QuarantinePolicyARN: "arn:aws:iam::111122223333:policy/new"}
-		if err := r.Revert(t.Context(), Undo{Action: detect.QuarantineUser, UserName: "bob", PolicyARN: quarantineARN}); err != nil {
-			t.Fatal(err)
-		}
-		if got != quarantineARN {
-			t.Errorf("detached %s, want %s", got, quarantineARN)
+	// Lifting a quarantine detaches the watchdog's own quarantine policy for the user's account
+	// and nothing else, whatever the undo record names: the record is data from the state
+	// table, and this holds even for a record whose MAC were valid (defence in depth).
+	const member = "111111111111"
+	memberCopy := "arn:aws:iam::" + member + ":policy/iam-watchdog-quarantine"
+	for _, tt := range []struct {
+		name      string
+		u         Undo
+		detaches  string // "" for refused before any call
+		refusedBy string
+	}{
+		{"the configured policy", Undo{Action: detect.QuarantineUser, Account: "111122223333", UserName: "bob", PolicyARN: quarantineARN}, quarantineARN, ""},
+		{"the member account's copy", Undo{Action: detect.QuarantineUser, Account: member, UserName: "bob", PolicyARN: memberCopy}, memberCopy, ""},
+		{"AdministratorAccess", Undo{Action: detect.QuarantineUser, UserName: "admin", PolicyARN: "arn:aws:iam::aws:policy/AdministratorAccess"}, "", "arn:aws:iam::aws:policy/AdministratorAccess"},
+		{"another policy of the account", Undo{Action: detect.QuarantineUser, UserName: "bob", PolicyARN: "arn:aws:iam::111122223333:policy/old-quarantine"}, "", "old-quarantine"},
+		{"the home policy in a member account", Undo{Action: detect.QuarantineUser, Account: member, UserName: "bob", PolicyARN: quarantineARN}, "", quarantineARN},
+		{"the member copy's name in the home account", Undo{Action: detect.QuarantineUser, Account: "111122223333", UserName: "bob", PolicyARN: "arn:aws:iam::111122223333:policy/iam-watchdog-quarantine"}, "", "iam-watchdog-quarantine"},
+	} {
+		t.Run("quarantine: "+tt.name, func(t *testing.T) {
+			var got string
+			f := &fakeIAM{t: t}
+			if tt.detaches != "" {
+				f.detachUserPolicy = func(in *iam.DetachUserPolicyInput) error { got = aws.ToString(in.PolicyArn); return nil }
+			}
+			clients := &fakeClients{iam: f}
+			r := &Remediator{Clients: clients, QuarantinePolicyARN: quarantineARN, MemberQuarantinePolicyName: "iam-watchdog-quarantine"}
+			err := r.Revert(t.Context(), tt.u)
+			if tt.detaches == "" {
+				if err == nil || !strings.Contains(err.Error(), "refused") || !strings.Contains(err.Error(), tt.refusedBy) || !strings.Contains(err.Error(), "only ever detaches") {
+					t.Fatalf("Revert = %v, want a refusal naming %s", err, tt.refusedBy)
+				}
+				if len(f.calls) != 0 || len(clients.accounts) != 0 {
+					t.Errorf("Revert made calls %v for accounts %v; it must refuse before any", f.calls, clients.accounts)
+				}
+				return
+			}
+			if err != nil || got != tt.detaches {
+				t.Fatalf("Revert = %v, detached %q; want %s detached", err, got, tt.detaches)
+			}
+		})
+	}
+	t.Run("quarantine without a configured policy", func(t *testing.T) {
+		f := &fakeIAM{t: t}
+		err := (&Remediator{Clients: &fakeClients{iam: f}}).Revert(t.Context(), Undo{Action: detect.QuarantineUser, UserName: "bob", PolicyARN: quarantineARN})
+		if err == nil || !strings.Contains(err.Error(), "no quarantine policy is configured") || len(f.calls) != 0 {
+			t.Fatalf("Revert = %v after calls %v; want a refusal saying no quarantine policy is configured", err, f.calls)
 		}
 	})
 

@@ -15,7 +15,8 @@ type Undo struct {
 	// AccessKeyID is the key that was deactivated.
 	AccessKeyID string `json:"access_key_id,omitempty"`
 	// PolicyARN is the managed policy that was detached (detach_user_policy) or attached
-	// (quarantine_user: the quarantine policy in force at the time, not today's setting).
+	// (quarantine_user: the quarantine policy, which Revert detaches only if it is still the
+	// remediator's own for that account).
 	PolicyARN string `json:"policy_arn,omitempty"`
 	// PolicyName and PolicyDocument are the inline policy that was deleted. PolicyDocument is
 	// exactly what GetUserPolicy returned, URL-decoded, byte for byte: Revert puts it back as is.

@@ -75,8 +75,8 @@ func NewMessage(a alert.Alert, opts ...MessageOption) Message {
 	}
 	if t := a.Thread; t != nil {
 		blocks = append(blocks, statusBlock(t))
-		if t.Group.Count() > 1 {
-			blocks = append(blocks, groupBlock(t))
+		if t.Group.Total() > 1 {
+			blocks = append(blocks, groupBlocks(t, f)...)
 		}
 	}
 	if f.Why != "" {
@@ -186,8 +186,8 @@ func fallback(a alert.Alert, mention string) string {
 	if mention != "" {
 		b.WriteString(mention + " ")
 	}
-	if t := a.Thread; t != nil && t.Group.Count() > 1 {
-		fmt.Fprintf(&b, "[%d findings] ", t.Group.Count())
+	if t := a.Thread; t != nil && t.Group.Total() > 1 {
+		fmt.Fprintf(&b, "[%d findings] ", t.Group.Total())
 	}
 	b.WriteString(strings.ToUpper(f.Severity.String()) + ": " + esc(orDash(f.Title)))
 	who := f.Actor.ARN

@@ -57,6 +57,10 @@ func Text(a alert.Alert, o TextOptions) string {
 		if value == "" {
 			return
 		}
+		if label == "" {
+			b.WriteString("│   " + value + "\n")
+			return
+		}
 		b.WriteString("│ " + o.paint(ansiDim, fmt.Sprintf("%-9s", label)) + " " + value + "\n")
 	}
 	actor := clean(orDash(f.Actor.ARN))
@@ -87,8 +91,11 @@ func Text(a alert.Alert, o TextOptions) string {
 	row("undo", clean(r.undo))
 	if t := a.Thread; t != nil {
 		row("status", statusText(t, consoleWho))
-		if t.Group.Count() > 1 {
+		if t.Group.Total() > 1 {
 			row("burst", groupText(t, clean))
+			for _, line := range memberRows(t.Group) {
+				row("", line)
+			}
 		}
 		row("buttons", strings.Join(buttonTexts(t, a), " "))
 	}
@@ -117,7 +124,7 @@ func TextUpdate(ts string, a alert.Alert) string {
 	fmt.Fprintf(&b, "  ↻ message %s updated", ts)
 	if t := a.Thread; t != nil {
 		b.WriteString(" · status: " + statusText(t, consoleWho))
-		if t.Group.Count() > 1 {
+		if t.Group.Total() > 1 {
 			b.WriteString(" · " + groupText(t, clean))
 		}
 		if buttons := buttonTexts(t, a); len(buttons) > 0 {

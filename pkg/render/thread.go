@@ -38,8 +38,9 @@ func statusBlock(t *alert.Thread) slack.Block {
 	return slack.NewContextBlock("", mrkdwn(truncate("Status: "+statusText(t, slackWho), maxTextChars)))
 }
 
-func groupBlock(t *alert.Thread) slack.Block {
-	return section(truncate(groupText(t, code), maxTextChars))
+// groupBlocks say what the group holds and list its events.
+func groupBlocks(t *alert.Thread, f detect.Finding) []slack.Block {
+	return append([]slack.Block{section(truncate(groupText(t, code), maxTextChars))}, memberBlocks(t.Group, f)...)
 }
 
 func actionBlock(t *alert.Thread, a alert.Alert) slack.Block {
@@ -146,9 +147,14 @@ const maxTargetsShown = 10
 // groupText says how many findings the message gathers, on what, and how they ended.
 func groupText(t *alert.Thread, quote func(string) string) string {
 	g := t.Group
-	s := fmt.Sprintf("%d findings by the same actor under this rule", g.Count())
-	if t.Window > 0 {
-		s += " within " + t.Window.String()
+	var s string
+	if g.Threshold != "" {
+		s = fmt.Sprintf("%d findings by the same caller under this rule, over its threshold of %s", g.Total(), g.Threshold)
+	} else {
+		s = fmt.Sprintf("%d findings by the same actor under this rule", g.Total())
+		if t.Window > 0 {
+			s += " within " + t.Window.String()
+		}
 	}
 	shown := g.Targets[:min(len(g.Targets), maxTargetsShown)]
 	names := make([]string, len(shown))

@@ -43,6 +43,9 @@ type Click struct {
 	Key     string
 	User    string
 	Channel string
+	// MessageTS is the message whose button was pressed, as Slack says: where a refusal is
+	// said when the record itself cannot be trusted to say where its message is.
+	MessageTS string
 }
 
 // Result says what a click did, for the log and for the person (Text, mrkdwn, shown to them
@@ -71,6 +74,9 @@ func (h *Handler) Act(ctx context.Context, c Click, owner string) (Result, error
 		log.InfoContext(ctx, "revert refused: remediation is switched off")
 		return Result{Text: ":no_entry: " + h.HaltReason + "."}, nil
 	}
+	if res, refused, err := h.checkRecord(ctx, c, log); refused || err != nil {
+		return res, err
+	}
 	now := h.now()
 	begun, err := h.records().Update(ctx, c.Key, func(e *alert.Entry) error {
 		if !e.HasAlert() || e.TS == "" {
@@ -95,7 +101,10 @@ func (h *Handler) Act(ctx context.Context, c Click, owner string) (Result, error
 	}
 
 	a, d, err := h.Codec.Shown(ctx, begun, h.Window)
-	if err != nil {
+	if alert.IsUnauthenticated(err) {
+		// Changed since checkRecord read it: refused all the same; the click's run expires.
+		return h.refuse(ctx, c, err, log), nil
+	} else if err != nil {
 		return Result{}, err
 	}
 	follow := render.FollowUp{Who: c.User, Verb: c.Verb, At: now, Alert: a, OK: true}
@@ -223,7 +232,12 @@ func (h *Handler) runOne(ctx context.Context, verb alert.Verb, key string) (runR
 		if out.Status != remediate.Pending || stored.Action == nil {
 			return resNone, nil, nil
 		}
-		act := *stored.Action
+		// The stored action is done only if the rules, run again on the stored CloudTrail
+		// record with today's configuration, derive exactly it.
+		act, err := h.rederive(key, stored)
+		if err != nil {
+			return resFailed, nil, err
+		}
 		what := rem.Describe(act)
 		// An undo record on an alert still pending is the plan of an earlier click that ended
 		// before it recorded the outcome, and may have acted: it is resumed.

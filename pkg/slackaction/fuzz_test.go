@@ -137,7 +137,7 @@ func FuzzServeURL(f *testing.F) {
 	}
 	stored := *pieces.Action
 
-	h := &slackaction.Handler{Store: store, Slack: client, Remediator: rem, SigningSecret: signingSecret,
+	h := &slackaction.Handler{Store: store, Detector: p.Detector, Config: p.Config, Slack: client, Remediator: rem, SigningSecret: signingSecret,
 		Approvers: policy.SlackConfig{Approvers: []string{approver}, ApproverGroups: []string{"S0SECOPS"}}, Window: 10 * time.Minute}
 	click := func(verb, value, user string) string {
 		payload, _ := json.Marshal(map[string]any{

@@ -15,6 +15,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/iam-watchdog/iam-watchdog/pkg/alert"
+	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
 	"github.com/iam-watchdog/iam-watchdog/pkg/policy"
 	"github.com/iam-watchdog/iam-watchdog/pkg/render"
 	"github.com/iam-watchdog/iam-watchdog/pkg/state"
@@ -27,6 +28,11 @@ type Handler struct {
 	Codec      alert.Codec
 	Slack      Slack
 	Remediator Remediator
+	// Detector and Config are the rules and the configuration the watchdog runs with
+	// (detect.DefaultWith(Config.Detection())): Revert now runs the stored CloudTrail record
+	// through them again and acts only on what they derive (rederive).
+	Detector *detect.Detector
+	Config   policy.Config
 	// SigningSecret is the Slack app's signing secret (the secret's signing_secret key).
 	SigningSecret string
 	// Approvers says who may act; nobody may when it lists no one.
@@ -113,7 +119,7 @@ func (h *Handler) ServeURL(ctx context.Context, req events.LambdaFunctionURLRequ
 			log.InfoContext(ctx, "unknown button ignored", "action_id", act.ActionID)
 			continue
 		}
-		if err := h.click(ctx, Click{Verb: verb, Key: act.Value, User: user, Channel: channel}, owner); err != nil {
+		if err := h.click(ctx, Click{Verb: verb, Key: act.Value, User: user, Channel: channel, MessageTS: cb.Container.MessageTs}, owner); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/iam-watchdog/iam-watchdog/internal/mototest"
 	"github.com/iam-watchdog/iam-watchdog/internal/slackserver"
@@ -48,6 +49,8 @@ type world struct {
 	p       *watchdog.Pipeline
 	h       *slackaction.Handler
 	applied *atomic.Int64
+	codec   alert.Codec
+	db      *dynamodb.Client // the table, straight, as someone who can write it
 }
 
 // countingRemediator counts the actions it applies and reverts for real.
@@ -84,10 +87,13 @@ func newWorld(t *testing.T, mode policy.Mode) *world {
 	}
 	applied, reverted := &atomic.Int64{}, &atomic.Int64{}
 	rem := countingRemediator{Remediator: &remediate.Remediator{Clients: remediate.NewStatic(cfg, "")}, applied: applied, reverted: reverted}
+	// Both functions authenticate the records with the stack's key, here moto's.
+	codec := alert.Codec{KeyARN: mototest.CreateStateKey(t, kms.NewFromConfig(cfg)), KMS: kms.NewFromConfig(cfg)}
+	pc := policy.Config{Mode: mode}
 	return &world{
-		t: t, iam: iam.NewFromConfig(cfg), store: store, slack: slack, applied: applied,
-		p: &watchdog.Pipeline{Detector: detect.Default(), Config: policy.Config{Mode: mode}, Remediator: rem, Store: store, Sink: sink, Owner: "watchdog-invocation"},
-		h: &slackaction.Handler{Store: store, Slack: client, Remediator: rem, SigningSecret: signingSecret,
+		t: t, iam: iam.NewFromConfig(cfg), store: store, slack: slack, applied: applied, codec: codec, db: db,
+		p: &watchdog.Pipeline{Detector: detect.Default(), Config: pc, Remediator: rem, Store: store, Codec: codec, Sink: sink, Owner: "watchdog-invocation"},
+		h: &slackaction.Handler{Store: store, Codec: codec, Detector: detect.Default(), Config: pc, Slack: client, Remediator: rem, SigningSecret: signingSecret,
 			Approvers: policy.SlackConfig{Approvers: []string{approver}, ApproverGroups: []string{"S0SECOPS"}}, Window: 10 * time.Minute},
 	}
 }

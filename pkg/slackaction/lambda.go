@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
 	"github.com/iam-watchdog/iam-watchdog/pkg/lambdaenv"
 	"github.com/iam-watchdog/iam-watchdog/pkg/notify"
 	"github.com/iam-watchdog/iam-watchdog/pkg/policy"
@@ -112,6 +113,10 @@ func NewFunction(env Env, awsCfg aws.Config, log *slog.Logger) (*Function, error
 	if len(cfg.Slack.Approvers) == 0 && len(cfg.Slack.ApproverGroups) == 0 {
 		log.Warn("no approvers are configured (slack.approvers, slack.approver_groups, SLACK_APPROVERS): every click is refused")
 	}
+	codec, err := env.Codec(awsCfg)
+	if err != nil {
+		return nil, err
+	}
 	store := env.Store(awsCfg)
 	sm := secretsmanager.NewFromConfig(awsCfg)
 	httpClient := &http.Client{Timeout: 5 * time.Second}
@@ -128,7 +133,8 @@ func NewFunction(env Env, awsCfg aws.Config, log *slog.Logger) (*Function, error
 			return nil, err
 		}
 		return &Handler{
-			Store: store, Slack: bot, Remediator: rem, SigningSecret: secret.SigningSecret,
+			Store: store, Codec: codec, Detector: detect.DefaultWith(cfg.Detection()), Config: cfg,
+			Slack: bot, Remediator: rem, SigningSecret: secret.SigningSecret,
 			Approvers: cfg.Slack, Window: cfg.Slack.Window(), Log: log, HaltReason: env.HaltReason(),
 		}, nil
 	}}, nil

@@ -72,6 +72,9 @@ type Result struct {
 	// Duplicate is true when the store says the finding was handled before.
 	Duplicate bool
 	Delivery  alert.Delivery
+	// Route is how the alert reached Slack: at once, or kept for the digest (a finding of a
+	// threshold that stayed below it included); zero when there was no Sink.
+	Route policy.Route
 }
 
 // records is the store, as alert records.
@@ -130,7 +133,9 @@ func (p *Pipeline) handleFinding(ctx context.Context, f detect.Finding) (*Result
 			return nil, fmt.Errorf("claim: %w", err)
 		}
 		entry = e
-		if stored, err = p.Codec.Open(ctx, entry); err != nil {
+		if stored, err = p.Codec.Open(ctx, entry); alert.IsUnauthenticated(err) {
+			return p.refused(ctx, log, r, err), nil
+		} else if err != nil {
 			return nil, err
 		}
 	}

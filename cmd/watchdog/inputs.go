@@ -1,0 +1,52 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"runtime"
+	"sync"
+
+	"github.com/iam-watchdog/iam-watchdog/pkg/replay"
+)
+
+// inputFlags are the flags of a command that reads archives as replay does: how many inputs at
+// once, and the scope.
+type inputFlags struct {
+	jobs                          int
+	since, until, account, region string
+}
+
+func (f *inputFlags) register(fs *flag.FlagSet) {
+	fs.IntVar(&f.jobs, "jobs", runtime.NumCPU(), "inputs read at once")
+	fs.StringVar(&f.since, "since", "", "only events at or after this time (RFC 3339, or a date: midnight UTC)")
+	fs.StringVar(&f.until, "until", "", "only events before this time (RFC 3339, or a date: midnight UTC)")
+	fs.StringVar(&f.account, "account", "", "only events in this account")
+	fs.StringVar(&f.region, "region", "", "only events in this region")
+}
+
+// scope checks the flags and returns the scope they give.
+func (f *inputFlags) scope() (replay.Scope, error) {
+	if f.jobs < 1 {
+		return replay.Scope{}, usageError{fmt.Errorf("--jobs %d: want at least 1", f.jobs)}
+	}
+	sc, err := replay.ParseScope(f.since, f.until, f.account, f.region)
+	if err != nil {
+		return sc, usageError{err}
+	}
+	return sc, nil
+}
+
+// sources are the sources of the PATH arguments: files, directories, standard input, and S3
+// prefixes read with the SDK's standard configuration, built on first use.
+func sources(ctx context.Context, std stdio, paths []string) []replay.Source {
+	s3Client := sync.OnceValues(func() (replay.S3API, error) {
+		c, err := awsConfig(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return replay.NewS3Client(c), nil
+	})
+	locate := replay.Locator{Stdin: std.in, S3: func(context.Context) (replay.S3API, error) { return s3Client() }}
+	return locate.Sources(paths)
+}
