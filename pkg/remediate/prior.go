@@ -133,15 +133,21 @@ func Explain(what string, u Undo) string {
 
 // restoreInline puts an inline policy back to its snapshot document.
 func (r *Remediator) restoreInline(ctx context.Context, u Undo) error {
-	c, err := r.iam(ctx, u.Account)
+	return r.putInline(ctx, u.Account, u.UserName, u.PolicyName, u.RestoreDocument, "put inline policy %s of user %s back to its snapshot document")
+}
+
+// putInline puts doc as user's inline policy name; what says what was being done (with the
+// policy and user names).
+func (r *Remediator) putInline(ctx context.Context, account, user, name, doc, what string) error {
+	c, err := r.iam(ctx, account)
 	if err != nil {
 		return err
 	}
 	var calls attempts
 	_, err = c.PutUserPolicy(ctx, &iam.PutUserPolicyInput{
-		UserName: aws.String(u.UserName), PolicyName: aws.String(u.PolicyName), PolicyDocument: aws.String(u.RestoreDocument),
+		UserName: aws.String(user), PolicyName: aws.String(name), PolicyDocument: aws.String(doc),
 	}, calls.watch)
-	return calls.outcome(err, "put inline policy %s of user %s back to its snapshot document", u.PolicyName, u.UserName)
+	return calls.outcome(err, what, name, user)
 }
 
 // sameDocument compares two policy documents as JSON values (IAM may return the one it was given

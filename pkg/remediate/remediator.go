@@ -207,15 +207,7 @@ func (r *Remediator) Revert(ctx context.Context, u Undo) error {
 	case detect.DetachUserPolicy:
 		return r.attach(ctx, u.Account, u.UserName, u.PolicyARN)
 	case detect.DeleteUserPolicy:
-		c, err := r.iam(ctx, u.Account)
-		if err != nil {
-			return err
-		}
-		var calls attempts
-		_, err = c.PutUserPolicy(ctx, &iam.PutUserPolicyInput{
-			UserName: aws.String(u.UserName), PolicyName: aws.String(u.PolicyName), PolicyDocument: aws.String(u.PolicyDocument),
-		}, calls.watch)
-		return calls.outcome(err, "put inline policy %s back on user %s", u.PolicyName, u.UserName)
+		return r.putInline(ctx, u.Account, u.UserName, u.PolicyName, u.PolicyDocument, "put inline policy %s back on user %s")
 	case detect.QuarantineUser:
 		// The undo record names the policy to detach, and a record is data from outside: only
 		// ever the watchdog's own quarantine policy for that account is detached, whatever it
