@@ -26,6 +26,7 @@ build: bin/watchdog
 	$(MAKE) build-WatchdogFunction ARTIFACTS_DIR=$(CURDIR)/bin/lambda/watchdog
 	$(MAKE) build-SlackActionsFunction ARTIFACTS_DIR=$(CURDIR)/bin/lambda/slack-actions
 	$(MAKE) build-AuditFunction ARTIFACTS_DIR=$(CURDIR)/bin/lambda/audit
+	$(MAKE) build-ReplayFunction ARTIFACTS_DIR=$(CURDIR)/bin/lambda/replay
 
 bin/watchdog: FORCE
 	$(GO) build -trimpath -o $@ ./cmd/watchdog
@@ -52,6 +53,11 @@ build-SlackActionsFunction:
 build-AuditFunction:
 	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags="$(LAMBDA_LDFLAGS)" -o $(ARTIFACTS_DIR)/bootstrap ./functions/audit
 	$(bundle-config)
+
+# The replay function of the optional stack infra/replay.yaml (`sam build -t infra/replay.yaml`),
+# for `watchdog replay --lambda`. It reads its configuration from each request: no config file.
+build-ReplayFunction:
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags="$(LAMBDA_LDFLAGS)" -o $(ARTIFACTS_DIR)/bootstrap ./functions/replay
 
 ## demo: replay the bundled events through the whole pipeline; alerts rendered in the terminal
 demo:

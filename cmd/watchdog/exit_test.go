@@ -15,11 +15,7 @@ import (
 // input was read, 1 when some was not (or the config is bad), 2 for usage errors.
 func TestExitCodes(t *testing.T) {
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "watchdog")
-	build := exec.CommandContext(t.Context(), "go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildWatchdog(t)
 	good := path.Join(eventsDir, rootNoMFA)
 	bad := writeFile(t, dir, "bad.json", []byte(`{"Records":[{"eventName":`))
 	badConfig := writeFile(t, dir, "bad.yaml", []byte("mode: banana\n"))

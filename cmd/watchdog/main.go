@@ -36,7 +36,8 @@ commands:
                                            flood control and the digest as deployed; no Slack, no AWS
 `
 
-// exit codes: 0 all input read; 1 some input could not be read (or an action failed); 2 usage.
+// exit codes: 0 all input read and no remediation failed; 1 some input could not be read, a
+// step failed, or a remediation failed; 2 usage.
 type usageError struct{ error }
 
 // errSomeInputs ends a run that printed every problem already: exit 1, nothing more to say.
@@ -53,7 +54,8 @@ func main() {
 	case errors.As(err, &ue):
 		fmt.Fprintf(os.Stderr, "watchdog: %v\n\n%s", err, usage)
 		os.Exit(2)
-	case errors.Is(err, errSomeInputs):
+	case errors.Is(err, errSomeInputs), errors.Is(err, replay.ErrRemediationFailed):
+		// Each problem, and each failed remediation, is reported already.
 		os.Exit(1)
 	case errors.As(err, &ec):
 		os.Exit(int(ec))

@@ -273,15 +273,21 @@ func sorted(s ...string) []string {
 // returns its path and eventID.
 func writeSceneEvent(t *testing.T, dir string, sc scene, edits ...func(rec map[string]any)) (string, string) {
 	t.Helper()
+	id := fmt.Sprintf("cli-test-%s", strings.NewReplacer("/", "-", " ", "_").Replace(t.Name()))
+	return writeEventAs(t, dir, "event.json", sc, id, edits...), id
+}
+
+// writeEventAs writes the scene's event under eventID id, edited by edits, to dir/name.
+func writeEventAs(t *testing.T, dir, name string, sc scene, id string, edits ...func(rec map[string]any)) string {
+	t.Helper()
 	ev := readEvent(t, sc.file)
 	rec := detail(t, ev)
 	sc.edit(rec)
 	for _, e := range edits {
 		e(rec)
 	}
-	id := fmt.Sprintf("cli-test-%s", strings.NewReplacer("/", "-", " ", "_").Replace(t.Name()))
 	rec["eventID"] = id
-	return writeFile(t, dir, "event.json", compact(t, ev)), id
+	return writeFile(t, dir, name, compact(t, ev))
 }
 
 // writeConfig writes a config file from YAML lines, or returns "" for none.
@@ -510,13 +516,6 @@ func TestSafetyMoto(t *testing.T) {
 			args:       []string{"--mode", "auto"},
 			config:     func(scene) string { return deployment },
 			wantStatus: "skipped", wantReason: "cloudformation.amazonaws.com made this change",
-		},
-		{
-			name:       "the watchdog's user agent from another actor",
-			args:       []string{"--mode", "auto"},
-			config:     func(scene) string { return deployment },
-			edit:       func(rec map[string]any) { rec["userAgent"] = watchdogUserAgent },
-			wantStatus: "skipped", wantReason: "the call carries the watchdog's app ID",
 		},
 		{
 			name:       "rule off",

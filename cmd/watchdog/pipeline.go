@@ -33,8 +33,8 @@ func (pf *pipelineFlags) register(fs *flag.FlagSet, withMode bool) {
 	fs.StringVar(&pf.config, "config", "", "YAML config file")
 	fs.StringVar(&pf.state, "state", "", "state store: a file path or dynamodb://TABLE (default: a local file when acting)")
 	if withMode {
-		fs.StringVar(&pf.mode, "mode", "", "remediation mode: off, dry-run, auto or approve (overrides the config's default mode)")
-		fs.BoolVar(&pf.dryRun, "dry-run", false, "never act: every rule in dry-run, whatever the config says")
+		fs.StringVar(&pf.mode, "mode", "", "remediation mode: off, dry-run, auto or approve: the default mode and the ceiling of every rule")
+		fs.BoolVar(&pf.dryRun, "dry-run", false, "never act: every rule in dry-run at most, whatever the config says (--mode dry-run)")
 	}
 }
 
@@ -48,21 +48,17 @@ func (pf *pipelineFlags) policyConfig() (policy.Config, error) {
 		}
 		cfg = c
 	}
+	// --mode and --dry-run are the default and the ceiling of every rule, as REMEDIATION_MODE
+	// is in the Lambda: one rule, policy.Config.WithMode.
 	if pf.mode != "" {
 		m, err := policy.ParseMode(pf.mode)
 		if err != nil {
 			return cfg, usageError{fmt.Errorf("--mode: %w", err)}
 		}
-		cfg.Mode = m
+		cfg = cfg.WithMode(m)
 	}
 	if pf.dryRun {
-		cfg.Mode = policy.DryRun
-		for id, rc := range cfg.Rules {
-			if rc.Mode != "" && rc.Mode != policy.Off {
-				rc.Mode = policy.DryRun
-				cfg.Rules[id] = rc
-			}
-		}
+		cfg = cfg.WithMode(policy.DryRun)
 	}
 	return cfg, nil
 }
@@ -121,14 +117,17 @@ func openStore(ctx context.Context, spec string, awsCfg func() (aws.Config, erro
 	return state.OpenFile(spec)
 }
 
-// remediator builds a remediator acting in the caller's own account. It refuses events from
-// other accounts: acting with these credentials there would hit a same-named user here.
-func remediator(ctx context.Context, cfg aws.Config, pc policy.Config) (*remediate.Remediator, error) {
-	id, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+// remediator builds the remediator the Lambda would: it acts in the caller's own account with
+// these credentials and, with member_role_name, in any other account through the member role
+// there. Without a member role it refuses events from other accounts: acting with these
+// credentials there would hit a same-named user here. It also returns who the caller is.
+func remediator(ctx context.Context, cfg aws.Config, pc policy.Config) (*remediate.Remediator, remediate.Caller, error) {
+	caller, err := remediate.WhoAmI(ctx, sts.NewFromConfig(cfg))
 	if err != nil {
-		return nil, fmt.Errorf("who am I (sts GetCallerIdentity): %w", err)
+		return nil, caller, err
 	}
-	return &remediate.Remediator{Clients: remediate.NewStatic(cfg, aws.ToString(id.Account)), QuarantinePolicyARN: pc.QuarantinePolicyARN}, nil
+	rem, err := remediate.New(cfg, caller.Account, pc.MemberRoleName, pc.QuarantinePolicyARN)
+	return rem, caller, err
 }
 
 // buildPipeline assembles the pipeline the flags describe.
@@ -166,7 +165,7 @@ func buildPipeline(ctx context.Context, pf pipelineFlags) (*watchdog.Pipeline, e
 	if err != nil {
 		return nil, err
 	}
-	if p.Remediator, err = remediator(ctx, c, cfg); err != nil {
+	if p.Remediator, _, err = remediator(ctx, c, cfg); err != nil {
 		return nil, err
 	}
 	spec := pf.state

@@ -24,6 +24,7 @@ func runReplay(ctx context.Context, args []string, std stdio) error {
 	until := fs.String("until", "", "only events before this time (RFC 3339, or a date: midnight UTC)")
 	account := fs.String("account", "", "only events in this account")
 	region := fs.String("region", "", "only events in this region")
+	onLambda := registerFanout(fs)
 	paths, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -41,6 +42,9 @@ func runReplay(ctx context.Context, args []string, std stdio) error {
 	out, err := outputSink(*output, std.out)
 	if err != nil {
 		return err
+	}
+	if onLambda.lambda != "" {
+		return onLambda.run(ctx, pf, paths, sc, out, std)
 	}
 	p, err := buildPipeline(ctx, pf)
 	if err != nil {

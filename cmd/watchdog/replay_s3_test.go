@@ -19,15 +19,7 @@ import (
 // pkg/replay tests the listing itself (paging, pruning, scopes, missing buckets).
 func TestReplayS3(t *testing.T) {
 	srv := mototest.Start(t)
-	home := t.TempDir()
-	for k, v := range map[string]string{
-		"AWS_ENDPOINT_URL": srv.Endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-		"AWS_SESSION_TOKEN": "", "AWS_REGION": "us-east-1", "AWS_PROFILE": "",
-		"AWS_CONFIG_FILE": filepath.Join(home, "none"), "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(home, "none"),
-		"AWS_EC2_METADATA_DISABLED": "true", "HOME": home, "XDG_STATE_HOME": filepath.Join(home, "state"),
-	} {
-		t.Setenv(k, v)
-	}
+	awsEnv(t, srv.Endpoint)
 	fx := mototest.NewFixture(srv.Config(t))
 	const bucket = "org-trail-logs"
 	if _, err := fx.S3.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
@@ -52,5 +44,20 @@ func TestReplayS3(t *testing.T) {
 	}
 	if !strings.Contains(r.stderr, "; 0 unreadable") {
 		t.Errorf("summary:\n%s", r.stderr)
+	}
+}
+
+// awsEnv points the standard AWS environment at endpoint (moto_server) with test credentials,
+// and away from the user's own profiles, for the CLI as a user runs it.
+func awsEnv(t *testing.T, endpoint string) {
+	t.Helper()
+	home := t.TempDir()
+	for k, v := range map[string]string{
+		"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+		"AWS_SESSION_TOKEN": "", "AWS_REGION": "us-east-1", "AWS_PROFILE": "",
+		"AWS_CONFIG_FILE": filepath.Join(home, "none"), "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(home, "none"),
+		"AWS_EC2_METADATA_DISABLED": "true", "HOME": home, "XDG_STATE_HOME": filepath.Join(home, "state"),
+	} {
+		t.Setenv(k, v)
 	}
 }

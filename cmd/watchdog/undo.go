@@ -11,7 +11,9 @@ import (
 	"github.com/iam-watchdog/iam-watchdog/pkg/alert"
 )
 
-// runUndo reverses every action recorded for an event, with the caller's own credentials.
+// runUndo reverses every action recorded for an event, with the caller's own credentials (and,
+// in other accounts, the member role the config names). Before each call it records an undo
+// marker naming the caller, so that auto mode does not revert the undo (alert.UndoEvent).
 func runUndo(ctx context.Context, args []string, std stdio) error {
 	fs := flag.NewFlagSet("undo", flag.ContinueOnError)
 	var pf pipelineFlags
@@ -44,11 +46,11 @@ func runUndo(ctx context.Context, args []string, std stdio) error {
 	if err != nil {
 		return err
 	}
-	rem, err := remediator(ctx, awsCfg, cfg)
+	rem, caller, err := remediator(ctx, awsCfg, cfg)
 	if err != nil {
 		return err
 	}
-	found, err := alert.UndoEvent(ctx, alert.Records{Store: store, Codec: codec}, rem, eventID, std.out)
+	found, err := alert.UndoEvent(ctx, alert.Records{Store: store, Codec: codec}, rem, eventID, caller.ARN, std.out)
 	if err != nil {
 		return err
 	}

@@ -369,7 +369,7 @@ func TestBootstrapLogsHoldNoSecret(t *testing.T) {
 			checkNoSecrets(t, msg)
 		}
 	}
-	for _, bad := range []string{`{"detail-type":"AWS API Call via CloudTrail","source":"aws.iam","detail":{"eventName":7}}`, "\x1f\x8bjunk", ""} {
+	for _, bad := range []string{`{"detail-type":"AWS API Call via CloudTrail","source":"aws.iam","account":"123456789012","detail":{"eventName":7}}`, `{"Records":[]}`, "\x1f\x8bjunk", ""} {
 		invokeAs(t, fn, "bad", []byte(bad))
 	}
 	if failed == 0 {

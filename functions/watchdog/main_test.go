@@ -126,7 +126,7 @@ func TestBootstrapUnderRIE(t *testing.T) {
 	}
 
 	// Bad input is logged and not retried: a retry would read the same bytes.
-	if body := fn.Invoke(t, []byte(`{"detail-type":"AWS API Call via CloudTrail","source":"aws.iam","detail":{"eventName":7}}`)); lambdatest.FunctionError(body) {
+	if body := fn.Invoke(t, []byte(`{"detail-type":"AWS API Call via CloudTrail","source":"aws.iam","account":"123456789012","detail":{"eventName":7}}`)); lambdatest.FunctionError(body) {
 		t.Errorf("unreadable event returned a function error (Lambda would retry it): %s", body)
 	}
 	if !strings.Contains(fn.Logs(), "unreadable event") {

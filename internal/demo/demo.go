@@ -45,7 +45,7 @@ func Run(ctx context.Context, o Options) error {
 	cfg.SelfRoleARNs = []string{eventstestdata.WatchdogRoleARN}
 	cfg.QuarantinePolicyARN = eventstestdata.QuarantinePolicyARN
 	p := &watchdog.Pipeline{
-		Detector:   detect.Default(),
+		Detector:   detect.DefaultWith(cfg.Detection()),
 		Config:     cfg,
 		Remediator: &remediate.Remediator{QuarantinePolicyARN: cfg.QuarantinePolicyARN},
 	}

@@ -92,11 +92,16 @@ func reverts(ctx context.Context, w io.Writer, moto *motoserver.Process, launchE
 	cfg := policy.Default()
 	cfg.Mode = policy.Auto
 	cfg.SelfRoleARNs = []string{eventstestdata.WatchdogRoleARN}
-	rem, err := ownAccountRemediator(ctx, awsCfg, cfg) // asks moto's STS which account it is, as the CLI asks AWS's
+	// Ask moto's STS which account and caller this is, as the CLI asks AWS's.
+	caller, err := remediate.WhoAmI(ctx, sts.NewFromConfig(awsCfg))
 	if err != nil {
 		return fmt.Errorf("reverts against moto_server: %w", err)
 	}
-	p := &watchdog.Pipeline{Detector: detect.Default(), Config: cfg, Remediator: rem, Store: store, Sink: notify.NewConsole(w), Owner: "demo"}
+	rem, err := remediate.New(awsCfg, caller.Account, cfg.MemberRoleName, cfg.QuarantinePolicyARN)
+	if err != nil {
+		return fmt.Errorf("reverts against moto_server: %w", err)
+	}
+	p := &watchdog.Pipeline{Detector: detect.DefaultWith(cfg.Detection()), Config: cfg, Remediator: rem, Store: store, Sink: notify.NewConsole(w), Owner: "demo"}
 	c := iam.NewFromConfig(awsCfg)
 
 	scenes := revertScenes()
@@ -111,7 +116,7 @@ func reverts(ctx context.Context, w io.Writer, moto *motoserver.Process, launchE
 	fmt.Fprintln(w, "\n▸ undo each, with the code `watchdog undo` runs, on the demo's throwaway state file")
 	for i, sc := range scenes {
 		fmt.Fprintf(w, "$ watchdog undo %s\n", eventIDs[i])
-		found, err := alert.UndoEvent(ctx, alert.Records{Store: store}, rem, eventIDs[i], w)
+		found, err := alert.UndoEvent(ctx, alert.Records{Store: store}, rem, eventIDs[i], caller.ARN, w)
 		if err == nil && !found {
 			err = errors.New("no action is recorded for the event")
 		}
@@ -303,16 +308,6 @@ func editEvent(raw []byte, edit func(detail map[string]any)) ([]byte, error) {
 	}
 	edit(d)
 	return json.Marshal(ev)
-}
-
-// ownAccountRemediator acts in the account of cfg's credentials, as `watchdog undo` and
-// replay's remediator do (cmd/watchdog), and refuses events from other accounts.
-func ownAccountRemediator(ctx context.Context, cfg aws.Config, pc policy.Config) (*remediate.Remediator, error) {
-	id, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
-	if err != nil {
-		return nil, fmt.Errorf("who am I (sts GetCallerIdentity): %w", err)
-	}
-	return &remediate.Remediator{Clients: remediate.NewStatic(cfg, aws.ToString(id.Account)), QuarantinePolicyARN: pc.QuarantinePolicyARN}, nil
 }
 
 // motoConfig is SDK configuration for moto_server at endpoint, built from nothing in the

@@ -138,7 +138,7 @@ func thread(ctx context.Context, w io.Writer) error {
 	cfg.SelfRoleARNs = []string{eventstestdata.WatchdogRoleARN}
 	cfg.QuarantinePolicyARN = eventstestdata.QuarantinePolicyARN
 	rem := &remediate.Remediator{QuarantinePolicyARN: cfg.QuarantinePolicyARN}
-	p := &watchdog.Pipeline{Detector: detect.Default(), Config: cfg, Remediator: rem, Store: store, Sink: slack, Owner: "demo"}
+	p := &watchdog.Pipeline{Detector: detect.DefaultWith(cfg.Detection()), Config: cfg, Remediator: rem, Store: store, Sink: slack, Owner: "demo"}
 	results, err := p.Handle(ctx, recs[0])
 	if err != nil {
 		return err

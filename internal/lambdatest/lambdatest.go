@@ -37,9 +37,10 @@ func Build(t testing.TB, pkg string) string {
 
 // Function is a bootstrap running under aws-lambda-rie.
 type Function struct {
-	URL string
-	mu  sync.Mutex
-	log bytes.Buffer
+	URL   string
+	mu    sync.Mutex
+	log   bytes.Buffer
+	wrote chan struct{} // closed at the next write, for those waiting on the logs
 }
 
 // Logs returns everything the emulator and the function wrote so far.
@@ -52,6 +53,10 @@ func (f *Function) Logs() string {
 func (f *Function) Write(p []byte) (int, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.wrote != nil {
+		close(f.wrote)
+		f.wrote = nil
+	}
 	return f.log.Write(p)
 }
 

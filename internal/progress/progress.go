@@ -12,6 +12,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
+	"github.com/iam-watchdog/iam-watchdog/pkg/fanout"
 	"github.com/iam-watchdog/iam-watchdog/pkg/replay"
 )
 
@@ -82,4 +83,20 @@ func (p *Bar) Replay(r replay.Progress) {
 		of = fmt.Sprint(r.Inputs)
 	}
 	p.Describe(fmt.Sprintf("%d/%s inputs, %d records, %.0f MB/s", r.Done, of, r.Read.Records, float64(r.Read.Bytes)/1e6/r.Elapsed.Seconds()))
+}
+
+// Fanout draws a replay on Lambda's progress: the stored bytes replayed of all those listed so
+// far, with the batches done, failed and planned, and the Lambda time spent.
+func (p *Bar) Fanout(f fanout.Progress) {
+	p.Grow(max(f.Planned, f.Read+1))
+	p.Set(f.Read)
+	of := "?"
+	if f.Listed {
+		of = fmt.Sprint(f.Batches)
+	}
+	failed := ""
+	if f.Failed > 0 {
+		failed = fmt.Sprintf(", %d failed", f.Failed)
+	}
+	p.Describe(fmt.Sprintf("%d/%s batches%s, Lambda %s", f.Done, of, failed, f.Lambda.Round(time.Second)))
 }

@@ -38,9 +38,7 @@ func TestAuditContract(t *testing.T) {
 	// when bundled, is found by LAMBDA_TASK_ROOT.
 	unused := []string{"WATCHDOG_CONFIG", "LAMBDA_TASK_ROOT", "REMEDIATION_MODE", "QUARANTINE_POLICY_ARN", "RESTORE_INLINE_POLICIES"}
 	read = slices.DeleteFunc(read, func(n string) bool { return slices.Contains(unused, n) })
-	declared := slices.DeleteFunc(sortedKeys(vars), func(n string) bool {
-		return n == "LOG_LEVEL" || (slices.Contains(awaitingGoSide, n) && !slices.Contains(read, n))
-	})
+	declared := slices.DeleteFunc(sortedKeys(vars), func(n string) bool { return n == "LOG_LEVEL" })
 	slices.Sort(read)
 	if !slices.Equal(declared, read) {
 		t.Errorf("template gives the audit %v; the code reads %v", declared, read)

@@ -34,11 +34,6 @@ func TestSlackActionsContract(t *testing.T) {
 	declared = slices.DeleteFunc(declared, func(n string) bool { return n == "LOG_LEVEL" })
 	// WATCHDOG_CONFIG is optional, and Lambda itself sets LAMBDA_TASK_ROOT (where a bundled config is).
 	read = slices.DeleteFunc(read, func(n string) bool { return n == "WATCHDOG_CONFIG" || n == "LAMBDA_TASK_ROOT" })
-	// The Go side reads these once it is wired to them (issue 14); until then the template may
-	// hand them over unread, and never the other way round.
-	declared = slices.DeleteFunc(declared, func(n string) bool {
-		return slices.Contains(awaitingGoSide, n) && !slices.Contains(read, n)
-	})
 	slices.Sort(read)
 	if !slices.Equal(declared, read) {
 		t.Errorf("template gives slack-actions %v; the code reads %v", declared, read)
@@ -88,10 +83,6 @@ func TestSlackActionsContract(t *testing.T) {
 		t.Error("the Makefile has no build-SlackActionsFunction target building ./functions/slack-actions")
 	}
 }
-
-// awaitingGoSide are environment variables template.yaml hands both functions that the Go side
-// is to read (issue 14: SELF_ROLE_ARNS); remove each once it does.
-var awaitingGoSide = []string{"SELF_ROLE_ARNS"}
 
 // TestNoFunctionCanPutPolicies: no function's role may attach anything but the quarantine
 // policy nor put inline policies, so that neither the internet-facing slack-actions function nor

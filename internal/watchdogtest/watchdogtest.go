@@ -216,9 +216,10 @@ func OpenStore(t *testing.T) *state.File {
 
 // Pipeline is a pipeline over the built-in rules, with the watchdog's own role configured.
 func Pipeline(mode policy.Mode, rem watchdog.Remediator, store state.Store, sink notify.Sink) *watchdog.Pipeline {
+	cfg := policy.Config{Mode: mode, SelfRoleARNs: []string{SelfRole}}
 	return &watchdog.Pipeline{
-		Detector:   detect.Default(),
-		Config:     policy.Config{Mode: mode, SelfRoleARNs: []string{SelfRole}},
+		Detector:   detect.DefaultWith(cfg.Detection()),
+		Config:     cfg,
 		Remediator: rem,
 		Store:      store,
 		Sink:       sink,

@@ -21,8 +21,11 @@ import (
 	"github.com/iam-watchdog/iam-watchdog/pkg/watchdog"
 )
 
-// keyEventID is the log key of an event's ID, as the pipeline logs it.
-const keyEventID = "event_id"
+// Log keys, as the pipeline spells them.
+const (
+	keyEventID = "event_id"
+	keyReason  = "reason"
+)
 
 // Handler serves one EventBridge event per invocation to the pipeline.
 type Handler struct {
@@ -49,18 +52,24 @@ func (h *Handler) alertSink(ctx context.Context) (notify.Sink, error) {
 	return h.sink, nil
 }
 
-// Invoke handles one event. It returns an error only when a retry can help: an unreadable event
-// is logged at error level with the reason and not retried, since a retry would read the same
-// bytes; a failure to reach the state table or Slack is returned so that Lambda retries, and
-// after its retries the event lands in the dead-letter queue.
+// Invoke handles one event. It returns an error only when a retry can help: an unreadable event,
+// or one that is not what EventBridge delivers from CloudTrail (accept), is logged at error level
+// with the reason and not retried, since a retry would read the same bytes, and nothing in it is
+// alerted or acted on; a failure to reach the state table or Slack is returned so that Lambda
+// retries, and after its retries the event lands in the dead-letter queue.
 func (h *Handler) Invoke(ctx context.Context, event json.RawMessage) error {
 	log := h.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	recs, errs := cloudtrail.Decode("event", event)
-	for _, err := range errs {
-		log.ErrorContext(ctx, "unreadable event: not retried", "error", err.Error())
+	recs, err := accept(event)
+	switch {
+	case errors.Is(err, errUnreadable):
+		log.ErrorContext(ctx, "unreadable event: not retried", keyReason, err.Error())
+		return nil
+	case err != nil:
+		log.ErrorContext(ctx, "event refused: not retried, neither alerted nor acted on", keyReason, err.Error())
+		return nil
 	}
 	// Only watched records need the sink: an event no rule watches must not fail, and be
 	// retried into the dead-letter queue, because the Slack secret cannot be read.

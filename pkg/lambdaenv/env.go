@@ -19,7 +19,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/iam-watchdog/iam-watchdog/pkg/alert"
 	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
@@ -41,6 +40,7 @@ type Env struct {
 	StateKeyARN         string // STATE_KEY_ARN: KMS HMAC key authenticating the table's records; required with STATE_TABLE
 	QuarantinePolicyARN string // QUARANTINE_POLICY_ARN: the stack's deny-unless-MFA policy
 	RoleARN             string // WATCHDOG_ROLE_ARN: the function's own role, never acted on
+	SelfRoleARNs        string // SELF_ROLE_ARNS: both functions' roles, comma-separated: their calls are the watchdog's own
 	ConfigPath          string // WATCHDOG_CONFIG: optional YAML config file bundled with the function
 	MemberRoleName      string // MEMBER_ROLE_NAME: role assumed in other accounts (infra/member-role.yaml); empty acts in this account only
 	RestoreInline       bool   // RESTORE_INLINE_POLICIES: "true" puts overwritten inline policies back to their audit snapshot (snapshots.go)
@@ -57,6 +57,7 @@ func From(getenv func(string) string) Env {
 		StateKeyARN:         getenv("STATE_KEY_ARN"),
 		QuarantinePolicyARN: getenv("QUARANTINE_POLICY_ARN"),
 		RoleARN:             getenv("WATCHDOG_ROLE_ARN"),
+		SelfRoleARNs:        getenv("SELF_ROLE_ARNS"),
 		ConfigPath:          configPath(getenv),
 		MemberRoleName:      getenv("MEMBER_ROLE_NAME"),
 		RestoreInline:       getenv("RESTORE_INLINE_POLICIES") == "true",
@@ -101,17 +102,9 @@ func (e Env) Config() (policy.Config, error) {
 		if err != nil {
 			return cfg, fmt.Errorf("REMEDIATION_MODE: %w", err)
 		}
-		cfg.Mode = m
-		if m == policy.Off || m == policy.DryRun {
-			// REMEDIATION_MODE off or dry-run is a ceiling, a switch that stops every
-			// action whatever a rule in the config file says.
-			for id, rc := range cfg.Rules {
-				if rc.Mode != "" && rc.Mode != policy.Off {
-					rc.Mode = m
-					cfg.Rules[id] = rc
-				}
-			}
-		}
+		// The default and the ceiling of every rule: off or dry-run stops every action,
+		// whatever a rule in the config file says.
+		cfg = cfg.WithMode(m)
 	}
 	if e.QuarantinePolicyARN != "" {
 		cfg.QuarantinePolicyARN = e.QuarantinePolicyARN
@@ -119,6 +112,11 @@ func (e Env) Config() (policy.Config, error) {
 	if e.RoleARN != "" {
 		cfg.SelfRoleARNs = append(cfg.SelfRoleARNs, e.RoleARN)
 	}
+	selfRoles, err := e.selfRoleARNs()
+	if err != nil {
+		return cfg, err
+	}
+	cfg.SelfRoleARNs = append(cfg.SelfRoleARNs, selfRoles...)
 	if e.MemberRoleName != "" {
 		cfg.MemberRoleName = e.MemberRoleName
 	}
@@ -136,13 +134,23 @@ func (e Env) Config() (policy.Config, error) {
 	return cfg, nil
 }
 
-// memberQuarantinePolicy is the quarantine policy's name in member accounts: the default of
-// infra/member-role.yaml's QuarantinePolicyName.
-func (e Env) memberQuarantinePolicy() string {
-	if e.MemberRoleName == "" {
-		return ""
+// selfRoleARNs reads SELF_ROLE_ARNS: IAM role ARNs, comma-separated, each checked, since a
+// malformed one would silently recognise nobody.
+func (e Env) selfRoleARNs() ([]string, error) {
+	if strings.TrimSpace(e.SelfRoleARNs) == "" {
+		return nil, nil
 	}
-	return "iam-watchdog-quarantine"
+	var arns []string
+	var errs []error
+	for i, a := range strings.Split(e.SelfRoleARNs, ",") {
+		a = strings.TrimSpace(a)
+		if !policy.IsRoleARN(a) {
+			errs = append(errs, fmt.Errorf("SELF_ROLE_ARNS[%d]: %q is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME); the list is comma-separated", i, a))
+			continue
+		}
+		arns = append(arns, a)
+	}
+	return arns, errors.Join(errs...)
 }
 
 // account is the function's own account, from its role ARN.
@@ -157,14 +165,12 @@ func (e Env) account() string {
 // credentials, and, with MEMBER_ROLE_NAME, any other account through the member role there.
 // Both functions build it here, so that a click in Slack acts exactly as the watchdog would.
 func (e Env) Remediator(awsCfg aws.Config, cfg policy.Config) (*remediate.Remediator, error) {
-	r := &remediate.Remediator{QuarantinePolicyARN: cfg.QuarantinePolicyARN, MemberQuarantinePolicyName: e.memberQuarantinePolicy()}
-	switch {
-	case e.MemberRoleName == "":
-		r.Clients = remediate.NewStatic(awsCfg, e.account())
-	case e.account() == "":
+	if e.MemberRoleName != "" && e.account() == "" {
 		return nil, fmt.Errorf("MEMBER_ROLE_NAME needs WATCHDOG_ROLE_ARN: the function's own account is the one it acts in without assuming a role")
-	default:
-		r.Clients = remediate.NewAssumeRole(awsCfg, e.account(), e.MemberRoleName, sts.NewFromConfig(awsCfg))
+	}
+	r, err := remediate.New(awsCfg, e.account(), e.MemberRoleName, cfg.QuarantinePolicyARN)
+	if err != nil {
+		return nil, err
 	}
 	if err := e.withSnapshots(r, awsCfg); err != nil {
 		return nil, err

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/iam-watchdog/iam-watchdog/internal/watchdogtest"
+	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
 	"github.com/iam-watchdog/iam-watchdog/pkg/lambdaenv"
 	"github.com/iam-watchdog/iam-watchdog/pkg/policy"
 )
@@ -15,6 +16,7 @@ import (
 const (
 	functionRole  = "arn:aws:iam::" + watchdogtest.Account + ":role/iam-watchdog-WatchdogFunctionRole-Q1W2E3"
 	quarantineARN = "arn:aws:iam::" + watchdogtest.Account + ":policy/iam-watchdog-DenyUnlessMFA"
+	slackRole     = "arn:aws:iam::" + watchdogtest.Account + ":role/iam-watchdog/iam-watchdog-SlackActionsRole-Z9X8"
 )
 
 func envFrom(vars map[string]string) lambdaenv.Env {
@@ -41,11 +43,12 @@ func TestFrom(t *testing.T) {
 		"QUARANTINE_POLICY_ARN": quarantineARN,
 		"WATCHDOG_ROLE_ARN":     functionRole,
 		"WATCHDOG_CONFIG":       "/var/task/watchdog.yaml",
+		"SELF_ROLE_ARNS":        functionRole + "," + slackRole,
 	}
 	want := lambdaenv.Env{
 		SlackSecretARN: vars["SLACK_SECRET_ARN"], SlackChannel: "#security", SlackAPIURL: vars["SLACK_API_URL"],
 		RemediationMode: "auto", StateTable: "iam-watchdog-state", StateKeyARN: stateKeyARN, QuarantinePolicyARN: quarantineARN,
-		RoleARN: functionRole, ConfigPath: "/var/task/watchdog.yaml",
+		RoleARN: functionRole, SelfRoleARNs: functionRole + "," + slackRole, ConfigPath: "/var/task/watchdog.yaml",
 	}
 	if got := envFrom(vars); got != want {
 		t.Fatalf("got %+v\nwant %+v", got, want)
@@ -91,6 +94,31 @@ func TestConfig(t *testing.T) {
 		c, err := envFrom(map[string]string{"WATCHDOG_ROLE_ARN": functionRole}).Config()
 		if err != nil || !slices.Contains(c.SelfRoleARNs, functionRole) {
 			t.Fatalf("%+v %v: want the role among SelfRoleARNs", c, err)
+		}
+	})
+	// Both functions' roles (template.yaml), so that neither alerts on nor fights the other.
+	t.Run("SELF_ROLE_ARNS are the watchdog's own", func(t *testing.T) {
+		c, err := envFrom(map[string]string{"WATCHDOG_ROLE_ARN": functionRole, "SELF_ROLE_ARNS": functionRole + ", " + slackRole}).Config()
+		if err != nil || !slices.Contains(c.SelfRoleARNs, functionRole) || !slices.Contains(c.SelfRoleARNs, slackRole) {
+			t.Fatalf("%+v %v: want both roles among SelfRoleARNs", c, err)
+		}
+		for _, a := range []string{functionRole, slackRole} {
+			if !c.IsSelf(detect.Actor{ARN: a}) {
+				t.Errorf("%s is not the watchdog's own", a)
+			}
+		}
+	})
+	t.Run("SELF_ROLE_ARNS not ARNs", func(t *testing.T) {
+		for value, want := range map[string]string{
+			"iam-watchdog-role":                        `SELF_ROLE_ARNS[0]: "iam-watchdog-role" is not an IAM role ARN`,
+			functionRole + ",,":                        `SELF_ROLE_ARNS[1]: "" is not an IAM role ARN`,
+			"arn:aws:iam::123456789012:policy/p":       "not an IAM role ARN",
+			"arn:aws:sts::123456789012:assumed-role/r": "not an IAM role ARN",
+		} {
+			_, err := envFrom(map[string]string{"SELF_ROLE_ARNS": value}).Config()
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("SELF_ROLE_ARNS=%q: %v, want an error containing %q", value, err, want)
+			}
 		}
 	})
 	t.Run("WATCHDOG_ROLE_ARN not an ARN", func(t *testing.T) {
@@ -144,7 +172,8 @@ rules:
 }
 
 // REMEDIATION_MODE off or dry-run is a kill switch: no rule acts, whatever the config says;
-// auto only sets the default, and a rule may still ask for less.
+// auto or approve sets the default and ceiling, and a rule may still ask for less (one rule with
+// the CLI's --mode: policy.Config.WithMode, TestWithMode).
 func TestRemediationModeCeiling(t *testing.T) {
 	path := writeConfig(t, "rules:\n  access-key-created: {mode: auto}\n  cloudtrail-logging-stopped: {mode: off}\n")
 	for _, tt := range []struct {
@@ -153,6 +182,7 @@ func TestRemediationModeCeiling(t *testing.T) {
 		{policy.DryRun, policy.DryRun, policy.Off},
 		{policy.Off, policy.Off, policy.Off},
 		{policy.Auto, policy.Auto, policy.Off},
+		{policy.Approve, policy.Approve, policy.Off}, // approve turns the rule's auto into approve
 	} {
 		t.Run(string(tt.env), func(t *testing.T) {
 			cfg, err := lambdaenv.Env{RemediationMode: string(tt.env), ConfigPath: path, StateTable: "t"}.Config()

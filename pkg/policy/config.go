@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -51,7 +52,8 @@ func (m *Mode) UnmarshalYAML(n *yaml.Node) error {
 }
 
 // AppID is the SDK application ID the watchdog sends; it appears in the user agent of every
-// call the watchdog makes ("app/iam-watchdog"), which is how its own events are recognised.
+// call the watchdog makes ("app/iam-watchdog"), for people reading CloudTrail. Anyone can send
+// it (AWS_SDK_UA_APP_ID), so no decision ever reads it.
 const AppID = "iam-watchdog"
 
 // Allowlist lists principals (actors) and resources (targets) by ARN, for allow and protect
@@ -105,8 +107,27 @@ type Config struct {
 	// StateKeyARN is the KMS HMAC key the state records are authenticated with (the stack's
 	// StateKeyArn output): required with `--state dynamodb://…`, optional for a local file.
 	StateKeyARN string `yaml:"state_key_arn"`
+	// UndoGrace is how long after `watchdog undo` put something back the undoer's own change
+	// re-applying exactly that is not reverted; unset means DefaultUndoGrace, 0 turns it off.
+	UndoGrace *time.Duration `yaml:"undo_grace"`
 	// Audit configures `watchdog audit` and the scheduled audit (audit.go).
 	Audit AuditConfig `yaml:"audit"`
+}
+
+// DefaultUndoGrace applies when undo_grace is not set: time for `watchdog undo` to make its
+// call after it recorded its undo marker, with room for the two clocks to disagree.
+const DefaultUndoGrace = 15 * time.Minute
+
+// maxUndoGrace bounds undo_grace: the longer it is, the longer an undoer's later change to the
+// same target escapes remediation.
+const maxUndoGrace = time.Hour
+
+// UndoGracePeriod is the undo grace period in force.
+func (c *Config) UndoGracePeriod() time.Duration {
+	if c.UndoGrace == nil {
+		return DefaultUndoGrace
+	}
+	return *c.UndoGrace
 }
 
 // Detection is the part of the configuration the rules read.
@@ -371,6 +392,10 @@ func CheckStateKeyARN(arn string) error {
 	return nil
 }
 
+// IsRoleARN reports whether s is what self_role_arns accepts: an IAM role (or user) ARN in a
+// twelve-digit account.
+func IsRoleARN(s string) bool { return selfRoleARN.MatchString(s) }
+
 // s3BucketName is what S3 accepts as a general purpose bucket name.
 // Reference: https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html
 var s3BucketName = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
@@ -437,6 +462,9 @@ func (c *Config) Validate(rules []detect.Rule) error {
 		}
 	}
 	errs = append(errs, c.Slack.validate()...)
+	if g := c.UndoGracePeriod(); g < 0 || g > maxUndoGrace {
+		errs = append(errs, fmt.Errorf("undo_grace: %s is outside 0 (off) to %s", g, maxUndoGrace))
+	}
 	errs = append(errs, c.Audit.validate()...)
 	known := map[string]bool{}
 	for _, r := range rules {
@@ -507,10 +535,3 @@ func (c *Config) isMemberSession(a detect.Actor) bool {
 }
 
 var accountID = regexp.MustCompile(`^\d{12}$`)
-
-// SentByWatchdog reports whether the call carried the watchdog's SDK app ID in its user agent,
-// as `watchdog undo` run with a person's credentials does. Anyone can send any user agent, so
-// this only stops remediation (an undo must not be reverted) and never hides the alert.
-func SentByWatchdog(a detect.Actor) bool {
-	return strings.Contains(a.UserAgent, "app/"+AppID)
-}

@@ -57,8 +57,6 @@ func (c *Config) Decide(f *detect.Finding) Decision {
 		d.Reason = "target " + target + " is protected: it is always alerted on and never acted on"
 	case f.Record != nil && f.Record.Failed():
 		d.Reason = "the call failed, so there is nothing to revert"
-	case SentByWatchdog(f.Actor):
-		d.Reason = "the call carries the watchdog's app ID (an undo or the watchdog's own action); it is reported, not reverted"
 	case detect.ActingService(f.Actor.InvokedBy) != "":
 		// Only a service acting for a caller; a console user (signin.amazonaws.com) is a person.
 		d.Reason = fmt.Sprintf("%s made this change on someone's behalf; a revert would fight it, so fix the source instead", f.Actor.InvokedBy)

@@ -82,12 +82,14 @@ func TestDecide(t *testing.T) {
 			finding: func(f *detect.Finding) { f.Actor = session(selfRole, "watchdog-lambda") },
 			mode:    policy.Auto, reason: "own call",
 		},
+		// Anyone can send the watchdog's app ID (AWS_SDK_UA_APP_ID): it buys nothing (issue 13,
+		// point 3).
 		{
-			name: "spoofed user agent from another actor is alerted, not acted on",
+			name: "the watchdog's user agent from another actor is acted on",
 			finding: func(f *detect.Finding) {
 				f.Actor.UserAgent = "aws-sdk-go-v2/1.30.0 os/linux lang/go#1.22 app/iam-watchdog"
 			},
-			alert: true, mode: policy.Auto, reason: "app ID",
+			alert: true, act: true, mode: policy.Auto,
 		},
 		{
 			name:    "allowlisted actor",
@@ -278,14 +280,23 @@ func mfaFinding() detect.Finding {
 	}
 }
 
-// The user agent never hides an alert, even when it also names an allowlisted-looking actor.
-func TestDecideUserAgentNeverHidesAlert(t *testing.T) {
-	c := policy.Config{Mode: policy.Auto}
-	f := keyFinding()
-	f.Actor.UserAgent = "app/" + policy.AppID
-	d := c.Decide(&f)
-	if !d.Alert || d.Act || d.Reason == "" {
-		t.Fatalf("Decide = %+v: want alerted, not acted on, with a reason", d)
+// Nothing a caller chooses in the request exempts a change: the watchdog's app ID in the user
+// agent, a session named like the watchdog's, a source IP inside AWS (issue 13, point 3).
+func TestDecideCallerChosenFieldsBuyNothing(t *testing.T) {
+	c := policy.Config{Mode: policy.Auto, SelfRoleARNs: []string{selfRole}}
+	for name, edit := range map[string]func(a *detect.Actor){
+		"app ID":                func(a *detect.Actor) { a.UserAgent = "aws-sdk-go-v2/1.36.3 ua/2.1 app/" + policy.AppID },
+		"app ID alone":          func(a *detect.Actor) { a.UserAgent = "app/" + policy.AppID },
+		"watchdog session name": func(a *detect.Actor) { *a = session("arn:aws:iam::"+account+":role/deployer", "iam-watchdog") },
+		"AWS source IP":         func(a *detect.Actor) { a.SourceIP = "iam.amazonaws.com" },
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := keyFinding()
+			edit(&f.Actor)
+			if d := c.Decide(&f); !d.Alert || !d.Act || d.Mode != policy.Auto {
+				t.Fatalf("Decide = %+v: want alerted and acted on in auto mode", d)
+			}
+		})
 	}
 }
 
@@ -310,7 +321,7 @@ func TestDecideSeverityOverride(t *testing.T) {
 	}
 }
 
-func TestIsSelfAndSentByWatchdog(t *testing.T) {
+func TestIsSelf(t *testing.T) {
 	c := policy.Config{SelfRoleARNs: []string{selfRole}}
 	if !c.IsSelf(detect.Actor{ARN: selfRole}) || !c.IsSelf(session(selfRole, "s")) {
 		t.Error("own role or its session not recognised")
@@ -320,11 +331,5 @@ func TestIsSelfAndSentByWatchdog(t *testing.T) {
 	}
 	if c.IsSelf(detect.Actor{}) {
 		t.Error("an empty actor is the watchdog itself")
-	}
-	if !policy.SentByWatchdog(detect.Actor{UserAgent: "aws-sdk-go-v2/1.30.0 app/iam-watchdog"}) {
-		t.Error("app ID in the user agent not recognised")
-	}
-	if policy.SentByWatchdog(detect.Actor{UserAgent: "aws-cli/2.15.0"}) {
-		t.Error("an ordinary user agent taken for the watchdog's")
 	}
 }

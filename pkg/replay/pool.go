@@ -40,6 +40,21 @@ type Options struct {
 	// another goroutine; the sources are then listed a second time, for the sizes of their
 	// inputs.
 	Progress func(Progress)
+	// InputDone, when set, is told of each input read to its end (in part, for the unreadable
+	// ones), in input order, after its findings went to Output and its problems to Problems:
+	// a batch on Lambda (RunBatch) reports each input's share of the summary with it.
+	InputDone func(InputReport)
+}
+
+// InputReport is what one input added to a replay's summary.
+type InputReport struct {
+	Name string
+	// Read is what was read of it; Findings went to Output, and the pipeline failed on Failed
+	// of its records.
+	Read             cloudtrail.ScanStats
+	Findings, Failed int
+	// Unreadable says that it could not be opened or read in full.
+	Unreadable bool
 }
 
 // Progress is how far a replay got.
@@ -132,6 +147,7 @@ type run struct {
 	o     Options
 	began time.Time
 	done  atomic.Int64 // inputs finished, for the progress
+	input InputReport  // what the input being handled added so far, for InputDone
 }
 
 // listAll yields the inputs of every source in order.
@@ -228,6 +244,9 @@ func (r *run) readConcurrently(ctx context.Context, scanners []*cloudtrail.Scann
 				}
 			}
 		}
+		if err := ctx.Err(); err != nil {
+			return err // its worker may have stopped short: the input is not done
+		}
 		r.inputDone(t.in, bad)
 	}
 	return nil
@@ -289,6 +308,12 @@ func (r *run) inputDone(in Input, bad bool) {
 	if bad {
 		r.unreadableInput(in.Name)
 	}
+	if r.o.InputDone != nil {
+		rep := r.input
+		rep.Name, rep.Unreadable = in.Name, bad
+		r.o.InputDone(rep)
+	}
+	r.input = InputReport{}
 }
 
 // take runs one thing found in an input through the pipeline and counts what came of it.
@@ -300,17 +325,20 @@ func (r *run) take(ctx context.Context, it item) error {
 		r.o.Problems(it.err)
 	case it.read != nil:
 		r.add(*it.read)
+		r.input.Read = *it.read
 	default:
 		results, err := r.o.Pipeline.Handle(ctx, it.rec)
 		if err != nil {
 			r.Failed++
+			r.input.Failed++
 			r.o.Problems(fmt.Errorf("%s: %w", it.rec.Pos, err))
 		}
 		for _, res := range results {
 			if !res.Alerted && !res.Duplicate {
 				continue
 			}
-			r.finding(res.Finding)
+			r.finding(res.Finding, res.Remediation)
+			r.input.Findings++
 			if _, err := r.o.Output.Notify(ctx, res.Alert); err != nil {
 				return fmt.Errorf("write output: %w", err)
 			}

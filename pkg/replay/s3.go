@@ -25,10 +25,16 @@ var _ S3API = (*s3.Client)(nil)
 
 // NewS3Client builds the S3 client replay reads archives with. With an endpoint of its own
 // (AWS_ENDPOINT_URL, for moto_server or MinIO), buckets are addressed by path: such servers do
-// not serve bucket names as host names.
+// not serve bucket names as host names. It does not check response checksums: gzip's CRC-32
+// checks each log file as it is read, and for every object stored without a checksum
+// (CloudTrail's, before S3 added them by default) the SDK would log a line, one per file of an
+// archive.
 func NewS3Client(cfg aws.Config) *s3.Client {
 	pathStyle := cfg.BaseEndpoint != nil || os.Getenv("AWS_ENDPOINT_URL_S3") != ""
-	return s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = pathStyle })
+	return s3.NewFromConfig(cfg, func(o *s3.Options) {
+		o.UsePathStyle = pathStyle
+		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
+	})
 }
 
 // parseS3URL splits s3://bucket/prefix.

@@ -12,11 +12,19 @@ import (
 
 	"github.com/iam-watchdog/iam-watchdog/pkg/cloudtrail"
 	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
+	"github.com/iam-watchdog/iam-watchdog/pkg/remediate"
 )
 
 // ErrSomeInputs says that a replay could not read some input, or the pipeline failed on some
 // finding: each was reported as it came, and everything else was read.
 var ErrSomeInputs = errors.New("some input could not be read")
+
+// ErrRemediationFailed says that every input was read but some remediation failed: each failure
+// is in its finding's output, and the summary counts them.
+var ErrRemediationFailed = errors.New("some remediation failed")
+
+// remediationStatuses are the statuses the summary counts, in the order it prints them.
+var remediationStatuses = []remediate.Status{remediate.Planned, remediate.Done, remediate.Skipped, remediate.Failed, remediate.Pending}
 
 // Summary counts what a replay saw.
 type Summary struct {
@@ -33,20 +41,28 @@ type Summary struct {
 	Records, Decoded, Input, Bytes int64
 	// ByCategory, ByRule and ByActor count the findings.
 	ByCategory, ByRule, ByActor map[string]int
-	Jobs                        int
-	Took                        time.Duration
+	// Remediations counts the findings' remediation outcomes by status (findings whose rule has
+	// no remediation are not counted).
+	Remediations map[remediate.Status]int
+	Jobs         int
+	Took         time.Duration
 }
 
-// Err is ErrSomeInputs when some input was unreadable or some finding failed, else nil.
+// Err is ErrSomeInputs when some input was unreadable or the pipeline failed on some record,
+// else ErrRemediationFailed when some remediation failed, else nil.
 func (s *Summary) Err() error {
-	if s.Unreadable > 0 || s.Failed > 0 {
+	switch {
+	case s.Unreadable > 0 || s.Failed > 0:
 		return ErrSomeInputs
+	case s.Remediations[remediate.Failed] > 0:
+		return ErrRemediationFailed
 	}
 	return nil
 }
 
 func newSummary(jobs int) *Summary {
-	return &Summary{ByCategory: map[string]int{}, ByRule: map[string]int{}, ByActor: map[string]int{}, Jobs: jobs}
+	return &Summary{ByCategory: map[string]int{}, ByRule: map[string]int{}, ByActor: map[string]int{},
+		Remediations: map[remediate.Status]int{}, Jobs: jobs}
 }
 
 func (s *Summary) add(st cloudtrail.ScanStats) {
@@ -56,7 +72,10 @@ func (s *Summary) add(st cloudtrail.ScanStats) {
 	s.Bytes += st.Bytes
 }
 
-func (s *Summary) finding(f detect.Finding) {
+func (s *Summary) finding(f detect.Finding, o *remediate.Outcome) {
+	if o != nil {
+		s.Remediations[o.Status]++
+	}
 	s.Findings++
 	s.ByCategory[f.Category]++
 	s.ByRule[f.Rule]++
@@ -86,6 +105,13 @@ func (s *Summary) Print(w io.Writer, details bool) {
 		fmt.Fprintf(w, " (%s)", counts(s.ByCategory, 0, func(a, b string) int { return strings.Compare(a, b) }))
 	}
 	fmt.Fprintf(w, "; %d unreadable\n", s.Unreadable)
+	if n := sumValues(s.Remediations); n > 0 {
+		parts := make([]string, len(remediationStatuses))
+		for i, st := range remediationStatuses {
+			parts[i] = fmt.Sprintf("%d %s", s.Remediations[st], st)
+		}
+		fmt.Fprintf(w, "watchdog: remediations: %s\n", strings.Join(parts, ", "))
+	}
 	if !details {
 		return
 	}
@@ -103,6 +129,14 @@ func (s *Summary) Print(w io.Writer, details bool) {
 		}
 		fmt.Fprintf(w, "watchdog: could not read: %s\n", list)
 	}
+}
+
+func sumValues(m map[remediate.Status]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
 }
 
 // counts formats "name n, name n", by name when order is given, else most first (then by

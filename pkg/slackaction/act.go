@@ -263,11 +263,16 @@ func (h *Handler) runOne(ctx context.Context, verb alert.Verb, key string) (runR
 		case err != nil:
 			res, next = resFailed, remediate.Outcome{Action: act.Kind, Status: remediate.Failed, Reason: err.Error()}
 		}
+		// A call whose answer was lost may have acted: its undo record is kept and named.
+		mayHaveActed := errors.Is(err, remediate.ErrMayHaveActed)
+		if mayHaveActed {
+			next.Undo = remediate.UndoCommand(e.EventID)
+		}
 		if _, werr := h.records().Update(ctx, key, func(x *alert.Entry) error {
 			return h.Codec.Amend(ctx, x, func(p *alert.Pieces) {
 				p.Outcome = &next
 				p.Plan = nil // nothing to reverse unless it was done, or may have been
-				if res == resDone || prior != nil {
+				if res == resDone || prior != nil || mayHaveActed {
 					p.Plan = &undo
 				}
 			})

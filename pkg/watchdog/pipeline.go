@@ -107,7 +107,7 @@ func (p *Pipeline) Handle(ctx context.Context, rec *cloudtrail.Record) ([]Result
 
 func (p *Pipeline) handleFinding(ctx context.Context, f detect.Finding) (*Result, error) {
 	log := p.log().With(keyEventID, f.EventID, keyRule, f.Rule, keyActor, f.Actor.ARN)
-	d := p.Config.Decide(&f)
+	d := p.decide(ctx, &f, log)
 	if !d.Alert {
 		log.InfoContext(ctx, "finding dropped", keyReason, d.Reason)
 		return &Result{Alert: alert.Alert{Finding: f}, Decision: d}, nil
@@ -201,6 +201,32 @@ func (p *Pipeline) handleFinding(ctx context.Context, f detect.Finding) (*Result
 	return r, nil
 }
 
+// decide applies the configuration to a finding (policy.Config.Decide) and then what the store
+// knows: a change that re-applies what `watchdog undo` just put back, made by the undoer, is
+// not reverted (alert.Records.ReappliedUndo). Nothing the caller chose in the request (a user
+// agent, a session name) has a say.
+func (p *Pipeline) decide(ctx context.Context, f *detect.Finding, log *slog.Logger) policy.Decision {
+	d := p.Config.Decide(f)
+	if !d.Act || p.Store == nil {
+		return d
+	}
+	m, why := p.records().ReappliedUndo(ctx, f.Action, f.Actor.ARN, f.EventTime, p.Config.UndoGracePeriod())
+	if m == nil {
+		if why != "" {
+			log.InfoContext(ctx, "undo marker not honoured: the change is handled as any other", keyReason, why)
+		}
+		return d
+	}
+	at := m.UndoneAt
+	if at.IsZero() {
+		at = m.At
+	}
+	d.Act = false
+	d.Reason = "re-applies what `watchdog undo` put back at " + at.UTC().Format(time.RFC3339) + "; not reverted"
+	log.InfoContext(ctx, "change by watchdog undo recognised", "undone_record", m.StateKey, "undoer", m.Undoer)
+	return d
+}
+
 // saveUndo stores the outcome and, for a done action, its undo record, before the alert goes
 // out: the alert promises an undo command, so the record must exist first.
 func (p *Pipeline) saveUndo(ctx context.Context, entry alert.Entry, r *Result) error {
@@ -265,7 +291,8 @@ func undoJSON(u *remediate.Undo) string {
 // act turns a decision into a remediation outcome, acting for real only in auto mode, through
 // remediate.Carry: the plan is handed to intend (when set) before anything changes, and nothing
 // is done if intend fails (its error is act's); prior, a plan an earlier attempt stored, is
-// resumed. The undo record is returned for a done action, and for any resumed one.
+// resumed. The undo record is returned for a done action, for any resumed one, and for one whose
+// call failed after an attempt AWS may have acted on (remediate.ErrMayHaveActed).
 func (p *Pipeline) act(ctx context.Context, f detect.Finding, d policy.Decision, prior *remediate.Undo, intend func(remediate.Undo) error) (*remediate.Outcome, *remediate.Undo, error) {
 	if f.Action.Kind == "" {
 		return nil, nil, nil
@@ -330,9 +357,15 @@ func (p *Pipeline) act(ctx context.Context, f detect.Finding, d policy.Decision,
 		}
 		return o, &undo, nil
 	}
-	if prior != nil {
-		// The earlier attempt may have acted before this one failed: keep its record.
-		o.Reason += "; an earlier attempt may have done it, and its undo record is kept"
+	mayHaveActed := errors.Is(err, remediate.ErrMayHaveActed)
+	if prior != nil || mayHaveActed {
+		// The earlier attempt, or a call whose answer was lost, may have acted before this
+		// failure: keep the undo record.
+		if mayHaveActed {
+			o.Reason += "; the call's answer was lost after AWS may have acted, so its undo record is kept"
+		} else {
+			o.Reason += "; an earlier attempt may have done it, and its undo record is kept"
+		}
 		if remediate.Reversible(f.Action.Kind) {
 			o.Undo = remediate.UndoCommand(f.EventID)
 		}

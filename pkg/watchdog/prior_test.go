@@ -108,7 +108,7 @@ func TestRevertToSnapshotMoto(t *testing.T) {
 		if got := fx.Inline(t, "bob", "extra"); got != snapDoc {
 			t.Errorf("bob's inline policy is %s after the revert, want the snapshot's %s", got, snapDoc)
 		}
-		found, err := alert.UndoEvent(t.Context(), alert.Records{Store: store}, rem, "evt-overwrite", io.Discard)
+		found, err := alert.UndoEvent(t.Context(), alert.Records{Store: store}, rem, "evt-overwrite", "arn:aws:iam::"+mototest.AccountID+":user/admin", io.Discard)
 		if err != nil || !found {
 			t.Fatalf("undo: found %t, %v", found, err)
 		}
