@@ -25,12 +25,13 @@ all: build
 build: bin/watchdog
 	$(MAKE) build-WatchdogFunction ARTIFACTS_DIR=$(CURDIR)/bin/lambda/watchdog
 	$(MAKE) build-SlackActionsFunction ARTIFACTS_DIR=$(CURDIR)/bin/lambda/slack-actions
+	$(MAKE) build-AuditFunction ARTIFACTS_DIR=$(CURDIR)/bin/lambda/audit
 	$(MAKE) build-ReplayFunction ARTIFACTS_DIR=$(CURDIR)/bin/lambda/replay
 
 bin/watchdog: FORCE
 	$(GO) build -trimpath -o $@ ./cmd/watchdog
 
-# CONFIG=FILE bundles a config file with both functions, as watchdog.yaml beside the bootstrap,
+# CONFIG=FILE bundles a config file with every function, as watchdog.yaml beside the bootstrap,
 # where they read it (WATCHDOG_CONFIG overrides): `CONFIG=watchdog.yaml make deploy`.
 CONFIG ?=
 define bundle-config
@@ -46,6 +47,11 @@ build-WatchdogFunction:
 # The Slack app's interactivity endpoint (template.yaml SlackActionsFunction), built the same way.
 build-SlackActionsFunction:
 	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags="$(LAMBDA_LDFLAGS)" -o $(ARTIFACTS_DIR)/bootstrap ./functions/slack-actions
+	$(bundle-config)
+
+# The scheduled audit (template.yaml AuditFunction), built the same way.
+build-AuditFunction:
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags="$(LAMBDA_LDFLAGS)" -o $(ARTIFACTS_DIR)/bootstrap ./functions/audit
 	$(bundle-config)
 
 # The replay function of the optional stack infra/replay.yaml (`sam build -t infra/replay.yaml`),

@@ -59,6 +59,16 @@ func TestDemoDone(t *testing.T) {
 	if got := strings.Count(done, "Reverted:"); got != 3 {
 		t.Errorf("%d Reverted: alerts, want 3", got)
 	}
+	// The demo ends with `watchdog audit` of the moto account the reverts and their undo left.
+	audit := strings.Index(r.stdout, demo.AuditHeading)
+	if audit < end {
+		t.Fatalf("the demo does not end with the audit of the moto account:\n%s", r.stdout[end:])
+	}
+	for _, want := range []string{"Audit of account 123456789012 at ", "FAIL medium  user-policies  CIS 1.15", "user/contractor-jo: policies on the user itself: managed\n    arn:aws:iam::aws:policy/AdministratorAccess", "ERROR critical  root-mfa  CIS 1.5", "Passed: "} {
+		if !strings.Contains(r.stdout[audit:], want) {
+			t.Errorf("the demo's audit does not say %q:\n%s", want, r.stdout[audit:])
+		}
+	}
 }
 
 // TestDemoWithoutMoto: without moto_server the demo still succeeds, says in one line how to get
@@ -72,7 +82,7 @@ func TestDemoWithoutMoto(t *testing.T) {
 	if !strings.Contains(demo.RevertsSkipped, "pip install 'moto[server]'") {
 		t.Errorf("the skip line does not say how to get moto_server: %s", demo.RevertsSkipped)
 	}
-	for _, s := range []string{demo.RevertsHeading, "Reverted:", "watchdog undo "} {
+	for _, s := range []string{demo.RevertsHeading, "Reverted:", "watchdog undo ", demo.AuditHeading} {
 		if strings.Contains(r.stdout, s) {
 			t.Errorf("without moto_server the demo says %q", s)
 		}

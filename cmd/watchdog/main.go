@@ -26,6 +26,9 @@ commands:
   undo   [--config FILE] [--state PATH|dynamodb://TABLE] EVENT_ID
                                            reverse what the watchdog did about an event
   rules  [--output text|json]              list the rules
+  audit  [--config FILE] [--output text|jsonl] [--account ID...|--org] [--fail-on SEVERITY] [--list]
+         [--state PATH|dynamodb://TABLE] [--verbose]
+                                           audit the account's IAM posture (CIS 1.x and the watchdog's sight)
   gen    --out DIR [--size 100MB] [--seed N] [--days N] [--start YYYY-MM-DD] [--accounts IDS] [--regions LIST]
                                            write a synthetic CloudTrail archive (S3 layout) for backtests
   noise  [--config FILE] [--output text|json] [--jobs N] [--since T] [--until T] [--account ID] [--region R] PATH...
@@ -45,6 +48,7 @@ func main() {
 	defer stop()
 	err := Run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	var ue usageError
+	var ec exitCode
 	switch {
 	case err == nil:
 	case errors.As(err, &ue):
@@ -53,6 +57,8 @@ func main() {
 	case errors.Is(err, errSomeInputs), errors.Is(err, replay.ErrRemediationFailed):
 		// Each problem, and each failed remediation, is reported already.
 		os.Exit(1)
+	case errors.As(err, &ec):
+		os.Exit(int(ec))
 	default:
 		fmt.Fprintf(os.Stderr, "watchdog: %v\n", err)
 		os.Exit(1)
@@ -74,6 +80,8 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runUndo(ctx, args[1:], std)
 	case "rules":
 		return runRules(args[1:], std)
+	case "audit":
+		return runAudit(ctx, args[1:], std)
 	case "gen":
 		return runGen(args[1:], std)
 	case "noise":

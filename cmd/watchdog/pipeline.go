@@ -178,6 +178,7 @@ func buildPipeline(ctx context.Context, pf pipelineFlags) (*watchdog.Pipeline, e
 	if p.Codec, err = stateCodec(cfg, spec, getAWS); err != nil {
 		return nil, err
 	}
+	revertToSnapshots(p)
 	return p, nil
 }
 

@@ -1,8 +1,10 @@
 // Package demo is `watchdog demo`: the bundled example events through the whole pipeline in
 // dry-run, with the alerts rendered in the terminal as Slack would show them; then, when
 // moto_server is installed, real reverts and their undo against it (the reverts section); then
-// one alert's life in a Slack thread, drawn in the terminal (the thread section). It needs no
-// AWS account or Slack, and brings its own stand-ins for both: production code has no demo mode.
+// one alert's life in a Slack thread, drawn in the terminal (the thread section); and last, with
+// moto_server, `watchdog audit` of the moto account the reverts left (the audit section). It
+// needs no AWS account or Slack, and brings its own stand-ins for both: production code has no
+// demo mode.
 package demo
 
 import (
@@ -65,10 +67,20 @@ func Run(ctx context.Context, o Options) error {
 	if o.FindingsOnly {
 		return nil
 	}
-	if err := reverts(ctx, o.Out); err != nil {
+	moto, launchErr := launchMoto(ctx)
+	if launchErr == nil {
+		defer moto.Stop()
+	}
+	if err := reverts(ctx, o.Out, moto, launchErr); err != nil {
 		return err
 	}
-	return thread(ctx, o.Out)
+	if err := thread(ctx, o.Out); err != nil {
+		return err
+	}
+	if launchErr != nil {
+		return nil
+	}
+	return closingAudit(ctx, o.Out, moto)
 }
 
 // examples are the example events bundled with the binary (events-testdata), one input each,

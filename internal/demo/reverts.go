@@ -52,26 +52,30 @@ type revertScene struct {
 	check func(ctx context.Context, c *iam.Client) (string, error)
 }
 
-// reverts shows done alerts, which the dry-run part cannot: when moto_server is on PATH it is
-// started on a free loopback port, the state three example events describe is created in it,
+// launchMoto starts moto_server on a free loopback port for the sections that act, with AWS's
+// managed policies loaded (the example events attach AdministratorAccess).
+func launchMoto(ctx context.Context) (*motoserver.Process, error) {
+	startCtx, cancel := context.WithTimeout(ctx, motoStart)
+	defer cancel()
+	return motoserver.Launch(startCtx, "MOTO_IAM_LOAD_MANAGED_POLICIES=true")
+}
+
+// reverts shows done alerts, which the dry-run part cannot: with moto_server (launchMoto, when it
+// is on PATH) the state three example events describe is created in it,
 // and the events go through the real pipeline in auto mode, with the real Remediator and a
 // throwaway state file. The alerts say "Reverted" and name the undo command; then each event is
 // undone with the code `watchdog undo` runs, and moto is read back after each step to show the
 // change really happened. Without moto_server the section is skipped with one line: the demo
 // never fails for want of it.
-func reverts(ctx context.Context, w io.Writer) error {
-	startCtx, cancel := context.WithTimeout(ctx, motoStart)
-	moto, err := motoserver.Launch(startCtx, "MOTO_IAM_LOAD_MANAGED_POLICIES=true")
-	cancel()
-	if errors.Is(err, motoserver.ErrNotInstalled) {
+func reverts(ctx context.Context, w io.Writer, moto *motoserver.Process, launchErr error) error {
+	if errors.Is(launchErr, motoserver.ErrNotInstalled) {
 		fmt.Fprintf(w, "\n%s\n", RevertsSkipped)
 		return nil
 	}
-	if err != nil {
-		fmt.Fprintf(w, "\n── Skipped: the demo of real reverts and their undo could not start moto_server: %v\n", err)
+	if launchErr != nil {
+		fmt.Fprintf(w, "\n── Skipped: the demo of real reverts and their undo could not start moto_server: %v\n", launchErr)
 		return nil
 	}
-	defer moto.Stop()
 
 	fmt.Fprintf(w, "\n%s\n", RevertsHeading)
 	fmt.Fprintf(w, "This part runs against moto_server, the moto AWS API emulator, started for the demo on %s and\n", moto.Endpoint)

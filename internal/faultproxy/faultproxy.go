@@ -13,6 +13,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -134,6 +135,17 @@ func QueryError(status int, code, message string) Fault {
 			`<RequestId>00000000-0000-4000-8000-faultproxy000</RequestId></ErrorResponse>`}
 }
 
+// QueryResult answers an IAM query-protocol action with result, the inner XML of its
+// <ActionResult> element, as the API reference shows IAM's answers: for what moto cannot say.
+func QueryResult(action, result string) Fault {
+	return Fault{
+		Status: http.StatusOK,
+		Header: http.Header{"Content-Type": {"text/xml"}},
+		Body: fmt.Sprintf(`<%[1]sResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><%[1]sResult>%[2]s</%[1]sResult>`+
+			`<ResponseMetadata><RequestId>7a62c49f-347e-4fc4-9331-6e8eEXAMPLE</RequestId></ResponseMetadata></%[1]sResponse>`, action, result),
+	}
+}
+
 // IAMThrottling is IAM refusing a call for its rate: 400 Throttling, which the SDK retries.
 func IAMThrottling() Fault { return QueryError(http.StatusBadRequest, "Throttling", "Rate exceeded") }
 
@@ -246,6 +258,41 @@ func (p *Proxy) Counts(op string) Counts {
 		return *c
 	}
 	return Counts{}
+}
+
+// Seen is how many requests of each operation the proxy received: what a test counts the calls
+// of a run by (Seen after, less Seen before).
+func (p *Proxy) Seen() Calls {
+	out := Calls{}
+	for op, c := range p.All() {
+		out[op] = c.Seen
+	}
+	return out
+}
+
+// Calls counts requests by operation.
+type Calls map[string]int
+
+// Since is the calls made after before was taken.
+func (c Calls) Since(before Calls) Calls {
+	out := Calls{}
+	for op, n := range c {
+		if d := n - before[op]; d > 0 {
+			out[op] = d
+		}
+	}
+	return out
+}
+
+// String is the total and each operation's count, by name: "3 calls: GetItem=2 PutItem=1".
+func (c Calls) String() string {
+	var parts []string
+	total := 0
+	for _, op := range slices.Sorted(maps.Keys(c)) {
+		parts = append(parts, fmt.Sprintf("%s=%d", op, c[op]))
+		total += c[op]
+	}
+	return fmt.Sprintf("%d calls: %s", total, strings.Join(parts, " "))
 }
 
 // All returns the counters of every operation seen.

@@ -1,7 +1,8 @@
 // Package slackserver is a local Slack for tests: an httptest server that speaks the parts of
 // the Slack Web API the watchdog uses (chat.postMessage, in threads too; chat.update of a
-// message it posted; chat.postEphemeral; usergroups.users.list) and the incoming-webhook
-// format, records every message, and can be told to fail the next requests.
+// message it posted; chat.postEphemeral; usergroups.users.list; auth.test, which the audit's
+// watchdog-slack check calls) and the incoming-webhook format, records every message, and can be
+// told to fail the next requests or to refuse a token.
 package slackserver
 
 import (
@@ -40,6 +41,8 @@ type Server struct {
 	requests int
 	seq      int
 	groups   map[string][]string
+	revoked  map[string]bool
+	authTest int
 }
 
 // Failure is how the server answers one upcoming request instead of accepting it.
@@ -84,6 +87,24 @@ func (s *Server) SetGroup(id string, users ...string) {
 		s.groups = map[string][]string{}
 	}
 	s.groups[id] = users
+}
+
+// Revoke makes every later Web API call with token fail with invalid_auth, as Slack answers a
+// revoked or mistyped token.
+func (s *Server) Revoke(token string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.revoked == nil {
+		s.revoked = map[string]bool{}
+	}
+	s.revoked[token] = true
+}
+
+// AuthTests counts the auth.test calls answered.
+func (s *Server) AuthTests() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.authTest
 }
 
 // Posts are the accepted chat.postMessage messages that started a message (not thread
@@ -172,7 +193,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 
 	method := strings.TrimPrefix(r.URL.Path, "/api/")
 	switch method {
-	case "chat.postMessage", "chat.update", "chat.postEphemeral", "usergroups.users.list":
+	case "chat.postMessage", "chat.update", "chat.postEphemeral", "usergroups.users.list", "auth.test":
 	default:
 		writeJSON(w, map[string]any{"ok": false, "error": "unknown_method"})
 		return
@@ -188,6 +209,20 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if token == "" {
 		writeJSON(w, map[string]any{"ok": false, "error": "not_authed"})
+		return
+	}
+	s.mu.Lock()
+	revoked := s.revoked[token]
+	s.mu.Unlock()
+	if revoked {
+		writeJSON(w, map[string]any{"ok": false, "error": "invalid_auth"})
+		return
+	}
+	if method == "auth.test" {
+		s.mu.Lock()
+		s.authTest++
+		s.mu.Unlock()
+		writeJSON(w, map[string]any{"ok": true, "url": s.URL + "/", "team": "Test", "user": "iam-watchdog", "team_id": "T000", "user_id": "U000", "bot_id": "B000"})
 		return
 	}
 	if method == "usergroups.users.list" {

@@ -27,6 +27,8 @@ func checkAlarms(t *testing.T, d *deployment) {
 			{"WatchdogThrottlesAlarm", "AWS/Lambda", "Throttles", "FunctionName", s.Resources["WatchdogFunction"]},
 			{"SlackActionsErrorsAlarm", "AWS/Lambda", "Errors", "FunctionName", s.Resources["SlackActionsFunction"]},
 			{"SlackActionsThrottlesAlarm", "AWS/Lambda", "Throttles", "FunctionName", s.Resources["SlackActionsFunction"]},
+			{"AuditErrorsAlarm", "AWS/Lambda", "Errors", "FunctionName", s.Resources["AuditFunction"]},
+			{"AuditThrottlesAlarm", "AWS/Lambda", "Throttles", "FunctionName", s.Resources["AuditFunction"]},
 		} {
 			props, _ := rs[a.id]["Properties"].(map[string]any)
 			if props == nil {
@@ -92,15 +94,15 @@ func checkAlarms(t *testing.T, d *deployment) {
 }
 
 // checkFunctions reads each function back from moto: it runs as its own role, and its
-// environment resolves WATCHDOG_ROLE_ARN to that role, SELF_ROLE_ARNS to both roles,
+// environment resolves WATCHDOG_ROLE_ARN to that role, SELF_ROLE_ARNS to the functions' roles,
 // STATE_KEY_ARN to the stack's HMAC key, and MEMBER_ROLE_NAME only where its role may assume
 // the member role.
 func checkFunctions(t *testing.T, d *deployment) {
 	client := lambda.NewFromConfig(d.m.cfg)
 	for _, c := range appConfigs {
 		s := d.apps[c.name]
-		wd, sa := s.arn(t, "WatchdogRole"), s.arn(t, "SlackActionsRole")
-		for fn, role := range map[string]string{"WatchdogFunction": wd, "SlackActionsFunction": sa} {
+		wd, sa, au := s.arn(t, "WatchdogRole"), s.arn(t, "SlackActionsRole"), s.arn(t, "AuditRole")
+		for fn, role := range map[string]string{"WatchdogFunction": wd, "SlackActionsFunction": sa, "AuditFunction": au} {
 			out, err := client.GetFunctionConfiguration(t.Context(), &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(s.Resources[fn])})
 			if err != nil {
 				t.Fatalf("%s: %s: %v", c.name, fn, err)
@@ -118,7 +120,7 @@ func checkFunctions(t *testing.T, d *deployment) {
 			}
 			for k, want := range map[string]string{
 				"WATCHDOG_ROLE_ARN": role,
-				"SELF_ROLE_ARNS":    wd + "," + sa,
+				"SELF_ROLE_ARNS":    wd + "," + sa + "," + au,
 				"STATE_KEY_ARN":     s.arn(t, "StateKey"),
 				"STATE_TABLE":       s.Resources["StateTable"],
 				"MEMBER_ROLE_NAME":  member,
@@ -136,7 +138,7 @@ func checkFunctions(t *testing.T, d *deployment) {
 func checkConcurrency(t *testing.T, d *deployment, client *lambda.Client) {
 	for _, c := range appConfigs {
 		s := d.apps[c.name]
-		for fn, param := range map[string]string{"WatchdogFunction": "WatchdogReservedConcurrency", "SlackActionsFunction": "SlackActionsReservedConcurrency"} {
+		for fn, param := range map[string]string{"WatchdogFunction": "WatchdogReservedConcurrency", "SlackActionsFunction": "SlackActionsReservedConcurrency", "AuditFunction": "AuditReservedConcurrency"} {
 			want := c.params[param]
 			if want == "" {
 				p, _ := loadTemplate(t)["Parameters"].(map[string]any)[param].(map[string]any)
@@ -154,7 +156,7 @@ func checkConcurrency(t *testing.T, d *deployment, client *lambda.Client) {
 				t.Errorf("%s: %s reserves %s, want %s (%s)", c.name, fn, got, want, param)
 			}
 		}
-		for param, min := range map[string]int{"WatchdogReservedConcurrency": 1, "SlackActionsReservedConcurrency": 1} {
+		for param, min := range map[string]int{"WatchdogReservedConcurrency": 1, "SlackActionsReservedConcurrency": 1, "AuditReservedConcurrency": 1} {
 			p, _ := loadTemplate(t)["Parameters"].(map[string]any)[param].(map[string]any)
 			if def, _ := p["Default"].(int); def < min {
 				t.Errorf("%s defaults to %v; a function must reserve at least %d by default", param, p["Default"], min)

@@ -16,6 +16,8 @@ const (
 	homeAccount     = "111111111111" // the watchdog's account, as member accounts see it
 	homeWatchdog    = "arn:aws:iam::111111111111:role/iam-watchdog/iam-watchdog-WatchdogRole-ABC123"
 	homeSlack       = "arn:aws:iam::111111111111:role/iam-watchdog/iam-watchdog-SlackActionsRole-DEF456"
+	homeAudit       = "arn:aws:iam::111111111111:role/iam-watchdog/iam-watchdog-AuditRole-GHI789"
+	auditorPattern  = "arn:aws:iam::111111111111:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_SecurityAudit_*"
 	undoRole        = "arn:aws:iam::123456789012:role/iam-watchdog-undo"
 	undoSSOPattern  = "arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_SecurityAdmin_*"
 	developerUser   = "arn:aws:iam::123456789012:user/dev"
@@ -39,13 +41,15 @@ var appConfigs = []appConfig{
 		"RemediationMode": "approve", "MemberRoleName": "iam-watchdog-member", "OrganizationId": orgID,
 		"UndoPrincipalArns": undoRole + "," + undoSSOPattern, "AlarmEmail": "secops@example.com",
 	}},
-	// Buttons act in member accounts too (no organisation ID).
+	// Buttons act in member accounts too (no organisation ID); the watchdog restores overwritten
+	// inline policies from the audit's snapshots.
 	{"iam-watchdog-buttons", map[string]string{
 		"SlackSecretArn": secretARN, "MemberRoleName": "iam-watchdog-member", "SlackActsInMemberAccounts": "true",
+		"RestoreInlinePolicies": "true", "AuditScheduleExpression": "rate(12 hours)",
 	}},
 	// One account, every default, no reserved concurrency (a new account's quota of 10).
 	{"iam-watchdog-minimal", map[string]string{
-		"SlackSecretArn": secretARN, "WatchdogReservedConcurrency": "-1", "SlackActionsReservedConcurrency": "-1",
+		"SlackSecretArn": secretARN, "WatchdogReservedConcurrency": "-1", "SlackActionsReservedConcurrency": "-1", "AuditReservedConcurrency": "-1",
 	}},
 }
 
@@ -60,6 +64,11 @@ var appProbes = []probe{
 	{"ProbeWatchdogThrottlesAlarm", "WatchdogThrottlesAlarm", "Dimensions"},
 	{"ProbeSlackActionsErrorsAlarm", "SlackActionsErrorsAlarm", "Dimensions"},
 	{"ProbeSlackActionsThrottlesAlarm", "SlackActionsThrottlesAlarm", "Dimensions"},
+	{"ProbeAuditErrorsAlarm", "AuditErrorsAlarm", "Dimensions"},
+	{"ProbeAuditThrottlesAlarm", "AuditThrottlesAlarm", "Dimensions"},
+	{"ProbeAuditScheduleTarget", "AuditSchedule", "Target"},
+	{"ProbeAuditScheduleExpression", "AuditSchedule", "ScheduleExpression"},
+	{"ProbeAuditScheduleName", "AuditSchedule", "Name"},
 	{"ProbeAlarmActions", "DeadLetterQueueAlarm", "AlarmActions"},
 }
 
@@ -88,7 +97,7 @@ func TestDeployInMoto(t *testing.T) {
 		probes     []probe
 	}{
 		{"baseline.yaml", "iam-watchdog-baseline", nil, nil},
-		{"member-role.yaml", "iam-watchdog-member-role", map[string]string{"WatchdogRoleArn": homeWatchdog, "SlackActionsRoleArn": homeSlack}, nil},
+		{"member-role.yaml", "iam-watchdog-member-role", map[string]string{"WatchdogRoleArn": homeWatchdog, "SlackActionsRoleArn": homeSlack, "AuditPrincipalArns": homeAudit + "," + auditorPattern}, nil},
 		{"forwarder.yaml", "iam-watchdog-forwarder", map[string]string{"HomeAccountId": homeAccount}, nil},
 		{"org-bus.yaml", "iam-watchdog-org-bus", map[string]string{"OrganizationId": orgID}, []probe{{"ProbeBusPolicy", "OrganizationPutEvents", "Statement"}}},
 		{"trail.yaml", "iam-watchdog-trail", map[string]string{"OrganizationTrail": "true", "OrganizationId": orgID}, nil},
@@ -111,6 +120,7 @@ func TestDeployInMoto(t *testing.T) {
 	t.Run("state_key", func(t *testing.T) { checkStateKey(t, d) })
 	t.Run("alarms", func(t *testing.T) { checkAlarms(t, d) })
 	t.Run("functions", func(t *testing.T) { checkFunctions(t, d) })
+	t.Run("audit_schedule", func(t *testing.T) { checkAuditSchedule(t, d) })
 	t.Run("org_bus", func(t *testing.T) { checkOrgBus(t, d) })
 	t.Run("tags", func(t *testing.T) { checkTags(t, d) })
 }

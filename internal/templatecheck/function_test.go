@@ -8,7 +8,7 @@ import (
 
 // TestFunctionContract checks the wiring the function relies on at run time: the
 // environment it reads, that WATCHDOG_ROLE_ARN is the role it runs as and SELF_ROLE_ARNS
-// both functions' roles (so it recognises the watchdog's own calls), that STATE_KEY_ARN is
+// the functions' roles (so it recognises the watchdog's own calls), that STATE_KEY_ARN is
 // the stack's HMAC key, and the state table's key and TTL attribute.
 func TestFunctionContract(t *testing.T) {
 	tpl := loadTemplate(t)
@@ -23,7 +23,7 @@ func TestFunctionContract(t *testing.T) {
 	for _, name := range []string{
 		"SLACK_SECRET_ARN", "SLACK_CHANNEL", "SLACK_API_URL", "REMEDIATION_MODE",
 		"STATE_TABLE", "QUARANTINE_POLICY_ARN", "WATCHDOG_ROLE_ARN", "LOG_LEVEL", "MEMBER_ROLE_NAME",
-		"SELF_ROLE_ARNS", "STATE_KEY_ARN",
+		"SELF_ROLE_ARNS", "STATE_KEY_ARN", "RESTORE_INLINE_POLICIES",
 	} {
 		if _, ok := vars[name]; !ok {
 			t.Errorf("the function's environment lacks %s", name)
@@ -33,11 +33,8 @@ func TestFunctionContract(t *testing.T) {
 		t.Errorf("WATCHDOG_ROLE_ARN is %v but the function runs as %v", vars["WATCHDOG_ROLE_ARN"], props["Role"])
 	}
 
-	wantSelf := map[string]any{"Fn::Join": []any{",", []any{
-		map[string]any{"Fn::GetAtt": []any{"WatchdogRole", "Arn"}}, map[string]any{"Fn::GetAtt": []any{"SlackActionsRole", "Arn"}},
-	}}}
-	if !reflect.DeepEqual(vars["SELF_ROLE_ARNS"], wantSelf) {
-		t.Errorf("SELF_ROLE_ARNS is %v, want both functions' roles", vars["SELF_ROLE_ARNS"])
+	if !reflect.DeepEqual(vars["SELF_ROLE_ARNS"], wantSelfRoles) {
+		t.Errorf("SELF_ROLE_ARNS is %v, want the functions' roles", vars["SELF_ROLE_ARNS"])
 	}
 	if !reflect.DeepEqual(vars["STATE_KEY_ARN"], map[string]any{"Fn::GetAtt": []any{"StateKey", "Arn"}}) {
 		t.Errorf("STATE_KEY_ARN is %v, want the stack's StateKey", vars["STATE_KEY_ARN"])
@@ -72,3 +69,11 @@ func TestFunctionContract(t *testing.T) {
 		t.Errorf("state table TTL is %v, want %v", table["TimeToLiveSpecification"], wantTTL)
 	}
 }
+
+// wantSelfRoles is SELF_ROLE_ARNS in every function: the three functions' roles, whose calls are
+// the watchdog's own.
+var wantSelfRoles = map[string]any{"Fn::Join": []any{",", []any{
+	map[string]any{"Fn::GetAtt": []any{"WatchdogRole", "Arn"}},
+	map[string]any{"Fn::GetAtt": []any{"SlackActionsRole", "Arn"}},
+	map[string]any{"Fn::GetAtt": []any{"AuditRole", "Arn"}},
+}}}

@@ -11,6 +11,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+
+	"github.com/iam-watchdog/iam-watchdog/pkg/audit"
 )
 
 // grant is one thing a role may do: actions on a resource, under a condition ("" for none, or
@@ -43,46 +45,82 @@ var (
 	assumeInOrg  = grant{[]string{"sts:AssumeRole"}, "arn:aws:iam::*:role/iam-watchdog-member", `{"StringEquals":{"aws:ResourceOrgID":"o-a1b2c3d4e5"}}`}
 	assumeAnyway = grant{[]string{"sts:AssumeRole"}, "arn:aws:iam::*:role/iam-watchdog-member", ""}
 
+	// The watchdog alone, with RestoreInlinePolicies: putting an overwritten inline policy back.
+	restoreGrant = grant{[]string{"iam:PutUserPolicy"}, "arn:aws:iam::123456789012:user/*", ""}
+
 	// What the member role may do in a member account: the remediation statements, with that
-	// account's own quarantine policy.
+	// account's own quarantine policy, for the watchdog's sessions (iam-watchdog) only; and the
+	// audit's reads, for any session it admits.
 	memberGrants = []grant{
-		{[]string{"iam:DeleteUserPolicy", "iam:DetachUserPolicy", "iam:GetUserPolicy", "iam:UpdateAccessKey"}, "arn:aws:iam::123456789012:user/*", ""},
-		{[]string{"iam:AttachUserPolicy"}, "arn:aws:iam::123456789012:user/*", `{"ArnEquals":{"iam:PolicyARN":"{quarantine}"}}`},
-		{[]string{"cloudtrail:StartLogging"}, "arn:aws:cloudtrail:*:123456789012:trail/*", ""},
+		{[]string{"iam:DeleteUserPolicy", "iam:DetachUserPolicy", "iam:GetUserPolicy", "iam:UpdateAccessKey"}, "arn:aws:iam::123456789012:user/*", watchdogSessions},
+		{[]string{"iam:AttachUserPolicy"}, "arn:aws:iam::123456789012:user/*", `{"ArnEquals":{"iam:PolicyARN":"{quarantine}"},"StringLike":{"aws:userid":"*:iam-watchdog"}}`},
+		{[]string{"cloudtrail:StartLogging"}, "arn:aws:cloudtrail:*:123456789012:trail/*", watchdogSessions},
+		{memberAuditReads(), "*", ""},
 	}
+
+	// The audit's own role: its log group, the Slack secret, the state table and key, the
+	// audit's reads, and its dead-letter queue's depth.
+	auditGrants = []grant{
+		{[]string{"logs:CreateLogStream", "logs:PutLogEvents"}, "{auditLogs}", ""},
+		{[]string{"secretsmanager:GetSecretValue"}, "{secret}", ""},
+		{[]string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, "{table}", ""},
+		{[]string{"kms:GenerateMac", "kms:VerifyMac"}, "{key}", ""},
+		{slices.DeleteFunc(slices.Clone(audit.RequiredActions), func(a string) bool { return a == "sqs:GetQueueAttributes" }), "*", ""},
+		{[]string{"sqs:GetQueueAttributes"}, "{queue}", ""},
+	}
+	// Scheduler's role invokes the audit function and nothing else.
+	schedulerGrants = []grant{{[]string{"lambda:InvokeFunction"}, "{auditFunction}", ""}}
 	forwarderGrants = []grant{
 		{[]string{"events:PutEvents"}, "arn:aws:events:us-east-1:111111111111:event-bus/default", ""},
 	}
 )
 
+// watchdogSessions is the member role's condition on remediation: the watchdog's sessions.
+const watchdogSessions = `{"StringLike":{"aws:userid":"*:iam-watchdog"}}`
+
+// memberAuditReads are the audit's reads in a member account: pkg/audit.RequiredActions less
+// the home account's dead-letter queue and the organisation's list.
+func memberAuditReads() []string {
+	return slices.DeleteFunc(slices.Clone(audit.RequiredActions), func(a string) bool {
+		return a == "sqs:GetQueueAttributes" || a == "organizations:ListAccounts"
+	})
+}
+
 // wantAppGrants is the table of what each role of an app stack may do, by role.
 func wantAppGrants(c appConfig) map[string][]grant {
 	wd := append(functionGrants("{watchdogLogs}"), deadLetterGrant)
 	sa := functionGrants("{slackLogs}")
+	au := slices.Clone(auditGrants)
+	if c.params["RestoreInlinePolicies"] == "true" {
+		wd = append(wd, restoreGrant)
+	}
 	if c.params["MemberRoleName"] != "" {
 		assume := assumeAnyway
 		if c.params["OrganizationId"] != "" {
 			assume = assumeInOrg
 		}
 		wd = append(wd, assume)
+		au = append(au, assume)
 		if c.params["SlackActsInMemberAccounts"] == "true" {
 			sa = append(sa, assume)
 		}
 	}
-	return map[string][]grant{"WatchdogRole": wd, "SlackActionsRole": sa}
+	return map[string][]grant{"WatchdogRole": wd, "SlackActionsRole": sa, "AuditRole": au, "AuditSchedulerRole": schedulerGrants}
 }
 
 // grantVars resolves the placeholders of the grant tables for one app stack.
 func grantVars(t *testing.T, s *stack) map[string]string {
 	t.Helper()
 	return map[string]string{
-		"{secret}":       secretARN,
-		"{table}":        s.arn(t, "StateTable"),
-		"{key}":          s.arn(t, "StateKey"),
-		"{queue}":        s.arn(t, "DeadLetterQueue"),
-		"{watchdogLogs}": s.arn(t, "WatchdogLogGroup") + ":*",
-		"{slackLogs}":    s.arn(t, "SlackActionsLogGroup") + ":*",
-		"{quarantine}":   s.arn(t, "QuarantinePolicy"),
+		"{secret}":        secretARN,
+		"{table}":         s.arn(t, "StateTable"),
+		"{key}":           s.arn(t, "StateKey"),
+		"{queue}":         s.arn(t, "DeadLetterQueue"),
+		"{watchdogLogs}":  s.arn(t, "WatchdogLogGroup") + ":*",
+		"{slackLogs}":     s.arn(t, "SlackActionsLogGroup") + ":*",
+		"{auditLogs}":     s.arn(t, "AuditLogGroup") + ":*",
+		"{quarantine}":    s.arn(t, "QuarantinePolicy"),
+		"{auditFunction}": s.arn(t, "AuditFunction"),
 	}
 }
 
@@ -97,7 +135,12 @@ func checkRoles(t *testing.T, d *deployment) {
 			t.Run(c.name+"/"+role, func(t *testing.T) {
 				name := s.Resources[role]
 				compareGrants(t, d.m.roleGrants(t, name), resolveGrants(want, vars))
-				compareLines(t, "trust", d.m.roleTrust(t, name), lambdaTrust)
+				trust := lambdaTrust
+				if role == "AuditSchedulerRole" {
+					// Scheduler, for this stack's audit schedule only.
+					trust = []string{`Allow sts:AssumeRole by {"Service":"scheduler.amazonaws.com"} if {"ArnEquals":{"aws:SourceArn":"arn:aws:scheduler:us-east-1:123456789012:schedule/default/` + c.name + `-audit"},"StringEquals":{"aws:SourceAccount":"123456789012"}}`}
+				}
+				compareLines(t, "trust", d.m.roleTrust(t, name), trust)
 				if arn := s.arn(t, role); !strings.Contains(arn, ":role/iam-watchdog/") {
 					t.Errorf("role %s is not under the path /iam-watchdog/ that the baseline and SCP protect", arn)
 				}
@@ -108,7 +151,10 @@ func checkRoles(t *testing.T, d *deployment) {
 		stack string
 		trust []string
 	}{
-		{"member-role.yaml", []string{`Allow sts:AssumeRole by {"AWS":"arn:aws:iam::111111111111:root"} if {"ArnEquals":{"aws:PrincipalArn":["` + homeWatchdog + `","` + homeSlack + `"]},"StringEquals":{"sts:RoleSessionName":"iam-watchdog"}}`}},
+		{"member-role.yaml", []string{
+			`Allow sts:AssumeRole by {"AWS":"arn:aws:iam::111111111111:root"} if {"ArnEquals":{"aws:PrincipalArn":["` + homeWatchdog + `","` + homeSlack + `"]},"StringEquals":{"sts:RoleSessionName":"iam-watchdog"}}`,
+			`Allow sts:AssumeRole by {"AWS":"arn:aws:iam::111111111111:root"} if {"ArnLike":{"aws:PrincipalArn":["` + homeAudit + `","` + auditorPattern + `"]},"StringEquals":{"sts:RoleSessionName":"iam-watchdog-audit"}}`,
+		}},
 		{"member-role.yaml (watchdog only)", []string{`Allow sts:AssumeRole by {"AWS":"arn:aws:iam::111111111111:root"} if {"ArnEquals":{"aws:PrincipalArn":"` + homeWatchdog + `"},"StringEquals":{"sts:RoleSessionName":"iam-watchdog"}}`}},
 	} {
 		t.Run(c.stack, func(t *testing.T) {

@@ -3,6 +3,7 @@ package templatecheck
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"os/exec"
 	"path/filepath"
 	"reflect"
@@ -311,8 +312,9 @@ func TestInfraLeastPrivilege(t *testing.T) {
 
 // TestMemberRoleMatchesFunctionRole: the member role may do in a member account exactly what
 // each function's role may do in its own, statement for statement (Revert now and Undo from
-// Slack carry out the same remediation as the watchdog), and its quarantine policy is the
-// function's.
+// Slack carry out the same remediation as the watchdog), for the watchdog's sessions
+// (iam-watchdog) only; beside that, it may read what the audit reads there; and its quarantine
+// policy is the function's.
 func TestMemberRoleMatchesFunctionRole(t *testing.T) {
 	app := loadTemplate(t)
 	member := infraTemplates(t)["member-role.yaml"]
@@ -333,22 +335,34 @@ func TestMemberRoleMatchesFunctionRole(t *testing.T) {
 				t.Errorf("statement %s: in %s %t, in MemberRole %t; want both", sid, role, fn[sid] != nil, mem[sid] != nil)
 				continue
 			}
-			for _, key := range []string{"Effect", "Action", "Resource", "Condition"} {
+			for _, key := range []string{"Effect", "Action", "Resource"} {
 				if !reflect.DeepEqual(fn[sid][key], mem[sid][key]) {
 					t.Errorf("statement %s: %s is %v for %s but %v for the member role", sid, key, fn[sid][key], role, mem[sid][key])
 				}
+			}
+			// The function's condition, and the session name: an audit session reads only.
+			want := map[string]any{"StringLike": map[string]any{"aws:userid": "*:" + remediate.SessionName}}
+			if c, ok := fn[sid]["Condition"].(map[string]any); ok {
+				maps.Copy(want, c)
+			}
+			if !reflect.DeepEqual(mem[sid]["Condition"], want) {
+				t.Errorf("statement %s: the member role's condition is %v, want %v (%s's and the watchdog's session)", sid, mem[sid]["Condition"], want, role)
 			}
 		}
 	}
 	var memberGrants []string
 	for sid := range mem {
-		if sid != "OnlyTheWatchdogFunction" {
+		if sid != "OnlyTheWatchdogFunction" && sid != "OnlyTheAudit" {
 			memberGrants = append(memberGrants, sid)
 		}
 	}
 	slices.Sort(memberGrants)
-	if want := []string{"AttachOnlyQuarantinePolicy", "RemediateUsers", "RestartTrails"}; !slices.Equal(memberGrants, want) {
+	if want := []string{"AttachOnlyQuarantinePolicy", "AuditReads", "RemediateUsers", "RestartTrails"}; !slices.Equal(memberGrants, want) {
 		t.Errorf("member role statements %v, want exactly %v", memberGrants, want)
+	}
+	reads, _ := Strings(mem["AuditReads"]["Action"])
+	if want := memberAuditReads(); !slices.Equal(slices.Sorted(slices.Values(reads)), slices.Sorted(slices.Values(want))) || mem["AuditReads"]["Condition"] != nil {
+		t.Errorf("AuditReads grants %v (condition %v), want exactly the audit's reads %v, for any session it admits", reads, mem["AuditReads"]["Condition"], want)
 	}
 
 	doc := func(tpl Template) any {
@@ -362,15 +376,16 @@ func TestMemberRoleMatchesFunctionRole(t *testing.T) {
 
 // TestMemberRoleTrust: only the watchdog's role may assume the member role, and the Slack
 // function's role only when SlackActionsRoleArn is given, both only under the session name
-// pkg/remediate uses.
+// pkg/remediate uses; the audit's principals (AuditPrincipalArns) only when given, and only
+// under the audit's session name.
 func TestMemberRoleTrust(t *testing.T) {
 	tpl := infraTemplates(t)["member-role.yaml"]
 	rs := tpl.Resources()
 	props, _ := rs["MemberRole"]["Properties"].(map[string]any)
 	trust, _ := props["AssumeRolePolicyDocument"].(map[string]any)
 	stmts, _ := trust["Statement"].([]any)
-	if len(stmts) != 1 {
-		t.Fatalf("trust policy has %d statements, want 1", len(stmts))
+	if len(stmts) != 2 {
+		t.Fatalf("trust policy has %d statements, want 2", len(stmts))
 	}
 	s, _ := stmts[0].(map[string]any)
 	want := map[string]any{
@@ -393,7 +408,23 @@ func TestMemberRoleTrust(t *testing.T) {
 	if !reflect.DeepEqual(s, want) {
 		t.Errorf("trust statement\n got %v\nwant %v", s, want)
 	}
+	wantAudit := map[string]any{"Fn::If": []any{"TrustAudit", map[string]any{
+		"Sid":       "OnlyTheAudit",
+		"Effect":    "Allow",
+		"Principal": want["Principal"],
+		"Action":    "sts:AssumeRole",
+		"Condition": map[string]any{
+			"ArnLike":      map[string]any{"aws:PrincipalArn": map[string]any{"Ref": "AuditPrincipalArns"}},
+			"StringEquals": map[string]any{"sts:RoleSessionName": remediate.AuditSessionName},
+		},
+	}, map[string]any{"Ref": "AWS::NoValue"}}}
+	if !reflect.DeepEqual(stmts[1], wantAudit) {
+		t.Errorf("audit trust statement\n got %v\nwant %v", stmts[1], wantAudit)
+	}
 	conds, _ := tpl["Conditions"].(map[string]any)
+	if want := map[string]any{"Fn::Not": []any{map[string]any{"Fn::Equals": []any{map[string]any{"Fn::Join": []any{"", map[string]any{"Ref": "AuditPrincipalArns"}}}, ""}}}}; !reflect.DeepEqual(conds["TrustAudit"], want) {
+		t.Errorf("condition TrustAudit = %v, want AuditPrincipalArns not empty", conds["TrustAudit"])
+	}
 	if want := map[string]any{"Fn::Not": []any{map[string]any{"Fn::Equals": []any{map[string]any{"Ref": "SlackActionsRoleArn"}, ""}}}}; !reflect.DeepEqual(conds["TrustSlackActions"], want) {
 		t.Errorf("condition TrustSlackActions = %v, want SlackActionsRoleArn not empty", conds["TrustSlackActions"])
 	}

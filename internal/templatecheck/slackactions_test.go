@@ -51,9 +51,11 @@ func TestSlackActionsContract(t *testing.T) {
 	if !reflect.DeepEqual(props["Role"], wantRole) || !reflect.DeepEqual(vars["WATCHDOG_ROLE_ARN"], wantRole) {
 		t.Errorf("slack-actions runs as %v with WATCHDOG_ROLE_ARN %v; want its own role SlackActionsRole for both", props["Role"], vars["WATCHDOG_ROLE_ARN"])
 	}
-	wantSelf := map[string]any{"Fn::Join": []any{",", []any{map[string]any{"Fn::GetAtt": []any{"WatchdogRole", "Arn"}}, wantRole}}}
-	if !reflect.DeepEqual(vars["SELF_ROLE_ARNS"], wantSelf) {
-		t.Errorf("SELF_ROLE_ARNS is %v, want both functions' roles", vars["SELF_ROLE_ARNS"])
+	if !reflect.DeepEqual(vars["SELF_ROLE_ARNS"], wantSelfRoles) {
+		t.Errorf("SELF_ROLE_ARNS is %v, want the functions' roles", vars["SELF_ROLE_ARNS"])
+	}
+	if vars["RESTORE_INLINE_POLICIES"] != "false" {
+		t.Errorf("slack-actions RESTORE_INLINE_POLICIES is %v, want \"false\": its role may put no policy", vars["RESTORE_INLINE_POLICIES"])
 	}
 	wantMember := map[string]any{"Fn::If": []any{"SlackActsInMembers", map[string]any{"Ref": "MemberRoleName"}, ""}}
 	if !reflect.DeepEqual(vars["MEMBER_ROLE_NAME"], wantMember) {
@@ -82,13 +84,15 @@ func TestSlackActionsContract(t *testing.T) {
 	}
 }
 
-// TestNoFunctionCanPutPolicies: neither function's role may attach anything but the
-// quarantine policy nor put inline policies, so that neither the internet-facing slack-actions
-// function nor a leaked signing secret can grant anyone anything. Undoing a detach or a delete
-// is `watchdog undo` with a person's credentials.
+// TestNoFunctionCanPutPolicies: no function's role may attach anything but the quarantine
+// policy nor put inline policies, so that neither the internet-facing slack-actions function nor
+// a leaked signing secret can grant anyone anything. Undoing a detach or a delete is `watchdog
+// undo` with a person's credentials. The one exception is opt-in: with RestoreInlinePolicies
+// (default false) the watchdog's role alone may put users' inline policies, to restore one an
+// event overwrote to its audit snapshot.
 func TestNoFunctionCanPutPolicies(t *testing.T) {
 	tpl := loadTemplate(t)
-	for _, role := range []string{"WatchdogRole", "SlackActionsRole"} {
+	for _, role := range []string{"WatchdogRole", "SlackActionsRole", "AuditRole", "AuditSchedulerRole"} {
 		stmts := roleStatements(tpl, role)
 		if len(stmts) == 0 {
 			t.Errorf("%s has no statements", role)
@@ -100,6 +104,8 @@ func TestNoFunctionCanPutPolicies(t *testing.T) {
 			actions, _ := Strings(s.Body["Action"])
 			for _, a := range actions {
 				switch {
+				case role == "WatchdogRole" && s.Body["Sid"] == "RestoreInlinePolicies" && a == "iam:PutUserPolicy":
+					// Held to its condition below.
 				case strings.EqualFold(a, "iam:PutUserPolicy"), strings.EqualFold(a, "iam:PutRolePolicy"), strings.EqualFold(a, "iam:PutGroupPolicy"):
 					t.Errorf("%s/%v grants %s", role, s.Body["Sid"], a)
 				case strings.EqualFold(a, "iam:AttachUserPolicy"):
@@ -111,5 +117,24 @@ func TestNoFunctionCanPutPolicies(t *testing.T) {
 				}
 			}
 		}
+	}
+
+	props, _ := tpl.Resources()["WatchdogPolicy"]["Properties"].(map[string]any)
+	doc, _ := props["PolicyDocument"].(map[string]any)
+	want := map[string]any{"Fn::If": []any{"RestoreInline",
+		map[string]any{"Sid": "RestoreInlinePolicies", "Effect": "Allow", "Action": "iam:PutUserPolicy",
+			"Resource": map[string]any{"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:user/*"}},
+		map[string]any{"Ref": "AWS::NoValue"}}}
+	stmts, _ := doc["Statement"].([]any)
+	if !slices.ContainsFunc(stmts, func(s any) bool { return reflect.DeepEqual(s, want) }) {
+		t.Errorf("WatchdogPolicy has no PutUserPolicy statement under the RestoreInline condition: %v", stmts)
+	}
+	conds, _ := tpl["Conditions"].(map[string]any)
+	if !reflect.DeepEqual(conds["RestoreInline"], map[string]any{"Fn::Equals": []any{map[string]any{"Ref": "RestoreInlinePolicies"}, "true"}}) {
+		t.Errorf("condition RestoreInline = %v", conds["RestoreInline"])
+	}
+	params, _ := tpl["Parameters"].(map[string]any)
+	if p, _ := params["RestoreInlinePolicies"].(map[string]any); p == nil || p["Default"] != "false" {
+		t.Errorf("parameter RestoreInlinePolicies = %v, want one defaulting to \"false\"", p)
 	}
 }

@@ -10,7 +10,7 @@ import (
 
 // checkStateTablePolicy evaluates the state table's resource policy, resolved by moto (moto
 // accepts AWS::DynamoDB::Table's ResourcePolicy but keeps none, so the probe output is what
-// CloudFormation would attach): nobody but the two function roles writes items; undo
+// CloudFormation would attach): nobody but the function roles writes items; undo
 // principals put and update undo records only; reads are untouched.
 func checkStateTablePolicy(t *testing.T, d *deployment) {
 	for _, c := range appConfigs {
@@ -22,7 +22,7 @@ func checkStateTablePolicy(t *testing.T, d *deployment) {
 			t.Fatalf("%s: table resource policy: %v\n%s", c.name, err, s.Outputs["ProbeTablePolicy"])
 		}
 		table := s.arn(t, "StateTable")
-		wd, sa := s.arn(t, "WatchdogRole"), s.arn(t, "SlackActionsRole")
+		wd, sa, au := s.arn(t, "WatchdogRole"), s.arn(t, "SlackActionsRole"), s.arn(t, "AuditRole")
 		hasUndo := c.params["UndoPrincipalArns"] != ""
 		key := func(k string) map[string][]string { return map[string][]string{"dynamodb:LeadingKeys": {k}} }
 		for _, tc := range []struct {
@@ -34,6 +34,7 @@ func checkStateTablePolicy(t *testing.T, d *deployment) {
 		}{
 			{"the watchdog records an event", wd, "dynamodb:PutItem", key("evt#1"), false},
 			{"the Slack function records a click", sa, "dynamodb:UpdateItem", key("evt#1"), false},
+			{"the audit keeps a snapshot", au, "dynamodb:PutItem", key("audit#snapshot#123456789012"), false},
 			{"an undo principal writes an undo record", undoRole, "dynamodb:PutItem", key("undo#evt#1"), !hasUndo},
 			{"an undo principal (Identity Center pattern) updates one", undoSSOInstance, "dynamodb:UpdateItem", key("undo#evt#1"), !hasUndo},
 			{"an undo principal rewrites a plan", undoRole, "dynamodb:PutItem", key("evt#1"), true},
@@ -63,8 +64,8 @@ func checkStateTablePolicy(t *testing.T, d *deployment) {
 }
 
 // checkStateKey reads the state key's policy back from moto (moto ignores KeySpec and KeyUsage
-// in CloudFormation; the probes hold what CloudFormation is given): only the two function
-// roles make MACs, undo principals verify, administrators administer and nothing more.
+// in CloudFormation; the probes hold what CloudFormation is given): only the function roles
+// make MACs, undo principals verify, administrators administer and nothing more.
 func checkStateKey(t *testing.T, d *deployment) {
 	for _, c := range appConfigs {
 		s := d.apps[c.name]
@@ -73,7 +74,7 @@ func checkStateKey(t *testing.T, d *deployment) {
 		}
 		doc := d.m.keyPolicy(t, s.Resources["StateKey"])
 		key := s.arn(t, "StateKey")
-		wd, sa := s.arn(t, "WatchdogRole"), s.arn(t, "SlackActionsRole")
+		wd, sa, au := s.arn(t, "WatchdogRole"), s.arn(t, "SlackActionsRole"), s.arn(t, "AuditRole")
 		hasUndo := c.params["UndoPrincipalArns"] != ""
 		for _, tc := range []struct {
 			what            string
@@ -83,6 +84,8 @@ func checkStateKey(t *testing.T, d *deployment) {
 		}{
 			{"the watchdog makes a MAC", wd, "kms:GenerateMac", true, false},
 			{"the Slack function verifies one", sa, "kms:VerifyMac", true, false},
+			{"the audit seals a snapshot", au, "kms:GenerateMac", true, false},
+			{"the audit verifies one", au, "kms:VerifyMac", true, false},
 			{"an undo principal verifies", undoRole, "kms:VerifyMac", hasUndo, false},
 			{"an undo principal (Identity Center pattern) verifies", undoSSOInstance, "kms:VerifyMac", hasUndo, false},
 			{"an undo principal makes a MAC", undoRole, "kms:GenerateMac", false, true},

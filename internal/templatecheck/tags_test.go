@@ -94,7 +94,8 @@ func checkTags(t *testing.T, d *deployment) {
 	dc, kc := dynamodb.NewFromConfig(d.m.cfg), kms.NewFromConfig(d.m.cfg)
 	s := d.apps["iam-watchdog"]
 	want := map[string]string{
-		"WatchdogRole": "watchdog", "SlackActionsRole": "slack-actions", "StateTable": "state", "StateKey": "state", "AlarmKey": "alarms",
+		"WatchdogRole": "watchdog", "SlackActionsRole": "slack-actions", "AuditRole": "audit", "AuditSchedulerRole": "audit",
+		"StateTable": "state", "StateKey": "state", "AlarmKey": "alarms",
 	}
 	for _, id := range sortedKeys(want) {
 		var got string

@@ -2,8 +2,6 @@ package audit
 
 import (
 	"encoding/base64"
-	"fmt"
-	"net/http"
 	"strings"
 
 	"github.com/iam-watchdog/iam-watchdog/internal/faultproxy"
@@ -14,14 +12,7 @@ import (
 // assigned to the root user, and ListOrganizationsFeatures (which moto does not implement).
 // The faultproxy in front of moto answers with them instead of forwarding.
 
-func iamAnswer(action, result string) faultproxy.Fault {
-	return faultproxy.Fault{
-		Status: http.StatusOK,
-		Header: http.Header{"Content-Type": {"text/xml"}},
-		Body: fmt.Sprintf(`<%[1]sResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><%[1]sResult>%[2]s</%[1]sResult>`+
-			`<ResponseMetadata><RequestId>7a62c49f-347e-4fc4-9331-6e8eEXAMPLE</RequestId></ResponseMetadata></%[1]sResponse>`, action, result),
-	}
-}
+func iamAnswer(action, result string) faultproxy.Fault { return faultproxy.QueryResult(action, result) }
 
 // credentialReportAnswer is GetCredentialReport's answer: the report Base64-encoded, as
 // https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetCredentialReport.html shows.

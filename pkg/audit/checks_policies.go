@@ -60,7 +60,7 @@ func evalFullAdminPolicy(_ context.Context, a *accountAudit, c *Check) []Result 
 			}
 			var admin, unreadable []string
 			for _, name := range slices.Sorted(maps.Keys(p.Inline)) {
-				full, err := grantsFullAdmin(p.Inline[name])
+				full, err := GrantsFullAdmin(p.Inline[name])
 				switch {
 				case err != nil:
 					unreadable = append(unreadable, fmt.Sprintf("%s (%v)", name, err))
@@ -82,7 +82,7 @@ func evalFullAdminPolicy(_ context.Context, a *accountAudit, c *Check) []Result 
 			out = append(out, a.result(c, Error, arn, fmt.Sprintf("attached to %s, but GetAccountAuthorizationDetails did not return its document", strings.Join(attachedTo[arn], ", "))))
 			continue
 		}
-		full, err := grantsFullAdmin(doc)
+		full, err := GrantsFullAdmin(doc)
 		switch {
 		case err != nil:
 			out = append(out, a.result(c, Error, arn, fmt.Sprintf("default version could not be read: %v", err)))

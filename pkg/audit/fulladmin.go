@@ -5,12 +5,13 @@ import (
 	"fmt"
 )
 
-// grantsFullAdmin reports whether a policy document has a statement that allows every action
+// GrantsFullAdmin reports whether a policy document has a statement that allows every action
 // on every resource: "Effect": "Allow", "Action": "*" (or "*:*"), "Resource": "*", the shape
 // CIS 1.16 looks for. Conditions do not exempt a statement, as CIS does not; NotAction and
 // NotResource statements are not this shape and are left to other checks. A document that is
-// not a policy is an error, never a pass.
-func grantsFullAdmin(doc string) (bool, error) {
+// not a policy is an error, never a pass. Remediation never puts such a document back from a
+// snapshot (pkg/auditstore).
+func GrantsFullAdmin(doc string) (bool, error) {
 	var p struct {
 		Statement json.RawMessage `json:"Statement"`
 	}
@@ -45,7 +46,7 @@ func grantsFullAdmin(doc string) (bool, error) {
 	return false, nil
 }
 
-// adminStatement is the part of a statement grantsFullAdmin reads.
+// adminStatement is the part of a statement GrantsFullAdmin reads.
 type adminStatement struct {
 	Effect   string          `json:"Effect"`
 	Action   json.RawMessage `json:"Action"`

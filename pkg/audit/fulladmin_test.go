@@ -21,9 +21,9 @@ func TestGrantsFullAdmin(t *testing.T) {
 		{"an action that is a number", `{"Statement":[{"Effect":"Allow","Action":7,"Resource":"*"}]}`, false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := grantsFullAdmin(tc.doc)
+			got, err := GrantsFullAdmin(tc.doc)
 			if got != tc.want || (err != nil) != tc.err {
-				t.Errorf("grantsFullAdmin = %v, %v; want %v, error %v", got, err, tc.want, tc.err)
+				t.Errorf("GrantsFullAdmin = %v, %v; want %v, error %v", got, err, tc.want, tc.err)
 			}
 		})
 	}

@@ -2,10 +2,7 @@ package audit
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -242,39 +239,13 @@ func TestDeadLetterQueueMoto(t *testing.T) {
 	}
 }
 
-// authTestServer answers Slack's auth.test as https://api.slack.com/methods/auth.test documents
-// it, for the one token it knows; internal/slackserver does not speak auth.test.
-func authTestServer(t *testing.T, token string) string {
-	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		if r.URL.Path != "/api/auth.test" {
-			json.NewEncoder(w).Encode(map[string]any{"ok": false, "error": "unknown_method"})
-			return
-		}
-		_ = r.ParseForm()
-		got := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if got == "" {
-			got = r.Form.Get("token")
-		}
-		if got != token {
-			json.NewEncoder(w).Encode(map[string]any{"ok": false, "error": "invalid_auth"})
-			return
-		}
-		json.NewEncoder(w).Encode(map[string]any{"ok": true, "url": "https://example.slack.com/", "team": "Example", "user": "iam-watchdog",
-			"team_id": "T0001", "user_id": "U0001", "bot_id": "B0001"})
-	}))
-	t.Cleanup(srv.Close)
-	return srv.URL + "/api/"
-}
-
 func TestSlackCheck(t *testing.T) {
 	srv := startMoto(t)
 	cfg := srv.Config(t)
 	const secretARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:iam-watchdog/slack-AbCdEf"
 	const token = "xoxb-0000-good"
-	slackAPI := authTestServer(t, token)
 	local := slackserver.Start(t)
+	local.Revoke("xoxb-0000-revoked")
 	tokenIs := func(tok string, err error) func(context.Context) (string, error) {
 		return func(context.Context) (string, error) { return tok, err }
 	}
@@ -288,9 +259,9 @@ func TestSlackCheck(t *testing.T) {
 		{"secret unreadable", Slack{ReadToken: tokenIs("", errors.New("read Slack secret: AccessDeniedException"))}, Fail, "cannot be read: read Slack secret: AccessDeniedException"},
 		{"no reader", Slack{}, Fail, "cannot be read"},
 		{"webhook only", Slack{ReadToken: tokenIs("", nil)}, Pass, "incoming webhook"},
-		{"token accepted", Slack{ReadToken: tokenIs(token, nil), APIURL: slackAPI}, Pass, "auth.test accepts"},
-		{"token revoked", Slack{ReadToken: tokenIs("xoxb-0000-revoked", nil), APIURL: slackAPI}, Fail, "invalid_auth"},
-		{"Slack without auth.test (internal/slackserver)", Slack{ReadToken: tokenIs(token, nil), APIURL: local.APIURL()}, Fail, "unknown_method"},
+		{"token accepted", Slack{ReadToken: tokenIs(token, nil), APIURL: local.APIURL()}, Pass, "auth.test accepts"},
+		{"token revoked", Slack{ReadToken: tokenIs("xoxb-0000-revoked", nil), APIURL: local.APIURL()}, Fail, "invalid_auth"},
+		{"not Slack's Web API", Slack{ReadToken: tokenIs(token, nil), APIURL: local.URL + "/elsewhere/"}, Fail, "unknown_method"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			opts := fastOptions(time.Now())

@@ -43,6 +43,7 @@ type Env struct {
 	SelfRoleARNs        string // SELF_ROLE_ARNS: both functions' roles, comma-separated: their calls are the watchdog's own
 	ConfigPath          string // WATCHDOG_CONFIG: optional YAML config file bundled with the function
 	MemberRoleName      string // MEMBER_ROLE_NAME: role assumed in other accounts (infra/member-role.yaml); empty acts in this account only
+	RestoreInline       bool   // RESTORE_INLINE_POLICIES: "true" puts overwritten inline policies back to their audit snapshot (snapshots.go)
 }
 
 // From reads the environment through getenv.
@@ -59,6 +60,7 @@ func From(getenv func(string) string) Env {
 		SelfRoleARNs:        getenv("SELF_ROLE_ARNS"),
 		ConfigPath:          configPath(getenv),
 		MemberRoleName:      getenv("MEMBER_ROLE_NAME"),
+		RestoreInline:       getenv("RESTORE_INLINE_POLICIES") == "true",
 	}
 }
 
@@ -166,7 +168,14 @@ func (e Env) Remediator(awsCfg aws.Config, cfg policy.Config) (*remediate.Remedi
 	if e.MemberRoleName != "" && e.account() == "" {
 		return nil, fmt.Errorf("MEMBER_ROLE_NAME needs WATCHDOG_ROLE_ARN: the function's own account is the one it acts in without assuming a role")
 	}
-	return remediate.New(awsCfg, e.account(), e.MemberRoleName, cfg.QuarantinePolicyARN)
+	r, err := remediate.New(awsCfg, e.account(), e.MemberRoleName, cfg.QuarantinePolicyARN)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.withSnapshots(r, awsCfg); err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
 // HaltReason says why no remediation may run in this deployment (REMEDIATION_MODE off or

@@ -110,6 +110,8 @@ type Config struct {
 	// UndoGrace is how long after `watchdog undo` put something back the undoer's own change
 	// re-applying exactly that is not reverted; unset means DefaultUndoGrace, 0 turns it off.
 	UndoGrace *time.Duration `yaml:"undo_grace"`
+	// Audit configures `watchdog audit` and the scheduled audit (audit.go).
+	Audit AuditConfig `yaml:"audit"`
 }
 
 // DefaultUndoGrace applies when undo_grace is not set: time for `watchdog undo` to make its
@@ -463,6 +465,7 @@ func (c *Config) Validate(rules []detect.Rule) error {
 	if g := c.UndoGracePeriod(); g < 0 || g > maxUndoGrace {
 		errs = append(errs, fmt.Errorf("undo_grace: %s is outside 0 (off) to %s", g, maxUndoGrace))
 	}
+	errs = append(errs, c.Audit.validate()...)
 	known := map[string]bool{}
 	for _, r := range rules {
 		known[r.ID] = true

@@ -12,10 +12,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
-// SessionName is the role session name of every cross-account session. It shows in the member
-// account's CloudTrail as arn:…:assumed-role/<role>/iam-watchdog, and infra/member-role.yaml
-// lets the role be assumed under this name only.
+// SessionName is the role session name of every cross-account session that remediates. It
+// shows in the member account's CloudTrail as arn:…:assumed-role/<role>/iam-watchdog, and
+// infra/member-role.yaml lets the watchdog's roles assume the role under this name only, and
+// grants remediation only to sessions of this name.
 const SessionName = "iam-watchdog"
+
+// AuditSessionName is the session name the audit enters member accounts with: the member role
+// lets its principals (AuditPrincipalArns) in under this name only, and a session of this name
+// may read what the audit reads and change nothing.
+const AuditSessionName = "iam-watchdog-audit"
 
 // STSAPI is the one STS call cross-account remediation makes (stscreds.AssumeRoleAPIClient).
 type STSAPI interface {
@@ -39,16 +45,18 @@ type AssumeRole struct {
 	home     *Static
 	account  string
 	roleName string
+	session  string
 	sts      STSAPI
 
 	mu      sync.Mutex
 	members map[string]*member
 }
 
-// member is one other account: its credentials and the clients built on them.
+// member is one other account: its credentials, and the configuration and clients built on them.
 type member struct {
 	roleARN string
 	creds   *aws.CredentialsCache
+	cfg     aws.Config
 	clients *Static
 }
 
@@ -56,14 +64,36 @@ type member struct {
 // there through stsAPI (an *sts.Client built from cfg in production). roleName may carry a
 // path ("security/iam-watchdog-member"). The partition of the role ARNs is cfg.Region's.
 func NewAssumeRole(cfg aws.Config, home, roleName string, stsAPI STSAPI) *AssumeRole {
+	return NewAssumeRoleAs(cfg, home, roleName, SessionName, stsAPI)
+}
+
+// NewAssumeRoleAs is NewAssumeRole with another session name: AuditSessionName for the audit,
+// which the member role lets read and not change.
+func NewAssumeRoleAs(cfg aws.Config, home, roleName, session string, stsAPI STSAPI) *AssumeRole {
 	return &AssumeRole{
 		cfg:      cfg,
 		home:     NewStatic(cfg, home),
 		account:  home,
 		roleName: strings.Trim(roleName, "/"),
+		session:  session,
 		sts:      stsAPI,
 		members:  map[string]*member{},
 	}
+}
+
+// Config returns the configuration for account: the base configuration for the home account
+// (or ""), and for any other account one with its member role's credentials, retrieved before
+// it is returned, so that a role that cannot be assumed is this call's error. It makes
+// AssumeRole the audit's way into other accounts (audit.Assumer).
+func (a *AssumeRole) Config(ctx context.Context, account string) (aws.Config, error) {
+	if a.isHome(account) {
+		return a.cfg, nil
+	}
+	m, err := a.member(ctx, account)
+	if err != nil {
+		return aws.Config{}, err
+	}
+	return m.cfg, nil
 }
 
 // RoleARN is the role AssumeRole assumes in account.
@@ -115,14 +145,14 @@ func (a *AssumeRole) member(ctx context.Context, account string) (*member, error
 		roleARN := a.RoleARN(account)
 		creds := aws.NewCredentialsCache(
 			stscreds.NewAssumeRoleProvider(a.sts, roleARN, func(o *stscreds.AssumeRoleOptions) {
-				o.RoleSessionName = SessionName
+				o.RoleSessionName = a.session
 			}),
 			// Refresh a minute early, so that no call is signed with credentials about to lapse.
 			func(o *aws.CredentialsCacheOptions) { o.ExpiryWindow = time.Minute },
 		)
 		cfg := a.cfg.Copy()
 		cfg.Credentials = creds
-		m = &member{roleARN: roleARN, creds: creds, clients: NewStatic(cfg, account)}
+		m = &member{roleARN: roleARN, creds: creds, cfg: cfg, clients: NewStatic(cfg, account)}
 		a.members[account] = m
 	}
 	a.mu.Unlock()

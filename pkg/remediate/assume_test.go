@@ -341,3 +341,32 @@ func TestUntrustedMemberRoleMoto(t *testing.T) {
 		t.Errorf("member key is %s, want Inactive", got)
 	}
 }
+
+// TestAssumeRoleConfigForAudit: Config hands the audit the base configuration at home and the
+// member role's, entered as iam-watchdog-audit, elsewhere; a refused role is Config's error.
+func TestAssumeRoleConfigForAudit(t *testing.T) {
+	f := &fakeSTS{assumeRole: grantAll}
+	a := NewAssumeRoleAs(baseConfig(), homeAccount, memberRoleName, AuditSessionName, f)
+	home, err := a.Config(t.Context(), homeAccount)
+	if err != nil || home.Credentials == nil || len(f.calls) != 0 {
+		t.Fatalf("Config(home) = %v, %v after %d AssumeRole calls; want the base configuration and no call", home.Credentials, err, len(f.calls))
+	}
+	cfg, err := a.Config(t.Context(), memberAccount)
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds, err := cfg.Credentials.Retrieve(t.Context())
+	if err != nil || creds.AccessKeyID != "ASIA"+memberAccount {
+		t.Errorf("Config(member) signs with %q (%v), want the assumed role's credentials", creds.AccessKeyID, err)
+	}
+	if len(f.calls) != 1 || aws.ToString(f.calls[0].RoleSessionName) != AuditSessionName {
+		t.Errorf("AssumeRole calls %+v, want one with session %s", f.calls, AuditSessionName)
+	}
+
+	denied := &smithy.GenericAPIError{Code: "AccessDenied", Message: "not authorized"}
+	refused := NewAssumeRoleAs(baseConfig(), homeAccount, memberRoleName, AuditSessionName,
+		&fakeSTS{assumeRole: func(*sts.AssumeRoleInput) (*sts.AssumeRoleOutput, error) { return nil, denied }})
+	if _, err := refused.Config(t.Context(), memberAccount); !IsAccessDenied(err) || !strings.Contains(err.Error(), memberAccount) {
+		t.Errorf("Config(member) with the role refused: %v, want AccessDenied naming the account", err)
+	}
+}

@@ -35,6 +35,13 @@ import (
 // the caller's store (one Apply per eventID).
 type Remediator struct {
 	Clients Clients
+	// Snapshots, when set, are the audits' snapshots of users' policies: PlanAt reverts to the
+	// one taken before the event (prior.go). Nil plans as Plan does.
+	Snapshots PriorStates
+	// RestoreInline lets PlanAt put an overwritten inline policy back to its snapshot document,
+	// which needs iam:PutUserPolicy; without it the overwriting policy is deleted as ever and
+	// the reason says what the snapshot held and how to put it back.
+	RestoreInline bool
 	// QuarantinePolicyARN is the managed policy quarantine_user attaches (the stack's
 	// deny-unless-MFA policy). Empty means quarantine_user fails.
 	QuarantinePolicyARN string
@@ -157,6 +164,9 @@ func (r *Remediator) Do(ctx context.Context, u Undo) error {
 	case detect.DetachUserPolicy:
 		return r.detach(ctx, u.Account, u.UserName, u.PolicyARN)
 	case detect.DeleteUserPolicy:
+		if u.RestoreDocument != "" {
+			return r.restoreInline(ctx, u)
+		}
 		c, err := r.iam(ctx, u.Account)
 		if err != nil {
 			return err
@@ -197,15 +207,7 @@ func (r *Remediator) Revert(ctx context.Context, u Undo) error {
 	case detect.DetachUserPolicy:
 		return r.attach(ctx, u.Account, u.UserName, u.PolicyARN)
 	case detect.DeleteUserPolicy:
-		c, err := r.iam(ctx, u.Account)
-		if err != nil {
-			return err
-		}
-		var calls attempts
-		_, err = c.PutUserPolicy(ctx, &iam.PutUserPolicyInput{
-			UserName: aws.String(u.UserName), PolicyName: aws.String(u.PolicyName), PolicyDocument: aws.String(u.PolicyDocument),
-		}, calls.watch)
-		return calls.outcome(err, "put inline policy %s back on user %s", u.PolicyName, u.UserName)
+		return r.putInline(ctx, u.Account, u.UserName, u.PolicyName, u.PolicyDocument, "put inline policy %s back on user %s")
 	case detect.QuarantineUser:
 		// The undo record names the policy to detach, and a record is data from outside: only
 		// ever the watchdog's own quarantine policy for that account is detached, whatever it

@@ -22,6 +22,13 @@ type Undo struct {
 	// exactly what GetUserPolicy returned, URL-decoded, byte for byte: Revert puts it back as is.
 	PolicyName     string `json:"policy_name,omitempty"`
 	PolicyDocument string `json:"policy_document,omitempty"`
+	// RestoreDocument, for delete_user_policy, is the document an audit snapshot shows the
+	// inline policy held before the event: Do puts it back instead of deleting the policy, and
+	// Revert puts PolicyDocument, the overwriting one, back as ever (see PlanAt).
+	RestoreDocument string `json:"restore_document,omitempty"`
+	// Prior says what the audit snapshot taken before the event showed, or that the prior
+	// state was unknown, for the alert (see PlanAt); empty when no snapshot was asked.
+	Prior string `json:"prior,omitempty"`
 	// Trail is the trail logging was restarted on (restart_logging; never reverted).
 	Trail string `json:"trail,omitempty"`
 	// At is when the action was applied.

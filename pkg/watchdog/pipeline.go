@@ -334,7 +334,7 @@ func (p *Pipeline) act(ctx context.Context, f detect.Finding, d policy.Decision,
 		o.Status, o.Reason = remediate.Failed, "no AWS clients are configured to act with"
 		return o, nil, nil
 	}
-	undo, err := remediate.Carry(ctx, p.Remediator, f.Action, prior, intend)
+	undo, err := remediate.Carry(ctx, p.carrier(f), f.Action, prior, intend)
 	if errors.Is(err, remediate.ErrNotRecorded) {
 		return nil, nil, err
 	}
@@ -342,6 +342,8 @@ func (p *Pipeline) act(ctx context.Context, f detect.Finding, d policy.Decision,
 		what += " (resumed from the plan an earlier attempt stored)"
 	}
 	switch {
+	case errors.Is(err, remediate.ErrPriorState):
+		o.Status, o.Reason = remediate.Skipped, err.Error()
 	case errors.Is(err, remediate.ErrAlreadyReverted):
 		o.Status, o.Reason = remediate.Skipped, "already reverted: "+err.Error()
 	case remediate.IsAccessDenied(err):
@@ -349,7 +351,7 @@ func (p *Pipeline) act(ctx context.Context, f detect.Finding, d policy.Decision,
 	case err != nil:
 		o.Status, o.Reason = remediate.Failed, err.Error()
 	default:
-		o.Status, o.Reason = remediate.Done, what
+		o.Status, o.Reason = remediate.Done, remediate.Explain(what, undo)
 		if remediate.Reversible(f.Action.Kind) {
 			o.Undo = remediate.UndoCommand(f.EventID)
 		}
