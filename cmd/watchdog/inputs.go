@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"sync"
 
+	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
+	"github.com/iam-watchdog/iam-watchdog/pkg/eventhistory"
 	"github.com/iam-watchdog/iam-watchdog/pkg/replay"
 )
 
@@ -37,8 +39,13 @@ func (f *inputFlags) scope() (replay.Scope, error) {
 	return sc, nil
 }
 
-// sources are the sources of the PATH arguments: files, directories, standard input, and S3
-// prefixes read with the SDK's standard configuration, built on first use.
+// lookupRate is the LookupEvents calls a second per region: LookupEvents' quota. Tests against a
+// local CloudTrail raise it.
+var lookupRate = eventhistory.DefaultRate
+
+// sources are the sources of the PATH arguments: files, directories, standard input, S3
+// prefixes and regions' Event history (cloudtrail://REGION), read with the SDK's standard
+// configuration, built on first use.
 func sources(ctx context.Context, std stdio, paths []string) []replay.Source {
 	s3Client := sync.OnceValues(func() (replay.S3API, error) {
 		c, err := awsConfig(ctx)
@@ -47,6 +54,8 @@ func sources(ctx context.Context, std stdio, paths []string) []replay.Source {
 		}
 		return replay.NewS3Client(c), nil
 	})
-	locate := replay.Locator{Stdin: std.in, S3: func(context.Context) (replay.S3API, error) { return s3Client() }}
+	locate := replay.Locator{Stdin: std.in, S3: func(context.Context) (replay.S3API, error) { return s3Client() },
+		History: &replay.History{Plan: eventhistory.NewPlan(detect.Rules()), Config: awsConfig, Rate: lookupRate,
+			Notes: func(s string) { fmt.Fprintf(std.err, "watchdog: %s\n", s) }}}
 	return locate.Sources(paths)
 }

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"runtime"
-	"sync"
 
 	"github.com/iam-watchdog/iam-watchdog/internal/progress"
 	"github.com/iam-watchdog/iam-watchdog/pkg/replay"
@@ -50,15 +49,7 @@ func runReplay(ctx context.Context, args []string, std stdio) error {
 	if err != nil {
 		return err
 	}
-	s3Client := sync.OnceValues(func() (replay.S3API, error) {
-		cfg, err := awsConfig(ctx)
-		if err != nil {
-			return nil, err
-		}
-		return replay.NewS3Client(cfg), nil
-	})
-	locate := replay.Locator{Stdin: std.in, S3: func(context.Context) (replay.S3API, error) { return s3Client() }}
-	o := replay.Options{Pipeline: p, Output: out, Sources: locate.Sources(paths), Jobs: *jobs, Scope: sc, Problems: std.problem}
+	o := replay.Options{Pipeline: p, Output: out, Sources: sources(ctx, std, paths), Jobs: *jobs, Scope: sc, Problems: std.problem}
 	bar := progress.New(std.err, "", 0)
 	if bar.Active() {
 		o.Progress = bar.Replay

@@ -82,7 +82,11 @@ func (p *Bar) Replay(r replay.Progress) {
 	if r.Counted {
 		of = fmt.Sprint(r.Inputs)
 	}
-	p.Describe(fmt.Sprintf("%d/%s inputs, %d records, %.0f MB/s", r.Done, of, r.Read.Records, float64(r.Read.Bytes)/1e6/r.Elapsed.Seconds()))
+	what := fmt.Sprintf("%d/%s inputs, %d records, %.0f MB/s", r.Done, of, r.Read.Records, float64(r.Read.Bytes)/1e6/r.Elapsed.Seconds())
+	for _, n := range r.Notes {
+		what += "; " + n
+	}
+	p.Describe(what)
 }
 
 // Fanout draws a replay on Lambda's progress: the stored bytes replayed of all those listed so

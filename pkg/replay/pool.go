@@ -68,6 +68,8 @@ type Progress struct {
 	// Read is what the workers read so far.
 	Read    cloudtrail.ScanStats
 	Elapsed time.Duration
+	// Notes say how the inputs that report it (Input.Note: Event history's look-ups) are going.
+	Notes []string
 }
 
 // Records per input that may wait for the pipeline: they are the few the pre-filter wants, so
@@ -377,6 +379,8 @@ func (r *run) watchProgress(ctx context.Context, scanners []*cloudtrail.Scanner)
 	ctx, cancel := context.WithCancel(ctx)
 	var total, files atomic.Int64
 	var sized atomic.Bool
+	var mu sync.Mutex
+	var notes []func() string
 	go func() {
 		for in, err := range listAll(ctx, r.o.Sources, r.o.Scope, true) {
 			if ctx.Err() != nil {
@@ -385,6 +389,11 @@ func (r *run) watchProgress(ctx context.Context, scanners []*cloudtrail.Scanner)
 			if err == nil {
 				files.Add(1)
 				total.Add(in.Size)
+			}
+			if in.Note != nil {
+				mu.Lock()
+				notes = append(notes, in.Note)
+				mu.Unlock()
 			}
 		}
 		sized.Store(true)
@@ -405,8 +414,16 @@ func (r *run) watchProgress(ctx context.Context, scanners []*cloudtrail.Scanner)
 				x := sc.Stats()
 				st.Records, st.Decoded, st.Input, st.Bytes = st.Records+x.Records, st.Decoded+x.Decoded, st.Input+x.Input, st.Bytes+x.Bytes
 			}
+			var said []string
+			mu.Lock()
+			for _, note := range notes {
+				if n := note(); n != "" {
+					said = append(said, n)
+				}
+			}
+			mu.Unlock()
 			r.o.Progress(Progress{Done: r.done.Load(), Inputs: files.Load(), Total: total.Load(), Counted: sized.Load(),
-				Read: st, Elapsed: time.Since(r.began)})
+				Read: st, Elapsed: time.Since(r.began), Notes: said})
 		}
 	}()
 	return func() { cancel(); <-done }

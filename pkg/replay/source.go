@@ -2,6 +2,7 @@ package replay
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"io/fs"
 	"iter"
@@ -44,25 +45,36 @@ type Source interface {
 }
 
 // Locator turns the PATH arguments of `watchdog replay` into sources: "-" is Stdin,
-// s3://bucket/prefix an S3 listing, anything else a file or a directory.
+// s3://bucket/prefix an S3 listing, cloudtrail://REGION the region's Event history, anything
+// else a file or a directory.
 type Locator struct {
 	Stdin io.Reader
 	// S3 gives the S3 client, built on first use; it may be called more than once.
 	S3 func(ctx context.Context) (S3API, error)
+	// History reads cloudtrail://REGION; without it such a path is an input that cannot be read.
+	History *History
 }
 
 // Sources are the sources of paths, in order.
 func (l Locator) Sources(paths []string) []Source {
 	out := make([]Source, 0, len(paths))
+	var regions []string
 	for _, p := range paths {
 		switch {
 		case p == "-":
 			out = append(out, Reader{Name: "-", R: l.Stdin})
 		case strings.HasPrefix(p, "s3://"):
 			out = append(out, S3Prefix{URL: p, Client: l.S3})
+		case strings.HasPrefix(p, HistoryScheme) && l.History == nil:
+			out = append(out, failedSource{name: p, err: fmt.Errorf("%s: Event history cannot be read here", p)})
+		case strings.HasPrefix(p, HistoryScheme):
+			out = append(out, l.History.source(p, &regions))
 		default:
 			out = append(out, Path(p))
 		}
+	}
+	if l.History != nil {
+		l.History.notes(regions)
 	}
 	return out
 }
