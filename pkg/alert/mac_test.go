@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -73,14 +74,20 @@ func quarantineRecord(eventID, user string) json.RawMessage {
 // writeQuarantine stores, as the pipeline does, a done quarantine of user with its undo record.
 func writeQuarantine(t *testing.T, records alert.Records, eventID, user string) string {
 	t.Helper()
-	key := alert.Key(eventID, mfaRule)
+	return writeQuarantineAs(t, records, eventID, user, mfaRule)
+}
+
+// writeQuarantineAs stores a done quarantine as writeQuarantine does, as the record of rule.
+func writeQuarantineAs(t *testing.T, records alert.Records, eventID, user, rule string) string {
+	t.Helper()
+	key := alert.Key(eventID, rule)
 	act := detect.Action{Kind: detect.QuarantineUser, UserName: user, Account: account}
 	plan := remediate.Undo{Action: act.Kind, Account: account, UserName: user, PolicyARN: quarantineARN}
 	out := remediate.Outcome{Action: act.Kind, Status: remediate.Done, Reason: "quarantined " + user, Undo: remediate.UndoCommand(eventID)}
 	rec := &cloudtrail.Record{Raw: quarantineRecord(eventID, user), DetailType: "AWS API Call via CloudTrail", Pos: cloudtrail.Position{Name: "event", Index: -1}}
-	a := alert.Alert{Finding: detect.Finding{Rule: mfaRule, EventID: eventID, Action: act, Record: rec, Target: "arn:aws:iam::" + account + ":user/" + user}, Remediation: &out}
+	a := alert.Alert{Finding: detect.Finding{Rule: rule, EventID: eventID, Action: act, Record: rec, Target: "arn:aws:iam::" + account + ":user/" + user}, Remediation: &out}
 	_, err := records.Update(t.Context(), key, func(e *alert.Entry) error {
-		e.EventID, e.Rule, e.Stage = eventID, mfaRule, state.Acted
+		e.EventID, e.Rule, e.Stage = eventID, rule, state.Acted
 		return records.Codec.Seal(t.Context(), e, alert.Pieces{Action: &act, Plan: &plan, Outcome: &out, Alert: &a})
 	})
 	if err != nil {
@@ -288,6 +295,48 @@ func TestLargeEventFitsTheTable(t *testing.T) {
 			}
 			if got := p.Alert.Finding.Record.Raw; tt.kept != bytes.Equal(got, raw) || (!tt.kept && got != nil) {
 				t.Errorf("raw record of %d bytes read back as %d bytes; want it kept: %t", len(raw), len(got), tt.kept)
+			}
+		})
+	}
+}
+
+// countingReverter counts the reverts asked of it.
+type countingReverter struct{ reverted []remediate.Undo }
+
+func (c *countingReverter) Revert(_ context.Context, u remediate.Undo) error {
+	c.reverted = append(c.reverted, u)
+	return nil
+}
+
+// TestUndoEventChecksEveryRecordFirst: an event with two records, the later (in rule order) one
+// tampered with, is not undone in part: UndoEvent refuses before it reverts anything.
+func TestUndoEventChecksEveryRecordFirst(t *testing.T) {
+	s := startStateKMS(t)
+	codec := alert.Codec{KeyARN: s.keyARN, KMS: s.kms}
+	var copied tampertest.Case
+	for _, tc := range tampertest.Cases() {
+		if tc.Name == "another record copied to this key" {
+			copied = tc
+		}
+	}
+	if copied.Apply == nil {
+		t.Fatal("tampertest has no copy case")
+	}
+	for storeName, newStore := range s.stores() {
+		t.Run(storeName, func(t *testing.T) {
+			tg := newStore(t)
+			records := alert.Records{Store: tg.Store, Codec: codec}
+			first := writeQuarantine(t, records, "ev-both", "mallory") // mfa-deactivated: undone first
+			later := writeQuarantineAs(t, records, "ev-both", "mallory", "cloudtrail-logging-stopped")
+			copied.Apply(t, tg, later, first)
+
+			var rev countingReverter
+			found, err := alert.UndoEvent(t.Context(), records, &rev, "ev-both", "arn:aws:iam::"+account+":user/admin", io.Discard)
+			if !found || !alert.IsUnauthenticated(err) || !strings.Contains(err.Error(), "nothing was undone") {
+				t.Fatalf("UndoEvent = %v, %v; want found and an unauthenticated record refused", found, err)
+			}
+			if len(rev.reverted) != 0 {
+				t.Errorf("%d reverts before the tampered record was refused: %+v", len(rev.reverted), rev.reverted)
 			}
 		})
 	}

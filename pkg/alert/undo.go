@@ -126,6 +126,14 @@ func (s Records) writeMarker(ctx context.Context, key string, change func(*UndoM
 // anything at all was recorded for the event. `watchdog undo` runs it, and the demo shows it.
 func UndoEvent(ctx context.Context, records Records, rem Reverter, eventID, undoer string, w io.Writer) (found bool, err error) {
 	now := time.Now
+	// Every record of the event is read and checked before anything is reverted: one that fails
+	// its check (tampered with, or sealed with another key) stops the undo before it acts at all.
+	type recorded struct {
+		rule string
+		e    Entry
+		p    Pieces
+	}
+	var all []recorded
 	for _, r := range detect.Rules() {
 		if r.Action == "" {
 			continue
@@ -140,14 +148,18 @@ func UndoEvent(ctx context.Context, records Records, rem Reverter, eventID, undo
 		found = true
 		p, err := records.Codec.Open(ctx, e)
 		if err != nil {
-			return found, err
+			return found, fmt.Errorf("undo event %s: nothing was undone: %s: %w", eventID, r.ID, err)
 		}
+		all = append(all, recorded{r.ID, e, p})
+	}
+	for _, rec := range all {
+		rule, e, p := rec.rule, rec.e, rec.p
 		switch {
 		case p.Plan == nil:
-			fmt.Fprintf(w, "%s: nothing to undo (no action was taken: %s)\n", r.ID, outcomeText(p.Outcome))
+			fmt.Fprintf(w, "%s: nothing to undo (no action was taken: %s)\n", rule, outcomeText(p.Outcome))
 			continue
 		case !e.UndoneAt.IsZero():
-			fmt.Fprintf(w, "%s: already undone at %s\n", r.ID, e.UndoneAt.UTC().Format(time.RFC3339))
+			fmt.Fprintf(w, "%s: already undone at %s\n", rule, e.UndoneAt.UTC().Format(time.RFC3339))
 			continue
 		}
 		u := *p.Plan
@@ -157,7 +169,7 @@ func UndoEvent(ctx context.Context, records Records, rem Reverter, eventID, undo
 			if err := rem.Revert(ctx, u); err != nil {
 				return found, fmt.Errorf("undo %s for event %s: %w", u.Action, eventID, err)
 			}
-			fmt.Fprintf(w, "%s: undone %s\n", r.ID, u.Action)
+			fmt.Fprintf(w, "%s: undone %s\n", rule, u.Action)
 			continue
 		}
 		m, ok, err := records.marker(ctx, key)
@@ -165,7 +177,7 @@ func UndoEvent(ctx context.Context, records Records, rem Reverter, eventID, undo
 			return found, err
 		}
 		if ok && m.StateKey == e.Key && !m.UndoneAt.IsZero() {
-			fmt.Fprintf(w, "%s: already undone at %s\n", r.ID, m.UndoneAt.UTC().Format(time.RFC3339))
+			fmt.Fprintf(w, "%s: already undone at %s\n", rule, m.UndoneAt.UTC().Format(time.RFC3339))
 			continue
 		}
 		// The marker goes first: the pipeline may handle the undo's own call before this
@@ -185,7 +197,7 @@ func UndoEvent(ctx context.Context, records Records, rem Reverter, eventID, undo
 		}); err != nil {
 			return found, fmt.Errorf("undone, but recording it failed: %w", err)
 		}
-		fmt.Fprintf(w, "%s: undone %s\n", r.ID, u.Action)
+		fmt.Fprintf(w, "%s: undone %s\n", rule, u.Action)
 	}
 	return found, nil
 }
