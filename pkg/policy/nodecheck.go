@@ -31,11 +31,17 @@ func checkDocument(doc *yaml.Node) []*ConfigError {
 	}
 	ck := nodeChecker{seen: map[checked]bool{}}
 	ck.check(root, reflect.TypeFor[Config](), "")
+	// A refused value is decoded as absent, so that the decoder goes on to the values after it
+	// and Validate can report their problems in the same pass.
+	for _, n := range ck.refused {
+		*n = yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Line: n.Line, Column: n.Column}
+	}
 	return ck.problems
 }
 
 type nodeChecker struct {
 	problems []*ConfigError
+	refused  []*yaml.Node
 	// seen: a node an alias repeats is checked once for each type, or a billion laughs would
 	// be walked a billion times.
 	seen map[checked]bool
@@ -56,6 +62,12 @@ func (ck *nodeChecker) fail(line int, key, at, format string, args ...any) {
 	ck.problems = append(ck.problems, &ConfigError{Line: line, Key: key, Msg: fmt.Sprintf(format, args...), at: at})
 }
 
+// refuse reports value n as wrong.
+func (ck *nodeChecker) refuse(n *yaml.Node, path, format string, args ...any) {
+	ck.fail(n.Line, path, path, format, args...)
+	ck.refused = append(ck.refused, n)
+}
+
 func (ck *nodeChecker) check(n *yaml.Node, t reflect.Type, path string) {
 	for n.Kind == yaml.AliasNode && n.Alias != nil {
 		n = n.Alias
@@ -74,33 +86,33 @@ func (ck *nodeChecker) check(n *yaml.Node, t reflect.Type, path string) {
 	switch {
 	case t.Kind() == reflect.Struct || t.Kind() == reflect.Map:
 		if n.Kind != yaml.MappingNode {
-			ck.fail(n.Line, path, path, "want %s, not %s", want, kindOf(n))
+			ck.refuse(n, path, "want %s, not %s", want, kindOf(n))
 			return
 		}
 		ck.mapping(n, t, path)
 	case t.Kind() == reflect.Slice:
 		if n.Kind != yaml.SequenceNode {
-			ck.fail(n.Line, path, path, "want %s, not %s", want, kindOf(n))
+			ck.refuse(n, path, "want %s, not %s", want, kindOf(n))
 			return
 		}
 		for i, item := range n.Content {
 			ck.check(item, t.Elem(), fmt.Sprintf("%s[%d]", path, i))
 		}
 	case n.Kind != yaml.ScalarNode:
-		ck.fail(n.Line, path, path, "want %s, not %s", want, kindOf(n))
+		ck.refuse(n, path, "want %s, not %s", want, kindOf(n))
 	case t == modeType:
 		if _, err := ParseMode(n.Value); err != nil {
-			ck.fail(n.Line, path, path, "%v%s", err, orMeant(n.Value, modeNames))
+			ck.refuse(n, path, "%v%s", err, orMeant(n.Value, modeNames))
 		}
 	case t == severityType:
 		if _, err := detect.ParseSeverity(n.Value); err != nil {
-			ck.fail(n.Line, path, path, "%v%s", err, orMeant(n.Value, severityNames))
+			ck.refuse(n, path, "%v%s", err, orMeant(n.Value, severityNames))
 		}
 	case t.Kind() != reflect.String:
 		// The decoder says which scalars fit (yes and on are true; 1h is a duration); what to
 		// say when one does not is ours.
 		if err := n.Decode(reflect.New(t).Interface()); err != nil {
-			ck.fail(n.Line, path, path, "%s is not %s", quoted(n.Value), want)
+			ck.refuse(n, path, "%s is not %s", quoted(n.Value), want)
 		}
 	}
 }
