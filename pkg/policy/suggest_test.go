@@ -11,10 +11,10 @@ func TestDidYouMean(t *testing.T) {
 		candidates []string
 		want       string
 	}{
-		{"mdoe", keys, "mode"},        // two letters swapped
-		{"Mode", keys, "mode"},        // case
-		{"modes", keys, "mode"},       // one letter more
-		{"protct", keys, "protect"},   // one letter less
+		{"mdoe", keys, "mode"},      // two letters swapped
+		{"Mode", keys, "mode"},      // case
+		{"modes", keys, "mode"},     // one letter more
+		{"protct", keys, "protect"}, // one letter less
 		{"undo-grace", keys, "undo_grace"},
 		{"self_roles_arn", keys, "self_role_arns"},
 		{"root-sigin", rules, "root-console-signin"}, // a word left out, another misspelt
