@@ -14,15 +14,15 @@ var configErrors = []struct {
 	want       []string // in the error
 }{
 	{"unknown key", "bogus: 1\n", []string{"bogus"}},
-	{"unknown nested key", "allow:\n  target: [arn:aws:iam::123456789012:user/bob]\n", []string{"allow.target"}},
+	{"unknown nested key", "allow:\n  target: [arn:aws:iam::123456789012:user/bob]\n", []string{`:2: allow: unknown key "target" (did you mean "targets"?)`}},
 	{"bad mode", "mode: banana\n", []string{"mode", "banana"}},
 	{"bad mode for a rule", "rules:\n  access-key-created:\n    mode: sometimes\n", []string{"rules.access-key-created.mode", "sometimes"}},
 	{"bad severity for a rule", "rules:\n  access-key-created:\n    severity: extreme\n", []string{"rules.access-key-created.severity", "extreme"}},
 	{"non-ARN in allow.actors", "allow:\n  actors: [\"arn:aws:iam::123456789012:user/ok\", bob]\n", []string{"allow.actors[1]", "bob"}},
 	{"non-ARN in a rule's allow.targets", "rules:\n  access-key-created:\n    allow:\n      targets: [ci-deployer]\n", []string{"rules.access-key-created.allow.targets[0]", "ci-deployer"}},
 	{"non-ARN in self_role_arns", "self_role_arns: [iam-watchdog-role]\n", []string{"self_role_arns[0]", "iam-watchdog-role"}},
-	{"unknown rule id", "rules:\n  no-such-rule:\n    mode: auto\n", []string{"rules.no-such-rule"}},
-	{"not YAML", "mode: [auto\n", []string{"line"}},
+	{"unknown rule id", "rules:\n  no-such-rule:\n    mode: auto\n", []string{`:2: rules: unknown rule "no-such-rule"`}},
+	{"not YAML", "mode: [auto\n", []string{":1: not valid YAML"}},
 }
 
 // TestConfigErrors: a bad config stops the run before any input is read, with an error (exit

@@ -53,14 +53,14 @@ var (
 	eventBusARN = regexp.MustCompile(`^arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus/[A-Za-z0-9._/-]+$`)
 )
 
-func (a AuditConfig) validate() []error {
-	var errs []error
+func (a AuditConfig) validate() []*ConfigError {
+	var errs []*ConfigError
 	if a.Groups != nil && len(a.Groups) == 0 {
-		errs = append(errs, fmt.Errorf("audit.groups: an empty list; name at least one group, or leave the key out for the baseline's groups"))
+		errs = append(errs, fieldError("audit.groups", "an empty list; name at least one group, or leave the key out for the baseline's groups"))
 	}
 	for i, g := range a.Groups {
 		if !iamGroupName.MatchString(g) {
-			errs = append(errs, fmt.Errorf("audit.groups[%d]: %q is not an IAM group name (1-128 of letters, digits and +=,.@_-)", i, g))
+			errs = append(errs, fieldError(fmt.Sprintf("audit.groups[%d]", i), "%q is not an IAM group name (1-128 of letters, digits and +=,.@_-)", g))
 		}
 	}
 	for _, d := range []struct {
@@ -74,30 +74,30 @@ func (a AuditConfig) validate() []error {
 		{"audit.concurrency", a.Concurrency, maxAuditConcurrency},
 	} {
 		if d.v != nil && (*d.v < 1 || *d.v > d.max) {
-			errs = append(errs, fmt.Errorf("%s: %d is outside 1 to %d", d.key, *d.v, d.max))
+			errs = append(errs, fieldError(d.key, "%d is outside 1 to %d", *d.v, d.max))
 		}
 	}
 	for i, acct := range a.Accounts {
 		switch {
 		case !accountID.MatchString(acct):
-			errs = append(errs, fmt.Errorf("audit.accounts[%d]: %q is not a 12-digit account ID", i, acct))
+			errs = append(errs, fieldError(fmt.Sprintf("audit.accounts[%d]", i), "%q is not a 12-digit account ID", acct))
 		case slices.Index(a.Accounts, acct) < i:
-			errs = append(errs, fmt.Errorf("audit.accounts[%d]: %s is listed twice", i, acct))
+			errs = append(errs, fieldError(fmt.Sprintf("audit.accounts[%d]", i), "%s is listed twice", acct))
 		}
 	}
 	if a.Organization && len(a.Accounts) > 0 {
-		errs = append(errs, fmt.Errorf("audit.organization: true audits every account of the organisation; audit.accounts lists some: set one of them"))
+		errs = append(errs, fieldError("audit.organization", "true audits every account of the organisation; audit.accounts lists some: set one of them"))
 	}
 	for i, r := range a.ForwardRegions {
 		if !awsRegion.MatchString(r) {
-			errs = append(errs, fmt.Errorf("audit.forward_regions[%d]: %q is not a Region name (such as eu-west-1)", i, r))
+			errs = append(errs, fieldError(fmt.Sprintf("audit.forward_regions[%d]", i), "%q is not a Region name (such as eu-west-1)", r))
 		}
 	}
 	if b := a.HomeBusARN; b != "" && !eventBusARN.MatchString(b) {
-		errs = append(errs, fmt.Errorf("audit.home_bus_arn: %q is not an event bus ARN (arn:aws:events:REGION:ACCOUNT:event-bus/NAME)", b))
+		errs = append(errs, fieldError("audit.home_bus_arn", "%q is not an event bus ARN (arn:aws:events:REGION:ACCOUNT:event-bus/NAME)", b))
 	}
 	if e := a.Every; e != nil && (*e < 0 || *e > maxAuditEvery) {
-		errs = append(errs, fmt.Errorf("audit.every: %s is outside 0 (every run of the schedule) to %s", *e, maxAuditEvery))
+		errs = append(errs, fieldError("audit.every", "%s is outside 0 (every run of the schedule) to %s", *e, maxAuditEvery))
 	}
 	return errs
 }

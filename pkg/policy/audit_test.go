@@ -61,7 +61,7 @@ func TestParseAuditErrors(t *testing.T) {
 		{"audit: {every: -1h}", "audit.every: -1h0m0s is outside 0"},
 		{"audit: {every: 800h}", "audit.every: 800h0m0s is outside 0"},
 		{"audit: {unused_days: soon}", "audit.unused_days"},
-		{"audit: {digest: true}", "field digest not found"},
+		{"audit: {digest: true}", `line 1: audit: unknown key "digest"`},
 	} {
 		t.Run(tc.yaml, func(t *testing.T) {
 			_, err := policy.Parse([]byte(tc.yaml + "\n"))

@@ -4,10 +4,8 @@
 package policy
 
 import (
-	"bytes"
-	"errors"
+	"cmp"
 	"fmt"
-	"io"
 	"maps"
 	"os"
 	"regexp"
@@ -15,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
 	"github.com/iam-watchdog/iam-watchdog/pkg/remediate"
@@ -143,7 +141,7 @@ func (c *Config) Detection() detect.Settings {
 // Default is the configuration used when none is given: alert on everything, act on nothing.
 func Default() Config { return Config{Mode: DryRun} }
 
-// Load reads and validates a YAML config file.
+// Load reads and validates a YAML config file. Each problem reads FILE:LINE: KEY: MESSAGE.
 func Load(path string) (Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -151,30 +149,49 @@ func Load(path string) (Config, error) {
 	}
 	c, err := Parse(data)
 	if err != nil {
-		return Config{}, fmt.Errorf("config %s: %w", path, err)
+		return Config{}, inFile(path, err)
 	}
 	return c, nil
 }
 
-// Parse reads and validates YAML. Unknown keys and bad values are errors naming the key.
+// Parse reads and validates YAML. Every problem is reported at once, in file order, as a
+// *ConfigError with its line and key path: unknown keys (with the nearest known key), values of
+// the wrong kind, and what Validate refuses.
 func Parse(data []byte) (Config, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return Config{}, errors.New(strings.TrimPrefix(err.Error(), "yaml: "))
+		return Config{}, syntaxError(data, err)
 	}
-	if err := checkDepth(&doc); err != nil {
-		return Config{}, err
+	if p := checkDepth(&doc); p != nil {
+		return Config{}, p
 	}
-	if err := checkNames(&doc); err != nil {
-		return Config{}, err
-	}
+	problems := checkDocument(&doc)
 	c := Default()
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-		return Config{}, locate(err, newKeyPaths(&doc))
+	if doc.Kind != 0 {
+		// Decoded even when the check found problems, so that Validate can report the rest in
+		// the same pass; the decoder's own error then repeats the check's.
+		if err := doc.Decode(&c); err != nil && len(problems) == 0 {
+			problems = append(problems, &ConfigError{Msg: strings.TrimPrefix(err.Error(), "yaml: ")})
+		}
 	}
-	return c, c.Validate(detect.Rules())
+	for _, p := range c.problems(detect.Rules()) {
+		if !slices.ContainsFunc(problems, func(q *ConfigError) bool { return within(p.at, q.at) }) {
+			p.Line = lineOf(&doc, p.at)
+			problems = append(problems, p)
+		}
+	}
+	if len(problems) > 0 {
+		slices.SortStableFunc(problems, func(a, b *ConfigError) int { return a.Line - b.Line })
+		return Config{}, joinProblems(problems)
+	}
+	return c, nil
+}
+
+// within reports whether path is at or under the key path under (a value the check refused
+// leaves its zero in the decoded config, which Validate must not refuse a second time).
+func within(path, under string) bool {
+	rest, ok := strings.CutPrefix(path, under)
+	return ok && (rest == "" || rest[0] == '.' || rest[0] == '[' || under == "")
 }
 
 // maxDepth is how deep Parse lets lists and mappings nest. No key of a config is more than five
@@ -185,7 +202,7 @@ const maxDepth = 64
 
 // checkDepth refuses lists and mappings nested more than maxDepth deep, naming the top-level key
 // they are under and the line and column of the one too deep.
-func checkDepth(doc *yaml.Node) error {
+func checkDepth(doc *yaml.Node) *ConfigError {
 	var tooDeep func(n *yaml.Node, depth int) *yaml.Node
 	tooDeep = func(n *yaml.Node, depth int) *yaml.Node {
 		if n.Kind == yaml.MappingNode || n.Kind == yaml.SequenceNode {
@@ -209,163 +226,14 @@ func checkDepth(doc *yaml.Node) error {
 		if deep == nil {
 			continue
 		}
-		where := ""
-		if key := root.Content[i-i%2]; root.Kind == yaml.MappingNode && key.Value != "" {
-			where = key.Value + ": "
+		key := ""
+		if root.Kind == yaml.MappingNode {
+			key = root.Content[i-i%2].Value
 		}
-		return fmt.Errorf("%sline %d column %d: lists and mappings nested more than %d deep", where, deep.Line, deep.Column, maxDepth)
+		return &ConfigError{Line: deep.Line, Key: key, at: key,
+			Msg: fmt.Sprintf("lists and mappings nested more than %d deep (column %d)", maxDepth, deep.Column)}
 	}
 	return nil
-}
-
-// checkNames checks the values that must be one of a few names, modes and severities, while
-// their keys are known: the decoder reports a value that Mode or detect.Severity rejects
-// without its key or line, and a list or map given as a mode as the mode "".
-func checkNames(doc *yaml.Node) error {
-	var errs []error
-	check := func(path string, n *yaml.Node, parse func(string) error) {
-		for n != nil && n.Kind == yaml.AliasNode {
-			n = n.Alias
-		}
-		switch {
-		case n == nil || n.ShortTag() == "!!null":
-			return // absent: the default applies
-		case n.Kind != yaml.ScalarNode:
-			errs = append(errs, fmt.Errorf("%s: line %d: want a name, not a %s", path, n.Line, kindName(n.Kind)))
-		default:
-			if err := parse(n.Value); err != nil {
-				errs = append(errs, fmt.Errorf("%s: line %d: %w", path, n.Line, err))
-			}
-		}
-	}
-	mode := func(s string) error { _, err := ParseMode(s); return err }
-	severity := func(s string) error { _, err := detect.ParseSeverity(s); return err }
-	var root *yaml.Node
-	if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
-		root = doc.Content[0]
-	}
-	check("mode", valueOf(root, "mode"), mode)
-	check("slack.immediate_severity", valueOf(valueOf(root, "slack"), "immediate_severity"), severity)
-	if rules := valueOf(root, "rules"); rules != nil && rules.Kind == yaml.MappingNode {
-		for i := 0; i+1 < len(rules.Content); i += 2 {
-			id, rc := rules.Content[i].Value, rules.Content[i+1]
-			check("rules."+id+".mode", valueOf(rc, "mode"), mode)
-			check("rules."+id+".severity", valueOf(rc, "severity"), severity)
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// valueOf is the value of key in mapping m, or nil.
-func valueOf(m *yaml.Node, key string) *yaml.Node {
-	if m == nil || m.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			return m.Content[i+1]
-		}
-	}
-	return nil
-}
-
-func kindName(k yaml.Kind) string {
-	switch k {
-	case yaml.SequenceNode:
-		return "sequence"
-	case yaml.MappingNode:
-		return "mapping"
-	}
-	return "non-scalar"
-}
-
-// keyPaths gives for each line of a document the path of the last key or list item on it
-// ("rules.access-key-created.mode", "allow.actors[1]"), to name the keys of decoder errors,
-// which give only a line. It holds one step per key or item and builds a path only when asked:
-// building every path would copy each key into the paths of all the nodes under it, and a long
-// key over many entries would cost the square of the file's size.
-type keyPaths struct {
-	steps []pathStep
-	lines map[int]int // the last step on each line
-}
-
-// pathStep is a key, or the index of a list item, under the path of steps[parent] (-1: none).
-type pathStep struct {
-	parent int
-	key    string
-	index  int // -1 for a key
-}
-
-func newKeyPaths(doc *yaml.Node) *keyPaths {
-	kp := &keyPaths{lines: map[int]int{}}
-	add := func(parent, line int, key string, index int) int {
-		kp.steps = append(kp.steps, pathStep{parent, key, index})
-		kp.lines[line] = len(kp.steps) - 1
-		return len(kp.steps) - 1
-	}
-	var walk func(n *yaml.Node, parent int)
-	walk = func(n *yaml.Node, parent int) {
-		switch n.Kind {
-		case yaml.DocumentNode:
-			for _, c := range n.Content {
-				walk(c, parent)
-			}
-		case yaml.MappingNode:
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				k := n.Content[i]
-				walk(n.Content[i+1], add(parent, k.Line, k.Value, -1))
-			}
-		case yaml.SequenceNode:
-			for i, c := range n.Content {
-				walk(c, add(parent, c.Line, "", i))
-			}
-		}
-	}
-	walk(doc, -1)
-	return kp
-}
-
-// at returns the path of the last key or list item on line, or "".
-func (kp *keyPaths) at(line int) string {
-	i, ok := kp.lines[line]
-	if !ok {
-		return ""
-	}
-	var steps []pathStep
-	for ; i >= 0; i = kp.steps[i].parent {
-		steps = append(steps, kp.steps[i])
-	}
-	var b strings.Builder
-	for _, s := range slices.Backward(steps) {
-		switch {
-		case s.index >= 0:
-			fmt.Fprintf(&b, "[%d]", s.index)
-		case b.Len() > 0:
-			b.WriteString("." + s.key)
-		default:
-			b.WriteString(s.key)
-		}
-	}
-	return b.String()
-}
-
-// locate puts the key path in front of each decoder error that gives a line.
-func locate(err error, paths *keyPaths) error {
-	var te *yaml.TypeError
-	if !errors.As(err, &te) {
-		return errors.New(strings.TrimPrefix(err.Error(), "yaml: "))
-	}
-	errs := make([]error, len(te.Errors))
-	for i, msg := range te.Errors {
-		var line int
-		if _, scanErr := fmt.Sscanf(msg, "line %d:", &line); scanErr == nil {
-			if path := paths.at(line); path != "" {
-				msg = path + ": " + msg
-			}
-		}
-		errs[i] = errors.New(msg)
-	}
-	return errors.Join(errs...)
 }
 
 // iamGroupName is what IAM accepts as a group name.
@@ -401,16 +269,20 @@ func IsRoleARN(s string) bool { return selfRoleARN.MatchString(s) }
 var s3BucketName = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
 
 // Validate checks values that YAML types cannot: ARNs, names, rule IDs and mode combinations.
-// Every error names its key.
+// Every error names its key; Parse adds the line.
 func (c *Config) Validate(rules []detect.Rule) error {
-	var errs []error
+	return joinProblems(c.problems(rules))
+}
+
+func (c *Config) problems(rules []detect.Rule) []*ConfigError {
+	var errs []*ConfigError
 	if c.Mode == "" {
 		c.Mode = DryRun
 	}
 	checkARNs := func(key string, arns []string) {
 		for i, a := range arns {
 			if !strings.HasPrefix(a, "arn:") || strings.Count(a, ":") < 5 {
-				errs = append(errs, fmt.Errorf("%s[%d]: %q is not an ARN (allow and protect list ARNs: no wildcards, no names alone)", key, i, a))
+				errs = append(errs, fieldError(fmt.Sprintf("%s[%d]", key, i), "%q is not an ARN (allow and protect list ARNs: no wildcards, no names alone)", a))
 			}
 		}
 	}
@@ -426,60 +298,64 @@ func (c *Config) Validate(rules []detect.Rule) error {
 		}{{"actors", allow.Actors, protect.Actors}, {"targets", allow.Targets, protect.Targets}} {
 			for i, p := range l.protect {
 				if j := slices.IndexFunc(l.allow, func(a string) bool { return SameARN(a, p) }); j >= 0 {
-					errs = append(errs, fmt.Errorf("%sprotect.%s[%d]: %q is also %sallow.%s[%d], which would hide the alerts protect keeps: list it in one of them", scope, l.kind, i, p, scope, l.kind, j))
+					errs = append(errs, fieldError(fmt.Sprintf("%sprotect.%s[%d]", scope, l.kind, i), "%q is also %sallow.%s[%d], which would hide the alerts protect keeps: list it in one of them", p, scope, l.kind, j))
 				}
 			}
 		}
 	}
 	for i, a := range c.SelfRoleARNs {
 		if !selfRoleARN.MatchString(a) {
-			errs = append(errs, fmt.Errorf("self_role_arns[%d]: %q is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME); the watchdog's own calls are known by exact ARNs", i, a))
+			errs = append(errs, fieldError(fmt.Sprintf("self_role_arns[%d]", i), "%q is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME); the watchdog's own calls are known by exact ARNs", a))
 		}
 	}
 	checkLists("", c.Allow, c.Protect)
 	if a := c.QuarantinePolicyARN; a != "" && (!strings.HasPrefix(a, "arn:") || !strings.Contains(a, ":policy/")) {
-		errs = append(errs, fmt.Errorf("quarantine_policy_arn: %q is not a managed policy ARN (arn:aws:iam::ACCOUNT:policy/NAME)", a))
+		errs = append(errs, fieldError("quarantine_policy_arn", "%q is not a managed policy ARN (arn:aws:iam::ACCOUNT:policy/NAME)", a))
 	}
 	if n := c.MemberRoleName; n != "" && !iamRoleNameWithPath.MatchString(strings.Trim(n, "/")) {
-		errs = append(errs, fmt.Errorf("member_role_name: %q is not an IAM role name (1-64 of letters, digits and +=,.@_-, after an optional path)", n))
+		errs = append(errs, fieldError("member_role_name", "%q is not an IAM role name (1-64 of letters, digits and +=,.@_-, after an optional path)", n))
 	}
 	for i, g := range c.AdminGroups {
 		if !iamGroupName.MatchString(g) {
-			errs = append(errs, fmt.Errorf("admin_groups[%d]: %q is not an IAM group name (1-128 of letters, digits and +=,.@_-)", i, g))
+			errs = append(errs, fieldError(fmt.Sprintf("admin_groups[%d]", i), "%q is not an IAM group name (1-128 of letters, digits and +=,.@_-)", g))
 		}
 	}
 	for i, b := range c.TrailBuckets {
 		switch {
 		case strings.HasPrefix(b, "arn:"):
-			errs = append(errs, fmt.Errorf("trail_buckets[%d]: %q is an ARN; give the bucket's name", i, b))
+			errs = append(errs, fieldError(fmt.Sprintf("trail_buckets[%d]", i), "%q is an ARN; give the bucket's name", b))
 		case !s3BucketName.MatchString(b):
-			errs = append(errs, fmt.Errorf("trail_buckets[%d]: %q is not an S3 bucket name (3-63 of lower-case letters, digits, dots and hyphens)", i, b))
+			errs = append(errs, fieldError(fmt.Sprintf("trail_buckets[%d]", i), "%q is not an S3 bucket name (3-63 of lower-case letters, digits, dots and hyphens)", b))
 		}
 	}
 	if c.StateKeyARN != "" {
 		if err := CheckStateKeyARN(c.StateKeyARN); err != nil {
-			errs = append(errs, fmt.Errorf("state_key_arn: %w", err))
+			errs = append(errs, fieldError("state_key_arn", "%v", err))
 		}
 	}
 	errs = append(errs, c.Slack.validate()...)
 	if g := c.UndoGracePeriod(); g < 0 || g > maxUndoGrace {
-		errs = append(errs, fmt.Errorf("undo_grace: %s is outside 0 (off) to %s", g, maxUndoGrace))
+		errs = append(errs, fieldError("undo_grace", "%s is outside 0 (off) to %s", g, maxUndoGrace))
 	}
 	errs = append(errs, c.Audit.validate()...)
 	known := map[string]bool{}
+	var ruleIDs []string
 	for _, r := range rules {
 		known[r.ID] = true
+		ruleIDs = append(ruleIDs, r.ID)
 	}
 	ids := slices.Sorted(maps.Keys(c.Rules))
 	for _, id := range ids {
 		rc := c.Rules[id]
 		if !known[id] {
-			errs = append(errs, fmt.Errorf("rules.%s: no rule has this ID (see `watchdog rules`)", id))
+			errs = append(errs, &ConfigError{Key: "rules", at: "rules." + id,
+				Msg: "unknown rule " + quoted(id) + cmp.Or(didYouMean(id, ruleIDs), " (see `watchdog rules`)")})
+
 		}
 		checkLists("rules."+id+".", rc.Allow, rc.Protect)
 		errs = append(errs, validateThreshold(id, rc.Threshold)...)
 	}
-	return errors.Join(errs...)
+	return errs
 }
 
 // ModeFor is the remediation mode for a rule.

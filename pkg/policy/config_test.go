@@ -122,13 +122,13 @@ func TestParseErrors(t *testing.T) {
 		want []string // each must appear in the error text
 	}{
 		{"unknown top-level key", "mode: auto\nmodes: auto\n", []string{"modes"}},
-		{"unknown nested key", "rules:\n  access-key-created:\n    foo: 1\n", []string{"rules.access-key-created.foo"}},
-		{"unknown allow key", "allow:\n  principals: []\n", []string{"allow.principals"}},
+		{"unknown nested key", "rules:\n  access-key-created:\n    foo: 1\n", []string{`line 3: rules.access-key-created: unknown key "foo"`}},
+		{"unknown allow key", "allow:\n  principals: []\n", []string{`line 2: allow: unknown key "principals"`}},
 		{"bad global mode", "mode: sometimes\n", []string{"mode", `"sometimes"`}},
 		{"bad rule mode", "rules:\n  access-key-created:\n    mode: sometimes\n", []string{"rules.access-key-created.mode", `"sometimes"`}},
 		{"bad severity", "rules:\n  mfa-deactivated:\n    severity: huge\n", []string{"rules.mfa-deactivated.severity", `"huge"`}},
 		{"numeric severity", "rules:\n  mfa-deactivated:\n    severity: 3\n", []string{"rules.mfa-deactivated.severity", `"3"`}},
-		{"mode is a list", "mode: [1, 2]\n", []string{"mode", "sequence"}},
+		{"mode is a list", "mode: [1, 2]\n", []string{"line 1: mode: want a mode (off, dry-run, auto or approve), not a list"}},
 		{"rule mode is a map", "rules:\n  access-key-created:\n    mode: {a: b}\n", []string{"rules.access-key-created.mode"}},
 		{"actor not an ARN", "allow:\n  actors: [alice]\n", []string{"allow.actors[0]", `"alice"`}},
 		{"target not an ARN", "allow:\n  targets:\n    - arn:aws:iam::123456789012:user/ok\n    - user/bob\n", []string{"allow.targets[1]", `"user/bob"`}},
@@ -139,10 +139,10 @@ func TestParseErrors(t *testing.T) {
 		{"rule target not an ARN", "rules:\n  access-key-created:\n    allow:\n      targets: ['*']\n",
 			[]string{"rules.access-key-created.allow.targets[0]", `"*"`}},
 		{"rule allow actor", "rules:\n  mfa-deactivated:\n    allow:\n      actors: [dave]\n", []string{"rules.mfa-deactivated.allow.actors[0]", `"dave"`}},
-		{"unknown rule ID", "rules:\n  access-keys-created:\n    mode: auto\n", []string{"rules.access-keys-created", "no rule has this ID"}},
+		{"unknown rule ID", "rules:\n  access-keys-created:\n    mode: auto\n", []string{`line 2: rules: unknown rule "access-keys-created" (did you mean "access-key-created"?)`}},
 		{"actors not a list", "allow:\n  actors: arn:aws:iam::123456789012:user/a\n", []string{"allow.actors"}},
 		{"enabled not a bool", "rules:\n  access-key-created:\n    enabled: sometimes\n", []string{"rules.access-key-created.enabled", "sometimes"}},
-		{"document is a list", "- mode: auto\n", []string{"!!seq"}},
+		{"document is a list", "- mode: auto\n", []string{"line 1: want a mapping"}},
 		{"not YAML", "mode: [auto\n", []string{"line"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

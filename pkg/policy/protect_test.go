@@ -218,7 +218,7 @@ rules:
 	}{
 		{"actor not an ARN", "protect:\n  actors: [break-glass]\n", []string{"protect.actors[0]", `"break-glass"`}},
 		{"rule target not an ARN", "rules:\n  mfa-deactivated:\n    protect:\n      targets: ['*']\n", []string{"rules.mfa-deactivated.protect.targets[0]"}},
-		{"unknown protect key", "protect:\n  users: []\n", []string{"protect.users"}},
+		{"unknown protect key", "protect:\n  users: []\n", []string{`line 2: protect: unknown key "users"`}},
 		{"both allow and protect", "allow:\n  targets: [arn:aws:iam::123456789012:user/break-glass]\nprotect:\n  targets: [arn:aws:iam::123456789012:user/BREAK-GLASS]\n",
 			[]string{"protect.targets[0]", "allow.targets[0]", "one of them"}},
 		{"both in one rule", "rules:\n  access-key-created:\n    allow: {actors: [arn:aws:iam::123456789012:user/a]}\n    protect: {actors: [arn:aws:iam::123456789012:user/a]}\n",

@@ -83,10 +83,10 @@ func parseEvery(s string) (time.Duration, error) {
 // be renamed, and chat.postMessage answers a name the bot cannot see with an error at 3 a.m.
 var slackChannelID = regexp.MustCompile(`^[CG][A-Z0-9]{2,}$`)
 
-func (r Routing) validate(rules []detect.Rule) []error {
-	var errs []error
+func (r Routing) validate(rules []detect.Rule) []*ConfigError {
+	var errs []*ConfigError
 	if _, err := parseEvery(r.DigestEvery); err != nil {
-		errs = append(errs, fmt.Errorf("slack.digest_every: %w", err))
+		errs = append(errs, fieldError("slack.digest_every", "%v", err))
 	}
 	categories := map[string]bool{}
 	for _, rule := range rules {
@@ -96,10 +96,10 @@ func (r Routing) validate(rules []detect.Rule) []error {
 		id := r.Channels[key]
 		_, sevErr := detect.ParseSeverity(key)
 		if sevErr != nil && !categories[key] {
-			errs = append(errs, fmt.Errorf("slack.channels.%s: %q is neither a severity (info, low, medium, high, critical) nor a category (see `watchdog rules`)", key, key))
+			errs = append(errs, fieldError("slack.channels."+key, "%q is neither a severity (info, low, medium, high, critical) nor a category (see `watchdog rules`)", key))
 		}
 		if !slackChannelID.MatchString(id) {
-			errs = append(errs, fmt.Errorf("slack.channels.%s: %q is not a Slack channel ID (C… or G…: the channel's details show it)", key, id))
+			errs = append(errs, fieldError("slack.channels."+key, "%q is not a Slack channel ID (C… or G…: the channel's details show it)", id))
 		}
 	}
 	return errs
@@ -184,20 +184,20 @@ func (c *Config) ThresholdFor(rule string) Limit {
 	return l
 }
 
-func validateThreshold(id string, t *Threshold) []error {
+func validateThreshold(id string, t *Threshold) []*ConfigError {
 	if t == nil {
 		return nil
 	}
-	var errs []error
+	var errs []*ConfigError
 	_, hasDefault := DefaultThresholds[id]
 	switch {
 	case t.Count == nil && !hasDefault:
-		errs = append(errs, fmt.Errorf("rules.%s.threshold.count: required, since this rule has no default threshold", id))
+		errs = append(errs, fieldError("rules."+id+".threshold.count", "required, since this rule has no default threshold"))
 	case t.Count != nil && (*t.Count < 0 || *t.Count > MaxThresholdCount):
-		errs = append(errs, fmt.Errorf("rules.%s.threshold.count: %d is outside 0 (off) to %d", id, *t.Count, MaxThresholdCount))
+		errs = append(errs, fieldError("rules."+id+".threshold.count", "%d is outside 0 (off) to %d", *t.Count, MaxThresholdCount))
 	}
 	if t.Window != nil && (*t.Window < time.Minute || *t.Window > 24*time.Hour) {
-		errs = append(errs, fmt.Errorf("rules.%s.threshold.window: %s is outside 1m to 24h", id, *t.Window))
+		errs = append(errs, fieldError("rules."+id+".threshold.window", "%s is outside 1m to 24h", *t.Window))
 	}
 	return errs
 }

@@ -69,21 +69,21 @@ rules:
 	}
 
 	for doc, want := range map[string]string{
-		"slack: {immediate_severity: urgent}":                         `slack.immediate_severity: line 1: unknown severity "urgent"`,
-		"slack: {immediate_severity: [high]}":                         "slack.immediate_severity: line 1: want a name, not a sequence",
+		"slack: {immediate_severity: urgent}":                         `line 1: slack.immediate_severity: unknown severity "urgent"`,
+		"slack: {immediate_severity: [high]}":                         "line 1: slack.immediate_severity: want a severity (info, low, medium, high or critical), not a list",
 		"slack: {digest_every: weekly}":                               `slack.digest_every: "weekly" is not hourly, daily or a duration`,
 		"slack: {digest_every: 5h}":                                   "slack.digest_every: 5h0m0s does not divide a day",
 		"slack: {digest_every: 30m}":                                  "slack.digest_every: 30m0s does not divide a day",
 		"slack: {channels: {urgent: C0ALERTS}}":                       `slack.channels.urgent: "urgent" is neither a severity`,
 		"slack: {channels: {high: '#security'}}":                      `slack.channels.high: "#security" is not a Slack channel ID`,
 		"slack: {channels: {root_signin: U0123ABCD}}":                 `slack.channels.root_signin: "U0123ABCD" is not a Slack channel ID`,
-		"slack: {channel: C0ALERTS}":                                  "field channel not found",
+		"slack: {channel: C0ALERTS}":                                  `line 1: slack: unknown key "channel" (did you mean "channels"?)`,
 		"rules: {access-key-created: {threshold: {window: 5m}}}":      "rules.access-key-created.threshold.count: required",
 		"rules: {unauthorized-api-calls: {threshold: {count: -1}}}":   "rules.unauthorized-api-calls.threshold.count: -1 is outside 0 (off) to 1000",
 		"rules: {unauthorized-api-calls: {threshold: {count: 5000}}}": "threshold.count: 5000 is outside",
 		"rules: {unauthorized-api-calls: {threshold: {window: 10s}}}": "rules.unauthorized-api-calls.threshold.window: 10s is outside 1m to 24h",
 		"rules: {unauthorized-api-calls: {threshold: {window: 2d}}}":  "rules.unauthorized-api-calls.threshold.window",
-		"rules: {unauthorized-api-calls: {threshold: {counts: 5}}}":   "field counts not found",
+		"rules: {unauthorized-api-calls: {threshold: {counts: 5}}}":   `line 1: rules.unauthorized-api-calls.threshold: unknown key "counts" (did you mean "count"?)`,
 		"rules: {unauthorized-api-calls: {threshold: {count: many}}}": "rules.unauthorized-api-calls.threshold.count",
 	} {
 		if _, err := Parse([]byte(doc)); err == nil || !strings.Contains(err.Error(), want) {

@@ -51,20 +51,20 @@ func IsSlackUserID(s string) bool { return slackUserID.MatchString(s) }
 // IsSlackGroupID reports whether s looks like a Slack user group ID (S…).
 func IsSlackGroupID(s string) bool { return slackGroupID.MatchString(s) }
 
-func (s SlackConfig) validate() []error {
-	var errs []error
+func (s SlackConfig) validate() []*ConfigError {
+	var errs []*ConfigError
 	for i, id := range s.Approvers {
 		if !slackUserID.MatchString(id) {
-			errs = append(errs, fmt.Errorf("slack.approvers[%d]: %q is not a Slack user ID (U… or W…: a profile's \"Copy member ID\")", i, id))
+			errs = append(errs, fieldError(fmt.Sprintf("slack.approvers[%d]", i), "%q is not a Slack user ID (U… or W…: a profile's \"Copy member ID\")", id))
 		}
 	}
 	for i, id := range s.ApproverGroups {
 		if !slackGroupID.MatchString(id) {
-			errs = append(errs, fmt.Errorf("slack.approver_groups[%d]: %q is not a Slack user group ID (S…)", i, id))
+			errs = append(errs, fieldError(fmt.Sprintf("slack.approver_groups[%d]", i), "%q is not a Slack user group ID (S…)", id))
 		}
 	}
 	if w := s.Window(); w < 0 || w > 24*time.Hour {
-		errs = append(errs, fmt.Errorf("slack.flood_window: %s is outside 0 (off) to 24h", w))
+		errs = append(errs, fieldError("slack.flood_window", "%s is outside 0 (off) to 24h", w))
 	}
 	return append(errs, s.Routing.validate(detect.Rules())...)
 }
