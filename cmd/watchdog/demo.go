@@ -12,7 +12,7 @@ import (
 func runDemo(ctx context.Context, args []string, std stdio) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	output := fs.String("output", "text", "text or jsonl")
-	if _, err := parse(fs, args); err != nil {
+	if _, err := parseArgs(fs, args, ""); err != nil {
 		return err
 	}
 	alerts, err := outputSink(*output, std.out)

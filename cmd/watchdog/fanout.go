@@ -6,11 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"strings"
-	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/service/lambda"
-
+	"github.com/iam-watchdog/iam-watchdog/internal/bytesize"
 	"github.com/iam-watchdog/iam-watchdog/internal/progress"
 	"github.com/iam-watchdog/iam-watchdog/pkg/fanout"
 	"github.com/iam-watchdog/iam-watchdog/pkg/notify"
@@ -32,10 +29,6 @@ func registerFanout(fs *flag.FlagSet) *fanoutFlags {
 	return f
 }
 
-// lambdaAttempts is how many times the CLI's Lambda client sends one invoke that Lambda
-// throttles or fails on its side, with the SDK's backoff, before the batch counts a failure.
-const lambdaAttempts = 8
-
 // run replays the S3 archives paths name on the replay function, with the configuration the
 // pipeline flags give, and prints what a local replay prints.
 func (f *fanoutFlags) run(ctx context.Context, pf pipelineFlags, paths []string, sc replay.Scope, out notify.Sink, std stdio) error {
@@ -54,7 +47,7 @@ func (f *fanoutFlags) run(ctx context.Context, pf pipelineFlags, paths []string,
 	case f.concurrency < 0:
 		return usageError{fmt.Errorf("--concurrency %d: want at least 1", f.concurrency)}
 	}
-	batchBytes, err := parseSize(f.batchSize)
+	batchBytes, err := bytesize.Parse(f.batchSize)
 	if err != nil {
 		return usageError{fmt.Errorf("--batch-size: %w", err)}
 	}
@@ -69,9 +62,7 @@ func (f *fanoutFlags) run(ctx context.Context, pf pipelineFlags, paths []string,
 	if err != nil {
 		return err
 	}
-	lc := lambda.NewFromConfig(awsCfg, func(o *lambda.Options) {
-		o.Retryer = retry.AddWithMaxAttempts(o.Retryer, lambdaAttempts)
-	})
+	lc := fanout.NewLambdaClient(awsCfg)
 	concurrency := f.concurrency
 	if concurrency == 0 {
 		var why string
@@ -90,25 +81,6 @@ func (f *fanoutFlags) run(ctx context.Context, pf pipelineFlags, paths []string,
 	}
 	bar.Finish()
 	rep.Summary.Print(std.err, true)
-	printReport(std, f.lambda, rep)
+	rep.Print(std.err, f.lambda)
 	return rep.Summary.Err()
-}
-
-// printReport says what the fan-out did and where its results are.
-func printReport(std stdio, function string, rep *fanout.Report) {
-	lambdaTime := rep.Lambda.Round(time.Millisecond).String()
-	switch {
-	case rep.Billed == rep.Invocations:
-		lambdaTime += " billed"
-	case rep.Billed > 0:
-		lambdaTime += fmt.Sprintf(" (billed for %d invocations, measured by the function for the rest)", rep.Billed)
-	default:
-		lambdaTime += " as the function measured it"
-	}
-	if rep.Unmeasured > 0 {
-		lambdaTime += fmt.Sprintf(", and %d invocations that reported none", rep.Unmeasured)
-	}
-	fmt.Fprintf(std.err, "watchdog: %d batches on Lambda %s, %d at once: %d invocations, %d retried, %d split, %d failed; Lambda time %s\n",
-		rep.Batches, function, rep.Concurrency, rep.Invocations, rep.Retried, rep.Split, rep.Failed, lambdaTime)
-	fmt.Fprintf(std.err, "watchdog: the batches' findings are in %s\n", rep.Results)
 }

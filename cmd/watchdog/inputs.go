@@ -10,6 +10,9 @@ import (
 	"github.com/iam-watchdog/iam-watchdog/pkg/replay"
 )
 
+// pathsWanted names the PATH arguments of the commands that read archives, for a usage error.
+const pathsWanted = "PATH (a file, a directory, s3://bucket/prefix or - for standard input)"
+
 // inputFlags are the flags of a command that reads archives as replay does: how many inputs at
 // once, and the scope.
 type inputFlags struct {
@@ -18,7 +21,7 @@ type inputFlags struct {
 }
 
 func (f *inputFlags) register(fs *flag.FlagSet) {
-	fs.IntVar(&f.jobs, "jobs", runtime.NumCPU(), "inputs read at once")
+	fs.IntVar(&f.jobs, "jobs", runtime.NumCPU(), "inputs read at once (findings keep the input order)")
 	fs.StringVar(&f.since, "since", "", "only events at or after this time (RFC 3339, or a date: midnight UTC)")
 	fs.StringVar(&f.until, "until", "", "only events before this time (RFC 3339, or a date: midnight UTC)")
 	fs.StringVar(&f.account, "account", "", "only events in this account")

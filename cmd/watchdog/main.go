@@ -1,6 +1,7 @@
 // Command watchdog runs the iam-watchdog pipeline on a laptop: over files, directories, standard
 // input and archived CloudTrail logs (replay), over the bundled example events (demo), and to
-// undo an action the watchdog took (undo).
+// undo an action the watchdog took (undo); it also lists the rules, audits an account, writes
+// synthetic archives and measures what Slack would receive. `watchdog help` lists the commands.
 package main
 
 import (
@@ -15,48 +16,37 @@ import (
 	"github.com/iam-watchdog/iam-watchdog/pkg/replay"
 )
 
-const usage = `usage: watchdog <command> [flags] [args]
+// commands are the CLI's commands; help/NAME.txt says what each does (help.go).
+var commands = map[string]func(ctx context.Context, args []string, std stdio) error{
+	"replay": runReplay, "demo": runDemo, "undo": runUndo, "rules": runRules, "audit": runAudit,
+	"gen": runGen, "noise": runNoise, "version": runVersion,
+}
 
-commands:
-  replay [--config FILE] [--mode off|dry-run|auto|approve] [--dry-run] [--state PATH|dynamodb://TABLE]
-         [--output text|jsonl] [--jobs N] [--since T] [--until T] [--account ID] [--region R] PATH...
-                                           run CloudTrail input through the pipeline
-                                           (PATH: file, dir, s3://bucket/prefix, -; T: RFC 3339 or a date)
-  demo   [--output text|jsonl]             replay the bundled example events, alerts rendered here
-  undo   [--config FILE] [--state PATH|dynamodb://TABLE] EVENT_ID
-                                           reverse what the watchdog did about an event
-  rules  [--output text|json]              list the rules
-  audit  [--config FILE] [--output text|jsonl] [--account ID...|--org] [--fail-on SEVERITY] [--list]
-         [--state PATH|dynamodb://TABLE] [--verbose]
-                                           audit the account's IAM posture (CIS 1.x and the watchdog's sight)
-  gen    --out DIR [--size 100MB] [--seed N] [--days N] [--start YYYY-MM-DD] [--accounts IDS] [--regions LIST]
-                                           write a synthetic CloudTrail archive (S3 layout) for backtests
-  noise  [--config FILE] [--output text|json] [--jobs N] [--since T] [--until T] [--account ID] [--region R] PATH...
-                                           what Slack would receive from these archives: routing, thresholds,
-                                           flood control and the digest as deployed; no Slack, no AWS
-`
-
-// exit codes: 0 all input read and no remediation failed; 1 some input could not be read, a
-// step failed, or a remediation failed; 2 usage.
+// usageError is a misuse of the command line: Run says what was wrong in one line and where
+// the help is, and main exits 2.
 type usageError struct{ error }
+
+// exitCode ends a run with a code of its own (the audit's 1 and 3), everything already said.
+type exitCode int
+
+func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
 
 // errSomeInputs ends a run that printed every problem already: exit 1, nothing more to say.
 var errSomeInputs = replay.ErrSomeInputs
 
+// main picks the exit code: 0 all input read and no remediation failed; 1 some input could not
+// be read, a step failed, or a remediation failed; 2 usage; the audit's own (exitCode).
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	err := Run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
-	var ue usageError
 	var ec exitCode
 	switch {
 	case err == nil:
-	case errors.As(err, &ue):
-		fmt.Fprintf(os.Stderr, "watchdog: %v\n\n%s", err, usage)
-		os.Exit(2)
+	case errors.As(err, new(usageError)):
+		os.Exit(2) // Run said what was wrong
 	case errors.Is(err, errSomeInputs), errors.Is(err, replay.ErrRemediationFailed):
-		// Each problem, and each failed remediation, is reported already.
-		os.Exit(1)
+		os.Exit(1) // each problem, and each failed remediation, is reported already
 	case errors.As(err, &ec):
 		os.Exit(int(ec))
 	default:
@@ -65,32 +55,41 @@ func main() {
 	}
 }
 
-// Run executes one command.
+// Run executes one command. Help goes to stdout; a usage error is said on stderr in one line
+// and returned as a usageError.
 func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	std := stdio{in: stdin, out: stdout, err: stderr}
 	if len(args) == 0 {
+		fmt.Fprint(stderr, globalHelp())
 		return usageError{errors.New("no command")}
 	}
-	std := stdio{in: stdin, out: stdout, err: stderr}
-	switch args[0] {
-	case "replay":
-		return runReplay(ctx, args[1:], std)
-	case "demo":
-		return runDemo(ctx, args[1:], std)
-	case "undo":
-		return runUndo(ctx, args[1:], std)
-	case "rules":
-		return runRules(args[1:], std)
-	case "audit":
-		return runAudit(ctx, args[1:], std)
-	case "gen":
-		return runGen(args[1:], std)
-	case "noise":
-		return runNoise(ctx, args[1:], std)
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
-		return nil
+	name, rest := args[0], args[1:]
+	switch name {
+	case "help", "-h", "-help", "--help":
+		if len(rest) == 0 {
+			_, err := fmt.Fprint(stdout, globalHelp())
+			return err
+		}
+		if commands[rest[0]] == nil || len(rest) > 1 {
+			return std.usage("", fmt.Errorf("help: want one command, got %q", rest))
+		}
+		name, rest = rest[0], []string{"--help"}
+	case "--version", "-version":
+		name = "version"
 	}
-	return usageError{fmt.Errorf("unknown command %q", args[0])}
+	cmd := commands[name]
+	if cmd == nil {
+		return std.usage("", fmt.Errorf("unknown command %q", name))
+	}
+	err := cmd(ctx, rest, std)
+	var h helpRequest
+	if errors.As(err, &h) {
+		return writeHelp(stdout, name, h.fs)
+	}
+	if errors.As(err, new(usageError)) {
+		return std.usage(name, err)
+	}
+	return err
 }
 
 // stdio are a command's standard input, output and error.
@@ -102,12 +101,44 @@ type stdio struct {
 // problem reports one problem with the input on standard error; the run goes on.
 func (s stdio) problem(err error) { fmt.Fprintf(s.err, "watchdog: %v\n", err) }
 
-// parse parses flags that may come before, between or after positional arguments.
+// usage says what was wrong with command cmd's command line, and where its help is.
+func (s stdio) usage(cmd string, err error) error {
+	var ue usageError
+	if !errors.As(err, &ue) {
+		ue = usageError{err}
+	}
+	if cmd == "" {
+		fmt.Fprintf(s.err, "watchdog: %v\nsee watchdog --help\n", ue.error)
+	} else {
+		fmt.Fprintf(s.err, "watchdog: %s: %v\nsee watchdog %s --help\n", cmd, ue.error, cmd)
+	}
+	return ue
+}
+
+// parseArgs parses and checks the positional arguments: none when want is "", else at least
+// one, which want names.
+func parseArgs(fs *flag.FlagSet, args []string, want string) ([]string, error) {
+	pos, err := parse(fs, args)
+	switch {
+	case err != nil:
+		return nil, err
+	case want == "" && len(pos) > 0:
+		return nil, usageError{fmt.Errorf("takes no arguments, got %q", pos)}
+	case want != "" && len(pos) == 0:
+		return nil, usageError{fmt.Errorf("needs at least one %s", want)}
+	}
+	return pos, nil
+}
+
+// parse parses flags that may come before, between or after positional arguments. -h and
+// --help end the command with a helpRequest.
 func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	fs.SetOutput(io.Discard)
 	var pos []string
 	for {
-		if err := fs.Parse(args); err != nil {
+		if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+			return nil, helpRequest{fs}
+		} else if err != nil {
 			return nil, usageError{err}
 		}
 		args = fs.Args()

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 
@@ -20,12 +18,9 @@ func runNoise(ctx context.Context, args []string, std stdio) error {
 	output := fs.String("output", "text", "text or json")
 	var in inputFlags
 	in.register(fs)
-	paths, err := parse(fs, args)
+	paths, err := parseArgs(fs, args, pathsWanted)
 	if err != nil {
 		return err
-	}
-	if len(paths) == 0 {
-		return usageError{errors.New("noise needs at least one PATH (a file, a directory, s3://bucket/prefix or - for standard input)")}
 	}
 	if *output != "text" && *output != "json" {
 		return usageError{fmt.Errorf("--output %q: want text or json", *output)}
@@ -50,13 +45,11 @@ func runNoise(ctx context.Context, args []string, std stdio) error {
 		return err
 	}
 	bar.Finish()
+	write := rep.WriteText
 	if *output == "json" {
-		enc := json.NewEncoder(std.out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
-			return err
-		}
-	} else if err := rep.WriteText(std.out); err != nil {
+		write = rep.WriteJSON
+	}
+	if err := write(std.out); err != nil {
 		return err
 	}
 	sum.Print(std.err, false)

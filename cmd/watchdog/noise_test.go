@@ -232,7 +232,7 @@ func TestNoiseCLI(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"noise"}, "noise needs at least one PATH"},
+		{[]string{"noise"}, "needs at least one PATH"},
 		{[]string{"noise", "--output", "jsonl", eventsDir}, `--output "jsonl": want text or json`},
 		{[]string{"noise", "--jobs", "0", eventsDir}, "--jobs 0: want at least 1"},
 		{[]string{"noise", "--since", "yesterday", eventsDir}, `--since: "yesterday" is neither a date`},
