@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 
 	"github.com/iam-watchdog/iam-watchdog/pkg/replay"
 )
@@ -55,39 +56,39 @@ func main() {
 	}
 }
 
-// Run executes one command. Help goes to stdout; a usage error is said on stderr in one line
-// and returned as a usageError.
+// Run executes one command. Help goes to stdout; a usage error is said on stderr in one line,
+// with where the help is, and returned as a usageError.
 func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	std := stdio{in: stdin, out: stdout, err: stderr}
 	if len(args) == 0 {
 		fmt.Fprint(stderr, globalHelp())
 		return usageError{errors.New("no command")}
 	}
 	name, rest := args[0], args[1:]
-	switch name {
-	case "help", "-h", "-help", "--help":
-		if len(rest) == 0 {
-			_, err := fmt.Fprint(stdout, globalHelp())
-			return err
-		}
-		if commands[rest[0]] == nil || len(rest) > 1 {
-			return std.usage("", fmt.Errorf("help: want one command, got %q", rest))
-		}
+	switch {
+	case slices.Contains([]string{"help", "-h", "-help", "--help"}, name) && len(rest) == 0:
+		_, err := fmt.Fprint(stdout, globalHelp())
+		return err
+	case name == "help" && len(rest) == 1 && commands[rest[0]] != nil:
 		name, rest = rest[0], []string{"--help"}
-	case "--version", "-version":
+	case name == "--version" || name == "-version":
 		name = "version"
+	case commands[name] == nil:
+		err := fmt.Errorf("unknown command %q", name)
+		if name == "help" {
+			err = fmt.Errorf("help: want one command, got %q", rest)
+		}
+		fmt.Fprintf(stderr, "watchdog: %v\nsee watchdog --help\n", err)
+		return usageError{err}
 	}
-	cmd := commands[name]
-	if cmd == nil {
-		return std.usage("", fmt.Errorf("unknown command %q", name))
-	}
-	err := cmd(ctx, rest, std)
+	err := commands[name](ctx, rest, stdio{in: stdin, out: stdout, err: stderr})
 	var h helpRequest
-	if errors.As(err, &h) {
+	var ue usageError
+	switch {
+	case errors.As(err, &h):
 		return writeHelp(stdout, name, h.fs)
-	}
-	if errors.As(err, new(usageError)) {
-		return std.usage(name, err)
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "watchdog: %s: %v\nsee watchdog %[1]s --help\n", name, ue.error)
+		return ue
 	}
 	return err
 }
@@ -101,33 +102,17 @@ type stdio struct {
 // problem reports one problem with the input on standard error; the run goes on.
 func (s stdio) problem(err error) { fmt.Fprintf(s.err, "watchdog: %v\n", err) }
 
-// usage says what was wrong with command cmd's command line, and where its help is.
-func (s stdio) usage(cmd string, err error) error {
-	var ue usageError
-	if !errors.As(err, &ue) {
-		ue = usageError{err}
-	}
-	if cmd == "" {
-		fmt.Fprintf(s.err, "watchdog: %v\nsee watchdog --help\n", ue.error)
-	} else {
-		fmt.Fprintf(s.err, "watchdog: %s: %v\nsee watchdog %s --help\n", cmd, ue.error, cmd)
-	}
-	return ue
-}
-
 // parseArgs parses and checks the positional arguments: none when want is "", else at least
 // one, which want names.
 func parseArgs(fs *flag.FlagSet, args []string, want string) ([]string, error) {
 	pos, err := parse(fs, args)
 	switch {
-	case err != nil:
-		return nil, err
-	case want == "" && len(pos) > 0:
-		return nil, usageError{fmt.Errorf("takes no arguments, got %q", pos)}
-	case want != "" && len(pos) == 0:
-		return nil, usageError{fmt.Errorf("needs at least one %s", want)}
+	case err == nil && want == "" && len(pos) > 0:
+		err = usageError{fmt.Errorf("takes no arguments, got %q", pos)}
+	case err == nil && want != "" && len(pos) == 0:
+		err = usageError{fmt.Errorf("needs at least one %s", want)}
 	}
-	return pos, nil
+	return pos, err
 }
 
 // parse parses flags that may come before, between or after positional arguments. -h and
@@ -141,14 +126,9 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 		} else if err != nil {
 			return nil, usageError{err}
 		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, nil
+		if args = fs.Args(); len(args) == 0 || args[0] == "--" {
+			return append(pos, args[min(1, len(args)):]...), nil
 		}
-		if args[0] == "--" {
-			return append(pos, args[1:]...), nil
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
+		pos, args = append(pos, args[0]), args[1:]
 	}
 }
