@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"strings"
 
 	"github.com/iam-watchdog/iam-watchdog/internal/bytesize"
 	"github.com/iam-watchdog/iam-watchdog/internal/progress"
@@ -32,30 +31,24 @@ func registerFanout(fs *flag.FlagSet) *fanoutFlags {
 // run replays the S3 archives paths name on the replay function, with the configuration the
 // pipeline flags give, and prints what a local replay prints.
 func (f *fanoutFlags) run(ctx context.Context, pf pipelineFlags, paths []string, sc replay.Scope, out notify.Sink, std stdio) error {
-	for _, p := range paths {
-		if !strings.HasPrefix(p, "s3://") {
-			return usageError{fmt.Errorf("--lambda reads s3:// archives only, not %q", p)}
-		}
-	}
 	switch {
 	case f.results == "":
 		return usageError{errors.New("--lambda needs --results s3://BUCKET/PREFIX: where the batches write what they find (the function's RESULTS_BUCKET and RESULTS_PREFIX)")}
-	case !strings.HasPrefix(f.results, "s3://"):
-		return usageError{fmt.Errorf("--results %q is not s3://BUCKET/PREFIX", f.results)}
 	case pf.state != "":
 		return usageError{errors.New("--lambda keeps no state: a backtest neither acts nor remembers what it reported (drop --state)")}
-	case f.concurrency < 0:
-		return usageError{fmt.Errorf("--concurrency %d: want at least 1", f.concurrency)}
 	}
-	batchBytes, err := bytesize.Parse(f.batchSize)
-	if err != nil {
+	o := fanout.Options{Function: f.lambda, Sources: paths, Scope: sc, Results: f.results, Concurrency: f.concurrency, Output: out, Problems: std.problem}
+	var err error
+	if o.BatchBytes, err = bytesize.Parse(f.batchSize); err != nil {
 		return usageError{fmt.Errorf("--batch-size: %w", err)}
 	}
-	cfg, err := pf.policyConfig()
-	if err != nil {
+	if err := o.Check(); err != nil {
+		return usageError{fmt.Errorf("--lambda: %w", err)}
+	}
+	if o.Config, err = pf.policyConfig(); err != nil {
 		return err
 	}
-	if acts(cfg) {
+	if acts(o.Config) {
 		return usageError{errors.New("--lambda never acts: add --dry-run to see what this mode would do")}
 	}
 	awsCfg, err := awsConfig(ctx)
@@ -63,14 +56,12 @@ func (f *fanoutFlags) run(ctx context.Context, pf pipelineFlags, paths []string,
 		return err
 	}
 	lc := fanout.NewLambdaClient(awsCfg)
-	concurrency := f.concurrency
-	if concurrency == 0 {
+	o.Lambda, o.S3 = lc, replay.NewS3Client(awsCfg)
+	if o.Concurrency == 0 {
 		var why string
-		concurrency, why = fanout.DefaultConcurrency(ctx, lc)
-		fmt.Fprintf(std.err, "watchdog: --concurrency %d: %s\n", concurrency, why)
+		o.Concurrency, why = fanout.DefaultConcurrency(ctx, lc)
+		fmt.Fprintf(std.err, "watchdog: --concurrency %d: %s\n", o.Concurrency, why)
 	}
-	o := fanout.Options{Function: f.lambda, Lambda: lc, S3: replay.NewS3Client(awsCfg), Sources: paths, Scope: sc, Config: cfg,
-		Results: f.results, Concurrency: concurrency, BatchBytes: batchBytes, Output: out, Problems: std.problem}
 	bar := progress.New(std.err, "", 0)
 	if bar.Active() {
 		o.Progress = bar.Fanout

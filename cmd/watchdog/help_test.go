@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/iam-watchdog/iam-watchdog/internal/cli"
 )
 
 // flagsOf is the FlagSet command name parses, as it hands it over for its help.
@@ -18,11 +20,11 @@ func flagsOf(t *testing.T, name string) *flag.FlagSet {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	err := commands[name](t.Context(), []string{"--help"}, stdio{out: &out, err: &errOut})
-	var h helpRequest
+	var h cli.HelpRequest
 	if !errors.As(err, &h) {
 		t.Fatalf("%s --help: %v, want a help request", name, err)
 	}
-	return h.fs
+	return h.FlagSet
 }
 
 // TestCommandHelp: `watchdog help CMD`, `CMD --help` and `CMD -h` print the same help on

@@ -10,9 +10,6 @@ import (
 	"github.com/iam-watchdog/iam-watchdog/pkg/replay"
 )
 
-// pathsWanted names the PATH arguments of the commands that read archives, for a usage error.
-const pathsWanted = "PATH (a file, a directory, s3://bucket/prefix or - for standard input)"
-
 // inputFlags are the flags of a command that reads archives as replay does: how many inputs at
 // once, and the scope.
 type inputFlags struct {
@@ -28,16 +25,20 @@ func (f *inputFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.region, "region", "", "only events in this region")
 }
 
-// scope checks the flags and returns the scope they give.
-func (f *inputFlags) scope() (replay.Scope, error) {
-	if f.jobs < 1 {
-		return replay.Scope{}, usageError{fmt.Errorf("--jobs %d: want at least 1", f.jobs)}
+// parse parses a command line of PATHs and these flags: the PATHs, and the scope the flags give.
+func (f *inputFlags) parse(fs *flag.FlagSet, args []string) ([]string, replay.Scope, error) {
+	paths, err := parseArgs(fs, args, "PATH (a file, a directory, s3://bucket/prefix or - for standard input)")
+	if err == nil && f.jobs < 1 {
+		err = usageError{fmt.Errorf("--jobs %d: want at least 1", f.jobs)}
+	}
+	if err != nil {
+		return nil, replay.Scope{}, err
 	}
 	sc, err := replay.ParseScope(f.since, f.until, f.account, f.region)
 	if err != nil {
-		return sc, usageError{err}
+		return nil, sc, usageError{err}
 	}
-	return sc, nil
+	return paths, sc, nil
 }
 
 // sources are the sources of the PATH arguments: files, directories, standard input, and S3

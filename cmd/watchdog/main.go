@@ -5,6 +5,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -12,8 +13,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"slices"
 
+	"github.com/iam-watchdog/iam-watchdog/internal/cli"
 	"github.com/iam-watchdog/iam-watchdog/pkg/replay"
 )
 
@@ -26,6 +27,9 @@ var commands = map[string]func(ctx context.Context, args []string, std stdio) er
 // usageError is a misuse of the command line: Run says what was wrong in one line and where
 // the help is, and main exits 2.
 type usageError struct{ error }
+
+// Misuse makes a usageError a cli.Misuse.
+func (usageError) Misuse() {}
 
 // exitCode ends a run with a code of its own (the audit's 1 and 3), everything already said.
 type exitCode int
@@ -44,7 +48,7 @@ func main() {
 	var ec exitCode
 	switch {
 	case err == nil:
-	case errors.As(err, new(usageError)):
+	case errors.As(err, new(cli.Misuse)):
 		os.Exit(2) // Run said what was wrong
 	case errors.Is(err, errSomeInputs), errors.Is(err, replay.ErrRemediationFailed):
 		os.Exit(1) // each problem, and each failed remediation, is reported already
@@ -56,41 +60,16 @@ func main() {
 	}
 }
 
-// Run executes one command. Help goes to stdout; a usage error is said on stderr in one line,
-// with where the help is, and returned as a usageError.
+// Run executes one command (cli.Program.Run): help goes to stdout; a usage error is said on
+// stderr in one line, with where the help is, and returned as a usageError.
 func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, globalHelp())
-		return usageError{errors.New("no command")}
+	std := stdio{in: stdin, out: stdout, err: stderr}
+	p := cli.Program{Name: "watchdog", Commands: map[string]func(context.Context, []string) error{},
+		Help: func(name string) string { return readHelp(cmp.Or(name, "watchdog")) }, Aliases: map[string]string{"--version": "version"}}
+	for name, run := range commands {
+		p.Commands[name] = func(ctx context.Context, args []string) error { return run(ctx, args, std) }
 	}
-	name, rest := args[0], args[1:]
-	switch {
-	case slices.Contains([]string{"help", "-h", "-help", "--help"}, name) && len(rest) == 0:
-		_, err := fmt.Fprint(stdout, globalHelp())
-		return err
-	case name == "help" && len(rest) == 1 && commands[rest[0]] != nil:
-		name, rest = rest[0], []string{"--help"}
-	case name == "--version" || name == "-version":
-		name = "version"
-	case commands[name] == nil:
-		err := fmt.Errorf("unknown command %q", name)
-		if name == "help" {
-			err = fmt.Errorf("help: want one command, got %q", rest)
-		}
-		fmt.Fprintf(stderr, "watchdog: %v\nsee watchdog --help\n", err)
-		return usageError{err}
-	}
-	err := commands[name](ctx, rest, stdio{in: stdin, out: stdout, err: stderr})
-	var h helpRequest
-	var ue usageError
-	switch {
-	case errors.As(err, &h):
-		return writeHelp(stdout, name, h.fs)
-	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "watchdog: %s: %v\nsee watchdog %[1]s --help\n", name, ue.error)
-		return ue
-	}
-	return err
+	return p.Run(ctx, args, stdout, stderr)
 }
 
 // stdio are a command's standard input, output and error.
@@ -102,33 +81,17 @@ type stdio struct {
 // problem reports one problem with the input on standard error; the run goes on.
 func (s stdio) problem(err error) { fmt.Fprintf(s.err, "watchdog: %v\n", err) }
 
-// parseArgs parses and checks the positional arguments: none when want is "", else at least
-// one, which want names.
+// parse and parseArgs parse flags wherever they stand among the arguments (cli.Parse,
+// cli.ParseArgs); a misuse is a usageError.
+func parse(fs *flag.FlagSet, args []string) ([]string, error) { return asUsage(cli.Parse(fs, args)) }
+
 func parseArgs(fs *flag.FlagSet, args []string, want string) ([]string, error) {
-	pos, err := parse(fs, args)
-	switch {
-	case err == nil && want == "" && len(pos) > 0:
-		err = usageError{fmt.Errorf("takes no arguments, got %q", pos)}
-	case err == nil && want != "" && len(pos) == 0:
-		err = usageError{fmt.Errorf("needs at least one %s", want)}
-	}
-	return pos, err
+	return asUsage(cli.ParseArgs(fs, args, want))
 }
 
-// parse parses flags that may come before, between or after positional arguments. -h and
-// --help end the command with a helpRequest.
-func parse(fs *flag.FlagSet, args []string) ([]string, error) {
-	fs.SetOutput(io.Discard)
-	var pos []string
-	for {
-		if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
-			return nil, helpRequest{fs}
-		} else if err != nil {
-			return nil, usageError{err}
-		}
-		if args = fs.Args(); len(args) == 0 || args[0] == "--" {
-			return append(pos, args[min(1, len(args)):]...), nil
-		}
-		pos, args = append(pos, args[0]), args[1:]
+func asUsage(pos []string, err error) ([]string, error) {
+	if ue, ok := errors.AsType[cli.UsageError](err); ok {
+		return nil, usageError{ue.Err}
 	}
+	return pos, err
 }

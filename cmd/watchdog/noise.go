@@ -7,7 +7,6 @@ import (
 
 	"github.com/iam-watchdog/iam-watchdog/internal/progress"
 	"github.com/iam-watchdog/iam-watchdog/pkg/noise"
-	"github.com/iam-watchdog/iam-watchdog/pkg/policy"
 )
 
 // runNoise replays archives through routing, thresholds and flood control as deployed, with no
@@ -18,22 +17,16 @@ func runNoise(ctx context.Context, args []string, std stdio) error {
 	output := fs.String("output", "text", "text or json")
 	var in inputFlags
 	in.register(fs)
-	paths, err := parseArgs(fs, args, pathsWanted)
+	paths, sc, err := in.parse(fs, args)
 	if err != nil {
 		return err
 	}
 	if *output != "text" && *output != "json" {
 		return usageError{fmt.Errorf("--output %q: want text or json", *output)}
 	}
-	sc, err := in.scope()
+	cfg, err := (&pipelineFlags{config: *config}).policyConfig()
 	if err != nil {
 		return err
-	}
-	cfg := policy.Default()
-	if *config != "" {
-		if cfg, err = policy.Load(*config); err != nil {
-			return err
-		}
 	}
 	o := noise.Options{Config: cfg, Sources: sources(ctx, std, paths), Jobs: in.jobs, Scope: sc, Problems: std.problem}
 	bar := progress.New(std.err, "", 0)

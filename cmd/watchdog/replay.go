@@ -19,11 +19,7 @@ func runReplay(ctx context.Context, args []string, std stdio) error {
 	var in inputFlags
 	in.register(fs)
 	onLambda := registerFanout(fs)
-	paths, err := parseArgs(fs, args, pathsWanted)
-	if err != nil {
-		return err
-	}
-	sc, err := in.scope()
+	paths, sc, err := in.parse(fs, args)
 	if err != nil {
 		return err
 	}
