@@ -35,29 +35,22 @@ func (usageError) Misuse() {}
 type exitCode int
 
 func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+func (e exitCode) ExitCode() int { return int(e) }
 
 // errSomeInputs ends a run that printed every problem already: exit 1, nothing more to say.
 var errSomeInputs = replay.ErrSomeInputs
 
-// main picks the exit code: 0 all input read and no remediation failed; 1 some input could not
-// be read, a step failed, or a remediation failed; 2 usage; the audit's own (exitCode).
+// main picks the exit code (cli.ExitCode): 0 all input read and no remediation failed; 1 some
+// input could not be read, a step failed, or a remediation failed; 2 usage; the audit's own.
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
 	err := Run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
-	var ec exitCode
-	switch {
-	case err == nil:
-	case errors.As(err, new(cli.Misuse)):
-		os.Exit(2) // Run said what was wrong
-	case errors.Is(err, errSomeInputs), errors.Is(err, replay.ErrRemediationFailed):
-		os.Exit(1) // each problem, and each failed remediation, is reported already
-	case errors.As(err, &ec):
-		os.Exit(int(ec))
-	default:
+	stop()
+	code, say := cli.ExitCode(err, errSomeInputs, replay.ErrRemediationFailed)
+	if say {
 		fmt.Fprintf(os.Stderr, "watchdog: %v\n", err)
-		os.Exit(1)
 	}
+	os.Exit(code)
 }
 
 // Run executes one command (cli.Program.Run): help goes to stdout; a usage error is said on

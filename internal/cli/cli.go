@@ -80,6 +80,28 @@ func (p Program) Run(ctx context.Context, args []string, stdout, stderr io.Write
 	return err
 }
 
+// ExitCode is the exit code of Run's err: 0 for nil, 2 for a Misuse (said already), the code of
+// an error with an ExitCode method (said already), 1 for one of quiet (each problem said as it
+// came) and for any other error, which say then reports is still to be printed.
+func ExitCode(err error, quiet ...error) (code int, say bool) {
+	var m Misuse
+	var ec interface{ ExitCode() int }
+	switch {
+	case err == nil:
+		return 0, false
+	case errors.As(err, &m):
+		return 2, false
+	case errors.As(err, &ec):
+		return ec.ExitCode(), false
+	}
+	for _, q := range quiet {
+		if errors.Is(err, q) {
+			return 1, false
+		}
+	}
+	return 1, true
+}
+
 // HelpRequest is Parse's answer to -h or --help: the command's help is wanted, not the command.
 type HelpRequest struct{ FlagSet *flag.FlagSet }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"runtime"
 	"slices"
 	"strings"
@@ -141,5 +142,31 @@ func TestProgramRun(t *testing.T) {
 				t.Errorf("Run(%q) = %v\nstdout %q\nstderr %q\nwant stdout %q stderr %q misuse %v", tc.args, err, out.String(), errOut.String(), tc.stdout, tc.stderr, tc.misuse)
 			}
 		})
+	}
+}
+
+type codeErr int
+
+func (c codeErr) Error() string { return "code" }
+func (c codeErr) ExitCode() int { return int(c) }
+
+func TestExitCode(t *testing.T) {
+	quiet := errors.New("said already")
+	tests := []struct {
+		err  error
+		code int
+		say  bool
+	}{
+		{nil, 0, false},
+		{UsageError{errors.New("bad flag")}, 2, false},
+		{fmt.Errorf("wrapped: %w", UsageError{errors.New("bad flag")}), 2, false},
+		{codeErr(3), 3, false},
+		{fmt.Errorf("run: %w", quiet), 1, false},
+		{errors.New("boom"), 1, true},
+	}
+	for _, tc := range tests {
+		if code, say := ExitCode(tc.err, quiet); code != tc.code || say != tc.say {
+			t.Errorf("ExitCode(%v) = %d, %v; want %d, %v", tc.err, code, say, tc.code, tc.say)
+		}
 	}
 }
