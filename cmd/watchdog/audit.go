@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"fmt"
 	"os"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/iam-watchdog/iam-watchdog/internal/cli"
 	"github.com/iam-watchdog/iam-watchdog/pkg/audit"
 	"github.com/iam-watchdog/iam-watchdog/pkg/auditrun"
 	"github.com/iam-watchdog/iam-watchdog/pkg/auditstore"
@@ -26,7 +26,7 @@ func runAudit(ctx context.Context, args []string, std stdio) error {
 	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
 	var pf pipelineFlags
 	pf.register(fs, false)
-	output := fs.String("output", "text", "text or jsonl (json too with --list)")
+	output := cli.Choice(fs, "output", "text", "`text|jsonl|json`: the report, or one JSON object per result (json: with --list only)", "text", "jsonl", "json")
 	var accounts []string
 	fs.Func("account", "audit this account (repeat, or a comma-separated list); others than the credentials' through member_role_name", func(v string) error {
 		accounts = append(accounts, strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' })...)
@@ -45,12 +45,10 @@ func runAudit(ctx context.Context, args []string, std stdio) error {
 		return err
 	}
 	switch {
-	case *list && *output != "text" && *output != "json" && *output != "jsonl":
-		return usageError{fmt.Errorf("--output %q: want text, json or jsonl", *output)}
 	case *list:
 		return audit.WriteList(std.out, *output)
-	case *output != "text" && *output != "jsonl":
-		return usageError{fmt.Errorf("--output %q: want text or jsonl", *output)}
+	case *output == "json":
+		return usageError{errors.New("--output json lists the checks (--list); an audit's results are text or jsonl")}
 	case *org && len(accounts) > 0:
 		return usageError{errors.New("--account and --org: give one of them")}
 	}

@@ -42,7 +42,7 @@ func TestExitCodes(t *testing.T) {
 		{name: "unknown command", args: []string{"frobnicate"}, code: 2, wantErr: "watchdog: unknown command \"frobnicate\"\nsee watchdog --help\n", noUsage: true},
 		{name: "no command", code: 2, wantErr: "usage: watchdog"},
 		{name: "replay without PATH", args: []string{"replay"}, code: 2, wantErr: "watchdog: replay: needs at least one PATH", noUsage: true},
-		{name: "bad --output", args: []string{"replay", "--output", "xml", good}, code: 2, wantErr: "watchdog: replay: --output \"xml\": want text or jsonl\nsee watchdog replay --help\n", noUsage: true},
+		{name: "bad --output", args: []string{"replay", "--output", "xml", good}, code: 2, wantErr: "watchdog: replay: invalid value \"xml\" for flag -output: want text, jsonl\nsee watchdog replay --help\n", noUsage: true},
 		{name: "replay --help", args: []string{"replay", "--help"}, code: 0, wantOut: "usage: watchdog replay [flags] PATH...", noUsage: true},
 		{name: "help rules", args: []string{"help", "rules"}, code: 0, wantOut: "usage: watchdog rules [flags]", noUsage: true},
 		{name: "rules with an argument", args: []string{"rules", "extra"}, code: 2, wantErr: "watchdog: rules: takes no arguments, got [\"extra\"]\nsee watchdog rules --help\n", noUsage: true},

@@ -15,6 +15,9 @@ import (
 	"github.com/iam-watchdog/iam-watchdog/internal/cli"
 )
 
+// globalHelp is what `watchdog help` prints.
+func globalHelp() string { return help("") }
+
 // flagsOf is the FlagSet command name parses, as it hands it over for its help.
 func flagsOf(t *testing.T, name string) *flag.FlagSet {
 	t.Helper()

@@ -5,7 +5,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -58,7 +57,7 @@ func main() {
 func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	std := stdio{in: stdin, out: stdout, err: stderr}
 	p := cli.Program{Name: "watchdog", Commands: map[string]func(context.Context, []string) error{},
-		Help: func(name string) string { return readHelp(cmp.Or(name, "watchdog")) }, Aliases: map[string]string{"--version": "version"}}
+		Help: help, Aliases: map[string]string{"--version": "version"}}
 	for name, run := range commands {
 		p.Commands[name] = func(ctx context.Context, args []string) error { return run(ctx, args, std) }
 	}

@@ -3,8 +3,8 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
 
+	"github.com/iam-watchdog/iam-watchdog/internal/cli"
 	"github.com/iam-watchdog/iam-watchdog/internal/progress"
 	"github.com/iam-watchdog/iam-watchdog/pkg/noise"
 )
@@ -14,15 +14,12 @@ import (
 func runNoise(ctx context.Context, args []string, std stdio) error {
 	fs := flag.NewFlagSet("noise", flag.ContinueOnError)
 	config := fs.String("config", "", "YAML config file (the deployed one; default: the built-in defaults)")
-	output := fs.String("output", "text", "text or json")
+	output := cli.Choice(fs, "output", "text", "`text|json`: the report for a person, or one JSON object", "text", "json")
 	var in inputFlags
 	in.register(fs)
 	paths, sc, err := in.parse(fs, args)
 	if err != nil {
 		return err
-	}
-	if *output != "text" && *output != "json" {
-		return usageError{fmt.Errorf("--output %q: want text or json", *output)}
 	}
 	cfg, err := (&pipelineFlags{config: *config}).policyConfig()
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 
+	"github.com/iam-watchdog/iam-watchdog/internal/cli"
 	"github.com/iam-watchdog/iam-watchdog/internal/progress"
 	"github.com/iam-watchdog/iam-watchdog/pkg/replay"
 )
@@ -15,7 +16,7 @@ func runReplay(ctx context.Context, args []string, std stdio) error {
 	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
 	var pf pipelineFlags
 	pf.register(fs, true)
-	output := fs.String("output", "text", "text or jsonl")
+	output := cli.Choice(fs, "output", "text", "`text|jsonl`: alerts for a terminal, or one JSON object per finding", "text", "jsonl")
 	var in inputFlags
 	in.register(fs)
 	onLambda := registerFanout(fs)

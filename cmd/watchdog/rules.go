@@ -3,8 +3,8 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
 
+	"github.com/iam-watchdog/iam-watchdog/internal/cli"
 	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
 )
 
@@ -12,15 +12,12 @@ import (
 // field in full).
 func runRules(_ context.Context, args []string, std stdio) error {
 	fs := flag.NewFlagSet("rules", flag.ContinueOnError)
-	output := fs.String("output", "text", "text (fits 80 columns) or json (every field in full)")
+	output := cli.Choice(fs, "output", "text", "`text|json`: a table within 80 columns, or every field in full", "text", "json")
 	if _, err := parseArgs(fs, args, ""); err != nil {
 		return err
 	}
-	switch *output {
-	case "json":
+	if *output == "json" {
 		return detect.WriteRulesJSON(std.out, detect.Rules())
-	case "text":
-		return detect.WriteRulesText(std.out, detect.Rules(), 80)
 	}
-	return usageError{fmt.Errorf("--output %q: want text or json", *output)}
+	return detect.WriteRulesText(std.out, detect.Rules(), 80)
 }

@@ -5,12 +5,16 @@ package cli
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
+	"path"
 	"runtime/debug"
+	"slices"
 	"strings"
 
 	"github.com/iam-watchdog/iam-watchdog/internal/textwrap"
@@ -123,6 +127,45 @@ func Parse(fs *flag.FlagSet, args []string) ([]string, error) {
 			return append(pos, args[min(1, len(args)):]...), nil
 		}
 		pos, args = append(pos, args[0]), args[1:]
+	}
+}
+
+// Choice defines a string flag whose value must be one of choices: another is a usage error as
+// the flags are parsed. A backquoted word in usage names the value in the help (flag.UnquoteUsage).
+func Choice(fs *flag.FlagSet, name, value, usage string, choices ...string) *string {
+	fs.Var(choice{&value, choices}, name, usage)
+	return &value
+}
+
+type choice struct {
+	v       *string
+	choices []string
+}
+
+func (c choice) String() string {
+	if c.v == nil {
+		return ""
+	}
+	return *c.v
+}
+
+func (c choice) Set(s string) error {
+	if !slices.Contains(c.choices, s) {
+		return fmt.Errorf("want %s", strings.Join(c.choices, ", "))
+	}
+	*c.v = s
+	return nil
+}
+
+// HelpTexts reads help texts from fsys: dir/NAME.txt for a command, dir/main.txt for "" (the
+// global usage). A missing text panics: a command was added without its help.
+func HelpTexts(fsys fs.FS, dir, main string) func(command string) string {
+	return func(command string) string {
+		b, err := fs.ReadFile(fsys, path.Join(dir, cmp.Or(command, main)+".txt"))
+		if err != nil {
+			panic(err)
+		}
+		return string(b)
 	}
 }
 

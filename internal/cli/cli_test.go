@@ -170,3 +170,34 @@ func TestExitCode(t *testing.T) {
 		}
 	}
 }
+
+func TestChoice(t *testing.T) {
+	for _, tc := range []struct {
+		args    []string
+		want    string
+		wantErr string
+	}{
+		{nil, "text", ""},
+		{[]string{"--output", "jsonl"}, "jsonl", ""},
+		{[]string{"--output=xml"}, "", `invalid value "xml" for flag -output: want text, jsonl`},
+	} {
+		fs := flag.NewFlagSet("x", flag.ContinueOnError)
+		out := Choice(fs, "output", "text", "`text|jsonl`: how", "text", "jsonl")
+		_, err := Parse(fs, tc.args)
+		if tc.wantErr != "" {
+			if err == nil || err.Error() != tc.wantErr {
+				t.Errorf("%q: %v, want %s", tc.args, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil || *out != tc.want {
+			t.Errorf("%q: %q, %v; want %q", tc.args, *out, err, tc.want)
+		}
+	}
+	fs := flag.NewFlagSet("x", flag.ContinueOnError)
+	Choice(fs, "output", "text", "`text|jsonl`: how", "text", "jsonl")
+	var b bytes.Buffer
+	if err := WriteHelp(&b, "usage: x\n\nexamples:\n  x\n", fs); err != nil || !strings.Contains(b.String(), "  --output text|jsonl\n      text|jsonl: how (default text)\n") {
+		t.Errorf("help of a choice:\n%s", b.String())
+	}
+}
