@@ -18,23 +18,21 @@ import (
 	"github.com/iam-watchdog/iam-watchdog/pkg/watchdog"
 )
 
-// runAudit audits the account the credentials are for, listed accounts or the organisation
-// (pkg/audit), and prints the results; with --state it keeps each account's snapshot there,
-// for `watchdog replay --mode auto --state` to revert to. Exit 0 when the audit ran, 1 when some
-// check could not run (each on standard error), 3 when --fail-on's severity failed.
+// runAudit audits the accounts (auditrun.Once) and prints the results; with --state it keeps
+// their snapshots there, for `replay --mode auto --state` to revert to. Exit 0, 1 or 3.
 func runAudit(ctx context.Context, args []string, std stdio) error {
 	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
 	var pf pipelineFlags
 	pf.register(fs, false)
 	output := cli.Choice(fs, "output", "text", "`text|jsonl|json`: the report, or one JSON object per result (json: with --list only)", "text", "jsonl", "json")
 	var accounts []string
-	fs.Func("account", "audit this account (repeat, or a comma-separated list); others than the credentials' through member_role_name", func(v string) error {
+	fs.Func("account", "audit this `ACCOUNT` (repeat, or a comma-separated list); others than the credentials' through member_role_name", func(v string) error {
 		accounts = append(accounts, strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' })...)
 		return nil
 	})
 	org := fs.Bool("org", false, "audit every active account of the organisation through member_role_name")
 	var failOn *detect.Severity
-	fs.Func("fail-on", "exit 3 when a check fails at this severity or above (info, low, medium, high, critical)", func(v string) error {
+	fs.Func("fail-on", "exit 3 when a check fails at this `SEVERITY` or above (info, low, medium, high, critical)", func(v string) error {
 		s, err := detect.ParseSeverity(v)
 		failOn = &s
 		return err
@@ -68,12 +66,7 @@ func runAudit(ctx context.Context, args []string, std stdio) error {
 	if err != nil {
 		return err
 	}
-	if *output == "text" {
-		err = audit.WriteText(std.out, report, audit.TextOptions{Verbose: *verbose})
-	} else {
-		err = audit.WriteJSONL(std.out, report.Results)
-	}
-	if err != nil {
+	if err := audit.WriteReport(std.out, report, *output, audit.TextOptions{Verbose: *verbose}); err != nil {
 		return err
 	}
 	code := audit.ExitCode(report.Results, failOn)
@@ -99,10 +92,8 @@ func runAudit(ctx context.Context, args []string, std stdio) error {
 	return nil
 }
 
-// revertToSnapshots lets replay's remediator revert to the audit snapshots its state store keeps
-// (`watchdog audit --state`), and put an overwritten inline policy back to its snapshot's
-// document: the CLI acts with a person's credentials, which may (the functions' roles may not,
-// unless RestoreInlinePolicies).
+// revertToSnapshots lets replay's remediator revert to the audit snapshots in its state store,
+// inline policies included: a person's credentials may put them back (the functions' may not).
 func revertToSnapshots(p *watchdog.Pipeline) {
 	if rem, ok := p.Remediator.(*remediate.Remediator); ok && p.Store != nil {
 		rem.Snapshots = &auditstore.Store{State: p.Store, Codec: p.Codec}

@@ -18,12 +18,14 @@ import (
 // runGen writes a synthetic CloudTrail archive for backtests and benchmarks (internal/corpus).
 func runGen(_ context.Context, args []string, std stdio) error {
 	fs := flag.NewFlagSet("gen", flag.ContinueOnError)
-	cfg := corpus.Default(0)
+	cfg := corpus.Default(100e6)
 	out := fs.String("out", "", "directory to write the archive under (required)")
-	size := fs.String("size", "100MB", "uncompressed size to aim for: bytes, or with KB, MB, GB (powers of 1000) or KiB, MiB, GiB")
+	fs.Func("size", "uncompressed `SIZE` to aim for: bytes, or with KB, MB, GB (powers of 1000) or KiB, MiB, GiB (default 100MB)",
+		func(v string) (err error) { cfg.Bytes, err = bytesize.Parse(v); return err })
 	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "random seed: the same seed and flags give the same bytes")
 	fs.IntVar(&cfg.Days, "days", cfg.Days, "days of logs")
-	start := fs.String("start", cfg.Start.Format(time.DateOnly), "first day (YYYY-MM-DD, UTC)")
+	fs.Func("start", "first `DAY` (YYYY-MM-DD, UTC) (default "+cfg.Start.Format(time.DateOnly)+")",
+		func(v string) (err error) { cfg.Start, err = time.Parse(time.DateOnly, v); return err })
 	accounts := fs.String("accounts", strings.Join(cfg.Accounts, ","), "comma-separated account IDs")
 	regions := fs.String("regions", strings.Join(cfg.Regions, ","), "comma-separated regions, busiest first")
 	fs.Float64Var(&cfg.AlertRate, "alert-rate", cfg.AlertRate, "share of records that are alert- example events (near misses: half as many)")
@@ -31,15 +33,8 @@ func runGen(_ context.Context, args []string, std stdio) error {
 	if _, err := parseArgs(fs, args, ""); err != nil {
 		return err
 	}
-	var err error
 	if *out == "" {
 		return usageError{errors.New("needs --out DIR")}
-	}
-	if cfg.Bytes, err = bytesize.Parse(*size); err != nil {
-		return usageError{fmt.Errorf("--size: %w", err)}
-	}
-	if cfg.Start, err = time.Parse(time.DateOnly, *start); err != nil {
-		return usageError{fmt.Errorf("--start: %w", err)}
 	}
 	if *jobs < 1 {
 		return usageError{errors.New("--jobs must be at least 1")}

@@ -1,7 +1,5 @@
-// Command watchdog runs the iam-watchdog pipeline on a laptop: over files, directories, standard
-// input and archived CloudTrail logs (replay), over the bundled example events (demo), and to
-// undo an action the watchdog took (undo); it also lists the rules, audits an account, writes
-// synthetic archives and measures what Slack would receive. `watchdog help` lists the commands.
+// Command watchdog runs the iam-watchdog pipeline on a laptop (replay, demo, undo), lists its
+// rules, audits an account, and more: `watchdog help` lists the commands.
 package main
 
 import (
@@ -27,8 +25,7 @@ var commands = map[string]func(ctx context.Context, args []string, std stdio) er
 // the help is, and main exits 2.
 type usageError struct{ error }
 
-// Misuse makes a usageError a cli.Misuse.
-func (usageError) Misuse() {}
+func (usageError) Misuse() {} // a cli.Misuse
 
 // exitCode ends a run with a code of its own (the audit's 1 and 3), everything already said.
 type exitCode int

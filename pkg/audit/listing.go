@@ -47,8 +47,17 @@ func WriteList(w io.Writer, format string) error {
 	return fmt.Errorf("list format %q: want text, json or jsonl", format)
 }
 
-// WriteJSONL writes one JSON object a line per result (`watchdog audit --output jsonl`).
-func WriteJSONL(w io.Writer, results []Result) error { return writeJSONL(w, results) }
+// WriteReport writes a report as format says: "text" (WriteText) or "jsonl", one JSON object a
+// line per result, a contract (`watchdog audit --output jsonl`).
+func WriteReport(w io.Writer, r Report, format string, opts TextOptions) error {
+	switch format {
+	case "text":
+		return WriteText(w, r, opts)
+	case "jsonl":
+		return writeJSONL(w, r.Results)
+	}
+	return fmt.Errorf("report format %q: want text or jsonl", format)
+}
 
 func writeJSONL[T any](w io.Writer, items []T) error {
 	enc := json.NewEncoder(w)
