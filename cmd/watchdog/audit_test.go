@@ -318,7 +318,7 @@ func TestAuditList(t *testing.T) {
 			t.Errorf("check %s (CIS %q) is listed as %q", c.ID, c.CIS, line)
 		}
 	}
-	var list []checkJSON
+	var list []audit.CheckJSON
 	if err := json.Unmarshal([]byte(mustRun(t, "audit", "--list", "--output", "json").stdout), &list); err != nil {
 		t.Fatal(err)
 	}
@@ -327,7 +327,7 @@ func TestAuditList(t *testing.T) {
 		t.Fatalf("%d checks in JSON, %d lines of JSON Lines, want %d", len(list), len(lines), len(audit.List()))
 	}
 	for i, c := range audit.List() {
-		var line checkJSON
+		var line audit.CheckJSON
 		if err := json.Unmarshal([]byte(lines[i]), &line); err != nil || line != list[i] {
 			t.Errorf("line %d: %s (%v), want %+v", i, lines[i], err, list[i])
 		}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iam-watchdog/iam-watchdog/internal/cli"
 	"github.com/iam-watchdog/iam-watchdog/pkg/cloudtrail"
 	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
 	"github.com/iam-watchdog/iam-watchdog/pkg/policy"
@@ -272,8 +273,8 @@ func writeFile(t *testing.T, dir, name string, data []byte) string {
 
 // isUsage reports whether err is a usage error (exit code 2).
 func isUsage(err error) bool {
-	var ue usageError
-	return errors.As(err, &ue)
+	var m cli.Misuse
+	return errors.As(err, &m)
 }
 
 // isErrSomeInputs reports whether err is the error of a run that could not read some input

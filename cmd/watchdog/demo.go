@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 
+	"github.com/iam-watchdog/iam-watchdog/internal/cli"
 	"github.com/iam-watchdog/iam-watchdog/internal/demo"
 )
 
@@ -11,8 +12,8 @@ import (
 // against moto_server and one alert's life in Slack (internal/demo).
 func runDemo(ctx context.Context, args []string, std stdio) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	output := fs.String("output", "text", "text or jsonl")
-	if _, err := parse(fs, args); err != nil {
+	output := cli.Choice(fs, "output", "text", "`text|jsonl`: alerts for a terminal, or one JSON object per finding", "text", "jsonl")
+	if _, err := parseArgs(fs, args, ""); err != nil {
 		return err
 	}
 	alerts, err := outputSink(*output, std.out)

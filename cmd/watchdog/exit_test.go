@@ -19,6 +19,9 @@ func TestExitCodes(t *testing.T) {
 	good := path.Join(eventsDir, rootNoMFA)
 	bad := writeFile(t, dir, "bad.json", []byte(`{"Records":[{"eventName":`))
 	badConfig := writeFile(t, dir, "bad.yaml", []byte("mode: banana\n"))
+	if err := os.Mkdir(filepath.Join(dir, "empty"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 
 	tests := []struct {
 		name    string
@@ -36,10 +39,15 @@ func TestExitCodes(t *testing.T) {
 		{name: "bad input beside good", args: []string{"replay", "--output", "jsonl", bad, good}, code: 1, wantOut: `"rule":"root-console-signin"`, wantErr: "bad.json:1", noUsage: true},
 		{name: "missing input", args: []string{"replay", filepath.Join(dir, "missing.json")}, code: 1, wantErr: "missing.json", noUsage: true},
 		{name: "bad config", args: []string{"replay", "--config", badConfig, good}, code: 1, wantErr: "banana", noUsage: true},
-		{name: "unknown command", args: []string{"frobnicate"}, code: 2, wantErr: "usage: watchdog"},
+		{name: "unknown command", args: []string{"frobnicate"}, code: 2, wantErr: "watchdog: unknown command \"frobnicate\"\nsee watchdog --help\n", noUsage: true},
 		{name: "no command", code: 2, wantErr: "usage: watchdog"},
-		{name: "replay without PATH", args: []string{"replay"}, code: 2, wantErr: "usage: watchdog"},
-		{name: "bad --output", args: []string{"replay", "--output", "xml", good}, code: 2, wantErr: "xml"},
+		{name: "replay without PATH", args: []string{"replay"}, code: 2, wantErr: "watchdog: replay: needs at least one PATH", noUsage: true},
+		{name: "bad --output", args: []string{"replay", "--output", "xml", good}, code: 2, wantErr: "watchdog: replay: invalid value \"xml\" for flag -output: want text, jsonl\nsee watchdog replay --help\n", noUsage: true},
+		{name: "replay --help", args: []string{"replay", "--help"}, code: 0, wantOut: "usage: watchdog replay [flags] PATH...", noUsage: true},
+		{name: "help rules", args: []string{"help", "rules"}, code: 0, wantOut: "usage: watchdog rules [flags]", noUsage: true},
+		{name: "rules with an argument", args: []string{"rules", "extra"}, code: 2, wantErr: "watchdog: rules: takes no arguments, got [\"extra\"]\nsee watchdog rules --help\n", noUsage: true},
+		{name: "empty directory", args: []string{"replay", dir + "/empty"}, code: 1, wantErr: "no log files under " + dir + "/empty", noUsage: true},
+		{name: "version", args: []string{"--version"}, code: 0, wantOut: "watchdog ", noUsage: true},
 		{name: "bad --mode", args: []string{"replay", "--mode", "sometimes", good}, code: 2, wantErr: "sometimes"},
 		{name: "unknown flag", args: []string{"replay", "--frobnicate", good}, code: 2, wantErr: "frobnicate"},
 	}

@@ -54,16 +54,3 @@ func TestGenUsage(t *testing.T) {
 		}
 	}
 }
-
-func TestParseSize(t *testing.T) {
-	for in, want := range map[string]int64{"1500": 1500, "2MB": 2e6, "1.5GB": 1.5e9, "1GiB": 1 << 30, "10KiB": 10240, "3B": 3} {
-		if got, err := parseSize(in); err != nil || got != want {
-			t.Errorf("parseSize(%q) = %d, %v; want %d", in, got, err, want)
-		}
-	}
-	for _, in := range []string{"", "MB", "-1MB", "0", "1TB"} {
-		if _, err := parseSize(in); err == nil {
-			t.Errorf("parseSize(%q) accepted", in)
-		}
-	}
-}

@@ -20,23 +20,27 @@ type inputFlags struct {
 }
 
 func (f *inputFlags) register(fs *flag.FlagSet) {
-	fs.IntVar(&f.jobs, "jobs", runtime.NumCPU(), "inputs read at once")
+	fs.IntVar(&f.jobs, "jobs", runtime.NumCPU(), "inputs read at once (findings keep the input order)")
 	fs.StringVar(&f.since, "since", "", "only events at or after this time (RFC 3339, or a date: midnight UTC)")
 	fs.StringVar(&f.until, "until", "", "only events before this time (RFC 3339, or a date: midnight UTC)")
 	fs.StringVar(&f.account, "account", "", "only events in this account")
 	fs.StringVar(&f.region, "region", "", "only events in this region")
 }
 
-// scope checks the flags and returns the scope they give.
-func (f *inputFlags) scope() (replay.Scope, error) {
-	if f.jobs < 1 {
-		return replay.Scope{}, usageError{fmt.Errorf("--jobs %d: want at least 1", f.jobs)}
+// parse parses a command line of PATHs and these flags: the PATHs, and the scope the flags give.
+func (f *inputFlags) parse(fs *flag.FlagSet, args []string) ([]string, replay.Scope, error) {
+	paths, err := parseArgs(fs, args, "PATH (a file, a directory, s3://bucket/prefix or - for standard input)")
+	if err == nil && f.jobs < 1 {
+		err = usageError{fmt.Errorf("--jobs %d: want at least 1", f.jobs)}
+	}
+	if err != nil {
+		return nil, replay.Scope{}, err
 	}
 	sc, err := replay.ParseScope(f.since, f.until, f.account, f.region)
 	if err != nil {
-		return sc, usageError{err}
+		return nil, sc, usageError{err}
 	}
-	return sc, nil
+	return paths, sc, nil
 }
 
 // lookupRate is the LookupEvents calls a second per region: LookupEvents' quota. Tests against a

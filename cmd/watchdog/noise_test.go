@@ -232,8 +232,8 @@ func TestNoiseCLI(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"noise"}, "noise needs at least one PATH"},
-		{[]string{"noise", "--output", "jsonl", eventsDir}, `--output "jsonl": want text or json`},
+		{[]string{"noise"}, "needs at least one PATH"},
+		{[]string{"noise", "--output", "jsonl", eventsDir}, `invalid value "jsonl" for flag -output: want text, json`},
 		{[]string{"noise", "--jobs", "0", eventsDir}, "--jobs 0: want at least 1"},
 		{[]string{"noise", "--since", "yesterday", eventsDir}, `--since: "yesterday" is neither a date`},
 	} {

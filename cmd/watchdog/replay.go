@@ -2,41 +2,27 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
-	"fmt"
-	"runtime"
 
+	"github.com/iam-watchdog/iam-watchdog/internal/cli"
 	"github.com/iam-watchdog/iam-watchdog/internal/progress"
 	"github.com/iam-watchdog/iam-watchdog/pkg/replay"
 )
 
 // runReplay runs CloudTrail from files, directories, standard input and S3 through the pipeline
-// (pkg/replay), with a progress bar on a terminal and the summary at the end.
+// (pkg/replay), or on Lambda (--lambda, fanout.go), with a progress bar on a terminal and the
+// summary at the end.
 func runReplay(ctx context.Context, args []string, std stdio) error {
 	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
 	var pf pipelineFlags
 	pf.register(fs, true)
-	output := fs.String("output", "text", "text or jsonl")
-	jobs := fs.Int("jobs", runtime.NumCPU(), "inputs read at once (findings keep the input order)")
-	since := fs.String("since", "", "only events at or after this time (RFC 3339, or a date: midnight UTC)")
-	until := fs.String("until", "", "only events before this time (RFC 3339, or a date: midnight UTC)")
-	account := fs.String("account", "", "only events in this account")
-	region := fs.String("region", "", "only events in this region")
+	output := cli.Choice(fs, "output", "text", "`text|jsonl`: alerts for a terminal, or one JSON object per finding", "text", "jsonl")
+	var in inputFlags
+	in.register(fs)
 	onLambda := registerFanout(fs)
-	paths, err := parse(fs, args)
+	paths, sc, err := in.parse(fs, args)
 	if err != nil {
 		return err
-	}
-	if len(paths) == 0 {
-		return usageError{errors.New("replay needs at least one PATH (a file, a directory, s3://bucket/prefix or - for standard input)")}
-	}
-	if *jobs < 1 {
-		return usageError{fmt.Errorf("--jobs %d: want at least 1", *jobs)}
-	}
-	sc, err := replay.ParseScope(*since, *until, *account, *region)
-	if err != nil {
-		return usageError{err}
 	}
 	out, err := outputSink(*output, std.out)
 	if err != nil {
@@ -49,7 +35,7 @@ func runReplay(ctx context.Context, args []string, std stdio) error {
 	if err != nil {
 		return err
 	}
-	o := replay.Options{Pipeline: p, Output: out, Sources: sources(ctx, std, paths), Jobs: *jobs, Scope: sc, Problems: std.problem}
+	o := replay.Options{Pipeline: p, Output: out, Sources: sources(ctx, std, paths), Jobs: in.jobs, Scope: sc, Problems: std.problem}
 	bar := progress.New(std.err, "", 0)
 	if bar.Active() {
 		o.Progress = bar.Replay

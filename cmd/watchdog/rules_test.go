@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
 )
@@ -90,26 +91,58 @@ func TestRulesJSON(t *testing.T) {
 	}
 }
 
+// TestRulesText: a header, then per rule a line with its ID, category and CIS controls, its
+// remediation when it has one, and its events, every line within 80 columns (issue 17, point 8).
 func TestRulesText(t *testing.T) {
 	for _, args := range [][]string{{"rules"}, {"rules", "--output", "text"}} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			r := mustRun(t, args...)
 			lines := strings.Split(strings.TrimRight(r.stdout, "\n"), "\n")
-			table := detect.Rules()
-			if len(lines) != len(table)+1 {
-				t.Fatalf("%d lines, want a header and %d rules:\n%s", len(lines), len(table), r.stdout)
+			for i, l := range lines {
+				if n := utf8.RuneCountInString(l); n > 80 {
+					t.Errorf("line %d is %d columns: %q", i+1, n, l)
+				}
 			}
-			if f := strings.Fields(lines[0]); !slices.Equal(f, []string{"ID", "CATEGORY", "CIS", "REMEDIATION", "EVENTS"}) {
+			if f := strings.Fields(lines[0]); !slices.Equal(f, []string{"ID", "CATEGORY", "CIS"}) {
 				t.Errorf("header %q", lines[0])
 			}
-			for i, rl := range table {
-				f := strings.Fields(lines[i+1])
-				action := rl.Action
-				if action == "" {
-					action = "-"
+			// Each rule's block: its line, then indented lines until the next rule's.
+			var blocks [][]string
+			for _, l := range lines[1:] {
+				if !strings.HasPrefix(l, " ") {
+					blocks = append(blocks, nil)
 				}
-				if len(f) != 5 || f[0] != rl.ID || f[1] != rl.Category || f[3] != action || !strings.Contains(f[4], rl.Events[0]) {
-					t.Errorf("line %q, want rule %s %s remediation %s events %v", lines[i+1], rl.ID, rl.Category, action, rl.Events)
+				if len(blocks) == 0 {
+					t.Fatalf("indented line before any rule: %q", l)
+				}
+				blocks[len(blocks)-1] = append(blocks[len(blocks)-1], l)
+			}
+			table := detect.Rules()
+			if len(blocks) != len(table) {
+				t.Fatalf("%d rules listed, want %d:\n%s", len(blocks), len(table), r.stdout)
+			}
+			for i, rl := range table {
+				b := blocks[i]
+				cis := strings.Join(rl.CIS, ",")
+				if cis == "" {
+					cis = "-"
+				}
+				if f := strings.Fields(b[0]); !slices.Equal(f, []string{rl.ID, rl.Category, cis}) {
+					t.Errorf("line %q, want rule %s %s CIS %s", b[0], rl.ID, rl.Category, cis)
+				}
+				rest := strings.Join(strings.Fields(strings.Join(b[1:], " ")), " ")
+				if hasRemediation := strings.Contains(rest, "remediation: "); hasRemediation != (rl.Action != "") ||
+					rl.Action != "" && !strings.Contains(rest, "remediation: "+rl.Action+" ") {
+					t.Errorf("rule %s: %q, want remediation %q", rl.ID, rest, rl.Action)
+				}
+				source := strings.TrimSuffix(rl.Source, ".amazonaws.com")
+				for _, ev := range rl.Events {
+					if want := source + ":" + ev; !rl.AnyEvent && !strings.Contains(rest+",", want+",") {
+						t.Errorf("rule %s: %q does not list %s", rl.ID, rest, want)
+					}
+				}
+				if rl.AnyEvent && !strings.Contains(rest, "events: * ("+rl.Scope+")") {
+					t.Errorf("rule %s: %q, want every event and the scope %q", rl.ID, rest, rl.Scope)
 				}
 			}
 		})

@@ -162,10 +162,13 @@ func spread(files []logFile, n int) {
 	}
 }
 
-// Generate writes the corpus c under dir with jobs goroutines and returns its manifest.
-// progress, if not nil, is called after each file with the bytes written so far.
+// Generate writes the corpus c under dir, which it creates, with jobs goroutines and returns
+// its manifest. progress, if not nil, is called after each file with the bytes written so far.
 func Generate(dir string, c Config, jobs int, progress func(files int, bytes int64)) (Manifest, error) {
 	if err := c.Validate(); err != nil {
+		return Manifest{}, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return Manifest{}, err
 	}
 	tpl, err := loadTemplates()

@@ -1,6 +1,10 @@
 package audit
 
-import "github.com/iam-watchdog/iam-watchdog/pkg/detect"
+import (
+	"fmt"
+
+	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
+)
 
 // Exit codes of `watchdog audit`. ExitUsage is the CLI's, for bad flags; the others come from
 // ExitCode.
@@ -26,4 +30,16 @@ func ExitCode(results []Result, failOn *detect.Severity) int {
 		return ExitErrored
 	}
 	return ExitOK
+}
+
+// Errors are the results that could not run, one error each, for standard error beside
+// ExitErrored.
+func Errors(results []Result) []error {
+	var errs []error
+	for _, r := range results {
+		if r.Status == Error {
+			errs = append(errs, fmt.Errorf("check %s could not run on %s (account %s): %s", r.Check, r.Resource, r.Account, r.Detail))
+		}
+	}
+	return errs
 }

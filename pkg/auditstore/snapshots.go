@@ -190,3 +190,13 @@ func (s *Store) readBody(ctx context.Context, key, kind string, e state.Entry, v
 	}
 	return open(ctx, s.Codec, key, kind, *b.Audit, v)
 }
+
+// SaveSnapshots saves each of snaps, an audit report's (SaveSnapshot), every one tried whatever
+// became of the others: `watchdog audit --state` keeps what it audited.
+func (s *Store) SaveSnapshots(ctx context.Context, snaps map[string]audit.Snapshot) error {
+	var errs []error
+	for _, snap := range snaps {
+		errs = append(errs, s.SaveSnapshot(ctx, snap))
+	}
+	return errors.Join(errs...)
+}

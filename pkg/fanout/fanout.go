@@ -127,6 +127,21 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	return &r.report, err
 }
 
+// Check checks what a caller chose before anything is called: every source an s3:// URL, the
+// results an s3:// prefix, a concurrency of 0 (to be chosen: DefaultConcurrency) or more.
+func (o Options) Check() error {
+	for _, s := range o.Sources {
+		if !strings.HasPrefix(s, "s3://") {
+			return fmt.Errorf("reads s3:// archives only, not %q", s)
+		}
+	}
+	if o.Concurrency < 0 {
+		return fmt.Errorf("concurrency %d: want at least 1", o.Concurrency)
+	}
+	_, err := resultsPrefix(o.Results)
+	return err
+}
+
 // resultsPrefix checks --results and returns it ending in "/" (or the bare bucket's "s3://b/").
 func resultsPrefix(u string) (string, error) {
 	rest, ok := strings.CutPrefix(u, "s3://")

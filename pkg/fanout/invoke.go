@@ -13,6 +13,7 @@ import (
 	"strconv"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -30,6 +31,18 @@ type LambdaAPI interface {
 }
 
 var _ LambdaAPI = (*lambda.Client)(nil)
+
+// lambdaAttempts is how many times the client NewLambdaClient builds sends one invoke that
+// Lambda throttles or fails on its side, with the SDK's backoff, before the batch counts a
+// failure.
+const lambdaAttempts = 8
+
+// NewLambdaClient builds the Lambda client a fan-out invokes the replay function with.
+func NewLambdaClient(cfg aws.Config) *lambda.Client {
+	return lambda.NewFromConfig(cfg, func(o *lambda.Options) {
+		o.Retryer = retry.AddWithMaxAttempts(o.Retryer, lambdaAttempts)
+	})
+}
 
 // kind is what an invocation came to.
 type kind int

@@ -2,6 +2,7 @@ package noise
 
 import (
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -231,6 +232,13 @@ func ranked(m map[string]*Top) []Top {
 			cmp.Compare(b.Findings, a.Findings), cmp.Compare(a.Name, b.Name))
 	})
 	return out[:min(len(out), topN)]
+}
+
+// WriteJSON writes the report as one indented JSON object, the contract's shape.
+func (r *Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
 }
 
 // WriteText writes the report for a person.

@@ -184,6 +184,10 @@ func TestReplayMatchesReference(t *testing.T) {
 			}
 			for _, jobs := range []int{1, 3} {
 				r := replayJSONL(t, []Source{Path(dir)}, jobs, tc.sc)
+				// Nothing in the scope is said, and is no other problem (TestNoLogFiles).
+				if tc.name == "nothing" && len(r.problems) == 1 && strings.Contains(r.problems[0], "no log files under "+dir+" in the scope") {
+					r.problems = nil
+				}
 				if len(r.problems) != 0 {
 					t.Fatalf("replay with %d jobs: %v", jobs, r.problems)
 				}

@@ -324,10 +324,10 @@ func readInput(ctx context.Context, sc *cloudtrail.Scanner, in Input, emit func(
 	emit(item{read: &read})
 }
 
-// listErr counts an input that could not even be listed (a missing path): an input, unreadable.
+// listErr counts an input that could not even be listed (a missing path): an input, unreadable;
+// or a directory with no log files, said and counted apart (Summary.listed).
 func (r *run) listErr(in Input, err error) {
-	r.Inputs++
-	r.unreadableInput(in.Name)
+	r.listed(in.Name, err)
 	r.o.Problems(err)
 }
 

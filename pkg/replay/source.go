@@ -109,16 +109,40 @@ func (p Path) Inputs(_ context.Context, sc Scope, sized bool) iter.Seq2[Input, e
 		case !info.IsDir():
 			yield(fileInput(path, info.Size()), nil)
 		default:
-			walk(path, sc, sized, yield)
+			var w walker
+			if w.walk(path, sc, sized, yield) && w.files == 0 && w.listErrs == 0 {
+				yield(Input{Name: path}, &NoLogFilesError{Dir: path, OutOfScope: w.pruned})
+			}
 		}
 	}
 }
 
+// NoLogFilesError is what a directory holding no log file to read yields in place of its
+// inputs: said to the user, not counted as an unreadable input; a replay that read nothing
+// else fails (Summary.Err).
+type NoLogFilesError struct {
+	Dir string
+	// OutOfScope counts the log files and folders passed over for the scope.
+	OutOfScope int
+}
+
+func (e *NoLogFilesError) Error() string {
+	if e.OutOfScope > 0 {
+		return fmt.Sprintf("no log files under %s in the scope (--since, --until, --account, --region): %d out of it", e.Dir, e.OutOfScope)
+	}
+	return fmt.Sprintf("no log files under %s (*.json, *.jsonl, *.ndjson, each optionally .gz)", e.Dir)
+}
+
+// walker counts what a directory walk found: log files yielded, files and folders pruned for
+// the scope, folders that could not be listed.
+type walker struct{ files, pruned, listErrs int }
+
 // walk yields the log files under dir in the order S3 would list their keys: by name, a
 // folder's name read with its trailing slash (so a.json comes before a/b.json).
-func walk(dir string, sc Scope, sized bool, yield func(Input, error) bool) bool {
+func (w *walker) walk(dir string, sc Scope, sized bool, yield func(Input, error) bool) bool {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
+		w.listErrs++
 		return yield(Input{Name: dir}, err)
 	}
 	key := func(e fs.DirEntry) string {
@@ -132,13 +156,20 @@ func walk(dir string, sc Scope, sized bool, yield func(Input, error) bool) bool 
 		path := filepath.Join(dir, e.Name())
 		switch {
 		case e.IsDir():
-			if e.Name() == "CloudTrail-Digest" || sc.Prunes(filepath.ToSlash(path)+"/") {
+			if e.Name() == "CloudTrail-Digest" {
 				continue
 			}
-			if !walk(path, sc, sized, yield) {
+			if sc.Prunes(filepath.ToSlash(path) + "/") {
+				w.pruned++
+				continue
+			}
+			if !w.walk(path, sc, sized, yield) {
 				return false
 			}
-		case e.Type().IsRegular() && eventFile(e.Name()) && !sc.Prunes(filepath.ToSlash(path)):
+		case e.Type().IsRegular() && eventFile(e.Name()) && sc.Prunes(filepath.ToSlash(path)):
+			w.pruned++
+		case e.Type().IsRegular() && eventFile(e.Name()):
+			w.files++
 			var size int64
 			if sized {
 				if info, err := e.Info(); err == nil {

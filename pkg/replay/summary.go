@@ -43,6 +43,9 @@ type Summary struct {
 	OtherTimeForm int64
 	// Failed counts records on which the pipeline failed (the store or the output).
 	Failed int
+	// Empty counts the directories that held no log file to read (NoLogFilesError): not
+	// inputs; a replay that read nothing else fails.
+	Empty int
 	// Records were read, Decoded of them for the rules; Input bytes as stored, Bytes of JSON.
 	Records, Decoded, Input, Bytes int64
 	// ByCategory, ByRule and ByActor count the findings.
@@ -54,11 +57,12 @@ type Summary struct {
 	Took         time.Duration
 }
 
-// Err is ErrSomeInputs when some input or record was unreadable or the pipeline failed on some record,
-// else ErrRemediationFailed when some remediation failed, else nil.
+// Err is ErrSomeInputs when some input or record was unreadable or the pipeline failed on some
+// record, or nothing at all was read (every directory held no log file), else
+// ErrRemediationFailed when some remediation failed, else nil.
 func (s *Summary) Err() error {
 	switch {
-	case s.Unreadable > 0 || s.WithErrors > 0 || s.Failed > 0:
+	case s.Unreadable > 0 || s.WithErrors > 0 || s.Failed > 0, s.Empty > 0 && s.Inputs == 0:
 		return ErrSomeInputs
 	case s.Remediations[remediate.Failed] > 0:
 		return ErrRemediationFailed
@@ -109,6 +113,17 @@ func (s *Summary) finding(f detect.Finding, o *remediate.Outcome) {
 		actor = f.Actor.Name
 	}
 	s.ByActor[actor]++
+}
+
+// listed counts what came of listing a source instead of an input: a directory with no log
+// files, or an input that could not be listed (an input, unreadable).
+func (s *Summary) listed(name string, err error) {
+	if _, ok := errors.AsType[*NoLogFilesError](err); ok {
+		s.Empty++
+		return
+	}
+	s.Inputs++
+	s.unreadableInput(name)
 }
 
 func (s *Summary) unreadableInput(name string) {
