@@ -16,6 +16,7 @@ import (
 	"github.com/iam-watchdog/iam-watchdog/pkg/audit"
 	"github.com/iam-watchdog/iam-watchdog/pkg/auditrun"
 	"github.com/iam-watchdog/iam-watchdog/pkg/auditstore"
+	"github.com/iam-watchdog/iam-watchdog/pkg/clienv"
 	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
 	"github.com/iam-watchdog/iam-watchdog/pkg/policy"
 	"github.com/iam-watchdog/iam-watchdog/pkg/remediate"
@@ -92,7 +93,7 @@ func runAudit(ctx context.Context, args []string, std stdio) error {
 		scope = auditrun.Scope{Accounts: accounts}
 	}
 
-	awsCfg, err := awsConfig(ctx)
+	awsCfg, err := pf.env(ctx).AWS()
 	if err != nil {
 		return err
 	}
@@ -148,18 +149,13 @@ func writeReport(report audit.Report, output string, verbose bool, std stdio) er
 }
 
 // saveSnapshots keeps each audited account's snapshot in the --state store, authenticated with
-// the config's state_key_arn as that store's alert records are (stateCodec).
+// the config's state_key_arn as that store's alert records are (clienv.Env.Codec).
 func saveSnapshots(ctx context.Context, spec string, cfg policy.Config, awsCfg aws.Config, report audit.Report) error {
-	getAWS := func() (aws.Config, error) { return awsCfg, nil }
-	st, err := openStore(ctx, spec, getAWS)
+	records, err := clienv.With(awsCfg).Records(cfg, spec)
 	if err != nil {
 		return err
 	}
-	codec, err := stateCodec(cfg, spec, getAWS)
-	if err != nil {
-		return err
-	}
-	store := auditstore.Store{State: st, Codec: codec}
+	store := auditstore.Store{State: records.Store, Codec: records.Codec}
 	var errs []error
 	for _, snap := range report.Snapshots {
 		errs = append(errs, store.SaveSnapshot(ctx, snap))

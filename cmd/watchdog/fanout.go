@@ -62,10 +62,10 @@ func (f *fanoutFlags) run(ctx context.Context, pf pipelineFlags, paths []string,
 	if err != nil {
 		return err
 	}
-	if acts(cfg) {
+	if cfg.Acts() {
 		return usageError{errors.New("--lambda never acts: add --dry-run to see what this mode would do")}
 	}
-	awsCfg, err := awsConfig(ctx)
+	awsCfg, err := pf.env(ctx).AWS()
 	if err != nil {
 		return err
 	}
