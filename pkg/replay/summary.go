@@ -53,8 +53,8 @@ type Summary struct {
 	// FailedReasons counts the failed remediations by reason: one cause of many failures (no
 	// credentials) is said once, after each finding said it.
 	FailedReasons map[string]int
-	Jobs         int
-	Took         time.Duration
+	Jobs          int
+	Took          time.Duration
 }
 
 // Err is ErrSomeInputs when some input or record was unreadable or the pipeline failed on some record,
