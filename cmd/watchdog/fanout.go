@@ -80,9 +80,10 @@ func (f *fanoutFlags) run(ctx context.Context, pf pipelineFlags, paths []string,
 	}
 	o := fanout.Options{Function: f.lambda, Lambda: lc, S3: replay.NewS3Client(awsCfg), Sources: paths, Scope: sc, Config: cfg,
 		Results: f.results, Concurrency: concurrency, BatchBytes: batchBytes, Output: out, Problems: std.problem}
-	bar := progress.New(std.err, "", 0)
+	bar := progress.New(std.err, "", 0, std.out)
 	if bar.Active() {
 		o.Progress = bar.Fanout
+		o.Problems = bar.Problems(o.Problems)
 	}
 	rep, err := fanout.Run(ctx, o)
 	if err != nil {

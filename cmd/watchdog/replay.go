@@ -59,9 +59,10 @@ func runReplay(ctx context.Context, args []string, std stdio) error {
 	})
 	locate := replay.Locator{Stdin: std.in, S3: func(context.Context) (replay.S3API, error) { return s3Client() }}
 	o := replay.Options{Pipeline: p, Output: out, Sources: locate.Sources(paths), Jobs: *jobs, Scope: sc, Problems: std.problem}
-	bar := progress.New(std.err, "", 0)
+	bar := progress.New(std.err, "", 0, std.out)
 	if bar.Active() {
 		o.Progress = bar.Replay
+		o.Problems = bar.Problems(o.Problems)
 	}
 	s, err := replay.Run(ctx, o)
 	if err != nil {
