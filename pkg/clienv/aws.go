@@ -56,7 +56,8 @@ func AWSConfig(ctx context.Context, debug io.Writer) (aws.Config, error) {
 // Credentials retrieves the credentials the configuration resolves to, and says
 // ErrNoCredentials when there are none. Without environment or profile credentials the SDK's
 // chain ends at the EC2 instance metadata service, so a failure of that service's client is
-// "none" on a laptop (and on an instance without a role).
+// "none" on a laptop (and on an instance without a role). The chain's order:
+// https://docs.aws.amazon.com/sdk-for-go/v2/developer-guide/configure-gosdk.html#specifying-credentials
 func (e *Env) Credentials(ctx context.Context) error {
 	cfg, err := e.aws()
 	if err != nil {
