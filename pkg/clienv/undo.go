@@ -16,30 +16,28 @@ import (
 // recorded. Before each call alert.UndoEvent records an undo marker naming the caller, so that
 // auto mode does not revert the undo.
 func (e *Env) Undo(ctx context.Context, cfg policy.Config, spec, eventID string, w io.Writer) error {
+	// The codec first: a shared table without state_key_arn is refused before it is read.
+	records, err := e.Records(cfg, spec)
+	if err != nil {
+		return err
+	}
+	// Reading the table needs credentials: say so in one sentence, not the SDK's.
 	if strings.HasPrefix(spec, "dynamodb://") {
 		if err := e.Credentials(ctx); err != nil {
 			return err
 		}
 	}
-	st, err := e.Store(spec)
-	if err != nil {
-		return err
-	}
 	notFound := fmt.Errorf("no action is recorded for %s in %s", eventID, spec)
-	if found, err := alert.Recorded(ctx, alert.Records{Store: st}, eventID); err != nil {
+	if found, err := alert.Recorded(ctx, records, eventID); err != nil {
 		return err
 	} else if !found {
 		return notFound
-	}
-	codec, err := e.Codec(cfg, spec)
-	if err != nil {
-		return err
 	}
 	rem, caller, err := e.Remediator(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	found, err := alert.UndoEvent(ctx, alert.Records{Store: st, Codec: codec}, rem, eventID, caller.ARN, w)
+	found, err := alert.UndoEvent(ctx, records, rem, eventID, caller.ARN, w)
 	if err == nil && !found {
 		return notFound
 	}
