@@ -17,8 +17,12 @@ import (
 	"github.com/iam-watchdog/iam-watchdog/pkg/replay"
 )
 
-// autoRule sets one rule (access-key-created) to auto and leaves the rest in dry-run.
-const autoRule = "testdata/auto-rule.yaml"
+// autoRule sets one rule (access-key-created) to auto and leaves the rest in dry-run; keyEvents
+// are that rule's examples, the few events the tests that need no whole replay read.
+const (
+	autoRule  = "testdata/auto-rule.yaml"
+	keyEvents = eventsDir + "/access_key_created"
+)
 
 // withoutCredentials gives the test a laptop with no AWS credentials at all (issue 17, point
 // 2): no AWS_* variables, a HOME with no ~/.aws, no instance metadata, and every AWS endpoint a
@@ -110,7 +114,7 @@ func TestUndoLooksUpBeforeCredentials(t *testing.T) {
 		t.Fatalf("undo UNKNOWN_ID: %v, want no action is recorded", r.err)
 	}
 	// A replay without credentials records its failed attempts in the default state file.
-	rep := runCLI(t, "", "replay", "--config", autoRule, "--output", "jsonl", eventsDir)
+	rep := runCLI(t, "", "replay", "--config", autoRule, "--output", "jsonl", keyEvents)
 	var recorded string
 	for _, rw := range parseRows(t, rep.stdout) {
 		if rw.Remediation != nil && rw.Remediation.Status == "failed" {
@@ -131,6 +135,7 @@ func TestUndoLooksUpBeforeCredentials(t *testing.T) {
 // SDK then logs "falling back to IMDSv1" on its own. Those lines reach standard error with
 // --debug only, and the answer is the same sentence either way; undo of an unknown event exits 1.
 func TestSDKLogsOnlyWithDebug(t *testing.T) {
+	t.Parallel() // its own environment, in the child's
 	bin := buildWatchdog(t)
 	imds := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/latest/api/token" {
@@ -150,8 +155,8 @@ func TestSDKLogsOnlyWithDebug(t *testing.T) {
 		wantErr  string
 		home     string
 	}{
-		{"quiet", []string{"replay", "--config", autoRule, eventsDir}, 1, false, "failed: " + clienv.ErrNoCredentials.Error(), homes[0]},
-		{"debug", []string{"replay", "--debug", "--config", autoRule, eventsDir}, 1, true, "failed: " + clienv.ErrNoCredentials.Error(), homes[1]},
+		{"quiet", []string{"replay", "--config", autoRule, keyEvents}, 1, false, "failed: " + clienv.ErrNoCredentials.Error(), homes[0]},
+		{"debug", []string{"replay", "--debug", "--config", autoRule, keyEvents}, 1, true, "failed: " + clienv.ErrNoCredentials.Error(), homes[1]},
 		{"undo unknown", []string{"undo", "UNKNOWN_ID"}, 1, false, "watchdog: no action is recorded for UNKNOWN_ID in " + filepath.Join(homes[2], "iam-watchdog", "state.json"), homes[2]},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -23,6 +23,7 @@ import (
 // line written to the terminal (a problem, the summary) starts after the bar is cleared, and
 // every frame shows one rate, none before there is one worth showing.
 func TestProgressOnATerminal(t *testing.T) {
+	t.Parallel() // its own environment, in the child's
 	bin := buildWatchdog(t)
 	bad := writeFile(t, t.TempDir(), "bad.json", []byte(`{"Records":[{"eventName":`))
 	args := []string{"replay", "--jobs", "1", "-", bad, filepath.Join(eventsDir, rootNoMFA)}
