@@ -7,12 +7,11 @@ import (
 	"os"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-
 	"github.com/iam-watchdog/iam-watchdog/internal/cli"
 	"github.com/iam-watchdog/iam-watchdog/pkg/audit"
 	"github.com/iam-watchdog/iam-watchdog/pkg/auditrun"
 	"github.com/iam-watchdog/iam-watchdog/pkg/auditstore"
+	"github.com/iam-watchdog/iam-watchdog/pkg/clienv"
 	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
 	"github.com/iam-watchdog/iam-watchdog/pkg/remediate"
 	"github.com/iam-watchdog/iam-watchdog/pkg/watchdog"
@@ -58,7 +57,7 @@ func runAudit(ctx context.Context, args []string, std stdio) error {
 	if *org || len(accounts) > 0 {
 		scope = auditrun.Scope{Organization: *org, Accounts: accounts}
 	}
-	awsCfg, err := awsConfig(ctx)
+	awsCfg, err := pf.env(ctx).AWS()
 	if err != nil {
 		return err
 	}
@@ -75,11 +74,9 @@ func runAudit(ctx context.Context, args []string, std stdio) error {
 	}
 	if pf.state != "" {
 		// Authenticated with the config's state_key_arn, as the store's alert records are.
-		getAWS := func() (aws.Config, error) { return awsCfg, nil }
-		st, err := openStore(ctx, pf.state, getAWS)
-		codec, codecErr := stateCodec(cfg, pf.state, getAWS)
-		if err = errors.Join(err, codecErr); err == nil {
-			err = (&auditstore.Store{State: st, Codec: codec}).SaveSnapshots(ctx, report.Snapshots)
+		records, err := clienv.With(awsCfg).Records(cfg, pf.state)
+		if err == nil {
+			err = (&auditstore.Store{State: records.Store, Codec: records.Codec}).SaveSnapshots(ctx, report.Snapshots)
 		}
 		if err != nil {
 			std.problem(err)

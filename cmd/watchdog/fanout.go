@@ -48,10 +48,10 @@ func (f *fanoutFlags) run(ctx context.Context, pf pipelineFlags, paths []string,
 	if o.Config, err = pf.policyConfig(); err != nil {
 		return err
 	}
-	if acts(o.Config) {
+	if o.Config.Acts() {
 		return usageError{errors.New("--lambda never acts: add --dry-run to see what this mode would do")}
 	}
-	awsCfg, err := awsConfig(ctx)
+	awsCfg, err := pf.env(ctx).AWS()
 	if err != nil {
 		return err
 	}
@@ -62,9 +62,10 @@ func (f *fanoutFlags) run(ctx context.Context, pf pipelineFlags, paths []string,
 		o.Concurrency, why = fanout.DefaultConcurrency(ctx, lc)
 		fmt.Fprintf(std.err, "watchdog: --concurrency %d: %s\n", o.Concurrency, why)
 	}
-	bar := progress.New(std.err, "", 0)
+	bar := progress.New(std.err, "", 0, std.out)
 	if bar.Active() {
 		o.Progress = bar.Fanout
+		o.Problems = bar.Problems(o.Problems)
 	}
 	rep, err := fanout.Run(ctx, o)
 	if err != nil {

@@ -29,6 +29,7 @@ func runNoise(ctx context.Context, args []string, std stdio) error {
 	bar := progress.New(std.err, "", 0)
 	if bar.Active() {
 		o.Progress = bar.Replay
+		o.Problems = bar.Problems(o.Problems)
 	}
 	rep, sum, err := noise.Run(ctx, o)
 	if err != nil {

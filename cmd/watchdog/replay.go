@@ -36,9 +36,10 @@ func runReplay(ctx context.Context, args []string, std stdio) error {
 		return err
 	}
 	o := replay.Options{Pipeline: p, Output: out, Sources: sources(ctx, std, paths), Jobs: in.jobs, Scope: sc, Problems: std.problem}
-	bar := progress.New(std.err, "", 0)
+	bar := progress.New(std.err, "", 0, std.out)
 	if bar.Active() {
 		o.Progress = bar.Replay
+		o.Problems = bar.Problems(o.Problems)
 	}
 	s, err := replay.Run(ctx, o)
 	if err != nil {

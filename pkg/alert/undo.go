@@ -119,6 +119,24 @@ func (s Records) writeMarker(ctx context.Context, key string, change func(*UndoM
 	return nil
 }
 
+// Recorded reports whether the store holds a record of some action for eventID: what `watchdog
+// undo` looks up before it asks for credentials. Reading whether a record exists needs no Codec.
+func Recorded(ctx context.Context, records Records, eventID string) (bool, error) {
+	for _, r := range detect.Rules() {
+		if r.Action == "" {
+			continue
+		}
+		_, err := records.Get(ctx, Key(eventID, r.ID))
+		if err == nil {
+			return true, nil
+		}
+		if !errors.Is(err, state.ErrNotFound) {
+			return false, err
+		}
+	}
+	return false, nil
+}
+
 // UndoEvent reverses every action recorded for eventID, saying what became of each on w. Before
 // each call it writes the action's undo marker, naming undoer (the ARN its credentials act as),
 // and after it the time it succeeded. An action is already undone when its marker says so, or,

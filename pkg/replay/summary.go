@@ -53,8 +53,11 @@ type Summary struct {
 	// Remediations counts the findings' remediation outcomes by status (findings whose rule has
 	// no remediation are not counted).
 	Remediations map[remediate.Status]int
-	Jobs         int
-	Took         time.Duration
+	// FailedReasons counts the failed remediations by reason: one cause of many failures (no
+	// credentials) is said once, after each finding said it.
+	FailedReasons map[string]int
+	Jobs          int
+	Took          time.Duration
 }
 
 // Err is ErrSomeInputs when some input or record was unreadable or the pipeline failed on some
@@ -72,7 +75,7 @@ func (s *Summary) Err() error {
 
 func newSummary(jobs int) *Summary {
 	return &Summary{ByCategory: map[string]int{}, ByRule: map[string]int{}, ByActor: map[string]int{},
-		Remediations: map[remediate.Status]int{}, Jobs: jobs}
+		Remediations: map[remediate.Status]int{}, FailedReasons: map[string]int{}, Jobs: jobs}
 }
 
 // inputRead counts an input read to its end; its findings were counted one by one.
@@ -104,6 +107,9 @@ func plural(n int64, one, many string) string {
 func (s *Summary) finding(f detect.Finding, o *remediate.Outcome) {
 	if o != nil {
 		s.Remediations[o.Status]++
+		if o.Status == remediate.Failed {
+			s.FailedReasons[o.Reason]++
+		}
 	}
 	s.Findings++
 	s.ByCategory[f.Category]++
@@ -134,6 +140,7 @@ func (s *Summary) unreadableInput(name string) {
 // Lists in the summary stop after this many entries.
 const (
 	topActors      = 5
+	failedReasons  = 3
 	listUnreadable = 10
 )
 
@@ -151,6 +158,9 @@ func (s *Summary) Print(w io.Writer, details bool) {
 			parts[i] = fmt.Sprintf("%d %s", s.Remediations[st], st)
 		}
 		fmt.Fprintf(w, "watchdog: remediations: %s\n", strings.Join(parts, ", "))
+	}
+	for _, why := range topKeys(s.FailedReasons, failedReasons, nil) {
+		fmt.Fprintf(w, "watchdog: %d failed: %s\n", s.FailedReasons[why], why)
 	}
 	if !details {
 		return
@@ -192,9 +202,8 @@ func sumValues(m map[remediate.Status]int) int {
 	return n
 }
 
-// counts formats "name n, name n", by name when order is given, else most first (then by
-// name), keeping the first limit (0: all).
-func counts(m map[string]int, limit int, order func(a, b string) int) string {
+// topKeys are m's keys by order, else most first (then by name), the first limit (0: all).
+func topKeys(m map[string]int, limit int, order func(a, b string) int) []string {
 	names := slices.Collect(maps.Keys(m))
 	if order == nil {
 		order = func(a, b string) int { return cmp.Or(m[b]-m[a], strings.Compare(a, b)) }
@@ -203,6 +212,12 @@ func counts(m map[string]int, limit int, order func(a, b string) int) string {
 	if limit > 0 && len(names) > limit {
 		names = names[:limit]
 	}
+	return names
+}
+
+// counts formats "name n, name n" of topKeys.
+func counts(m map[string]int, limit int, order func(a, b string) int) string {
+	names := topKeys(m, limit, order)
 	parts := make([]string, len(names))
 	for i, n := range names {
 		parts[i] = fmt.Sprintf("%s %d", n, m[n])
