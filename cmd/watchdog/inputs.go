@@ -5,8 +5,10 @@ import (
 	"flag"
 	"fmt"
 	"runtime"
-	"sync"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/iam-watchdog/iam-watchdog/pkg/clienv"
 	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
 	"github.com/iam-watchdog/iam-watchdog/pkg/eventhistory"
 	"github.com/iam-watchdog/iam-watchdog/pkg/replay"
@@ -48,18 +50,19 @@ func (f *inputFlags) parse(fs *flag.FlagSet, args []string) ([]string, replay.Sc
 var lookupRate = eventhistory.DefaultRate
 
 // sources are the sources of the PATH arguments: files, directories, standard input, S3
-// prefixes and regions' Event history (cloudtrail://REGION), read with the SDK's standard
-// configuration, built on first use.
-func sources(ctx context.Context, std stdio, paths []string) []replay.Source {
-	s3Client := sync.OnceValues(func() (replay.S3API, error) {
-		c, err := awsConfig(ctx)
-		if err != nil {
-			return nil, err
-		}
-		return replay.NewS3Client(c), nil
-	})
-	locate := replay.Locator{Stdin: std.in, S3: func(context.Context) (replay.S3API, error) { return s3Client() },
-		History: &replay.History{Plan: eventhistory.NewPlan(detect.Rules()), Config: awsConfig, Rate: lookupRate,
+// prefixes and regions' Event history (cloudtrail://REGION), read with env's AWS configuration,
+// loaded on first use.
+func sources(env *clienv.Env, std stdio, paths []string) []replay.Source {
+	awsCfg := func(context.Context) (aws.Config, error) { return env.AWS() }
+	locate := replay.Locator{Stdin: std.in,
+		S3: func(ctx context.Context) (replay.S3API, error) {
+			c, err := awsCfg(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return replay.NewS3Client(c), nil
+		},
+		History: &replay.History{Plan: eventhistory.NewPlan(detect.Rules()), Config: awsCfg, Rate: lookupRate,
 			Notes: func(s string) { fmt.Fprintf(std.err, "watchdog: %s\n", s) }}}
 	return locate.Sources(paths)
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/iam-watchdog/iam-watchdog/internal/cli"
 	"github.com/iam-watchdog/iam-watchdog/internal/progress"
+	"github.com/iam-watchdog/iam-watchdog/pkg/clienv"
 	"github.com/iam-watchdog/iam-watchdog/pkg/noise"
 )
 
@@ -25,7 +26,7 @@ func runNoise(ctx context.Context, args []string, std stdio) error {
 	if err != nil {
 		return err
 	}
-	o := noise.Options{Config: cfg, Sources: sources(ctx, std, paths), Jobs: in.jobs, Scope: sc, Problems: std.problem}
+	o := noise.Options{Config: cfg, Sources: sources(clienv.New(ctx, nil), std, paths), Jobs: in.jobs, Scope: sc, Problems: std.problem}
 	bar := progress.New(std.err, "", 0)
 	if bar.Active() {
 		o.Progress = bar.Replay

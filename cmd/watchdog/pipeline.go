@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/iam-watchdog/iam-watchdog/pkg/clienv"
 	"github.com/iam-watchdog/iam-watchdog/pkg/notify"
@@ -68,8 +67,6 @@ func (pf *pipelineFlags) env(ctx context.Context) *clienv.Env {
 	return clienv.New(ctx, nil)
 }
 
-// awsConfig is the SDK's configuration for commands without --debug: its log lines dropped.
-func awsConfig(ctx context.Context) (aws.Config, error) { return clienv.AWSConfig(ctx, nil) }
 
 // buildPipeline assembles the pipeline the flags describe (clienv.Env.Pipeline).
 func buildPipeline(ctx context.Context, pf pipelineFlags) (*watchdog.Pipeline, error) {
