@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 
-
 	"github.com/iam-watchdog/iam-watchdog/pkg/clienv"
 	"github.com/iam-watchdog/iam-watchdog/pkg/notify"
 	"github.com/iam-watchdog/iam-watchdog/pkg/policy"
@@ -66,7 +65,6 @@ func (pf *pipelineFlags) env(ctx context.Context) *clienv.Env {
 	}
 	return clienv.New(ctx, nil)
 }
-
 
 // buildPipeline assembles the pipeline the flags describe (clienv.Env.Pipeline).
 func buildPipeline(ctx context.Context, pf pipelineFlags) (*watchdog.Pipeline, error) {
