@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/iam-watchdog/iam-watchdog/internal/lambdatest"
-	"github.com/iam-watchdog/iam-watchdog/internal/mototest"
 )
 
 // cli is the watchdog binary buildWatchdog builds once for the package's tests, in dir.
@@ -27,7 +26,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	cli.dir = dir
-	code := mototest.Main(func() int { return lambdatest.Main(m.Run) })
+	code := lambdatest.Main(m.Run)
 	if err := os.RemoveAll(dir); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		code = max(code, 1)

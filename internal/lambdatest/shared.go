@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+
+	"github.com/iam-watchdog/iam-watchdog/internal/mototest"
 )
 
 // builds holds the bootstraps built while Main runs a package's tests, one per Go package.
@@ -22,8 +24,13 @@ type sharedBuild struct {
 }
 
 // Main runs a package's tests (run is testing.M's Run) with each bootstrap built once, in a
-// directory removed afterwards: TestMain is `os.Exit(lambdatest.Main(m.Run))`.
+// directory removed afterwards, and with mototest's shared moto_servers (mototest.Main), which
+// the functions' tests all call: TestMain is `os.Exit(lambdatest.Main(m.Run))`.
 func Main(run func() int) int {
+	return mototest.Main(func() int { return withBuilds(run) })
+}
+
+func withBuilds(run func() int) int {
 	dir, err := os.MkdirTemp("", "lambdatest-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "lambdatest: directory for bootstraps:", err)
