@@ -236,10 +236,7 @@ func auditProxy(t *testing.T) {
 // severity, 2 on usage; through Run, and through the built binary for what main makes of them.
 func TestAuditExitCodes(t *testing.T) {
 	// Built before startMoto points HOME (and with it Go's caches) at an empty directory.
-	bin := filepath.Join(t.TempDir(), "watchdog")
-	if out, err := exec.CommandContext(t.Context(), "go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildWatchdog(t)
 	auditProxy(t)
 	for _, tc := range []struct {
 		args []string

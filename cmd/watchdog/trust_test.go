@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -201,15 +202,20 @@ func TestModeCeilingMakesNoAWSCall(t *testing.T) {
 	}
 }
 
-// buildWatchdog builds the real binary, for tests of what main makes of Run's errors.
+// buildWatchdog builds the real binary, for tests of what main makes of Run's errors: once per
+// run of the package's tests (testmain_test.go), as the build does not change between them.
 func buildWatchdog(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "watchdog")
-	build := exec.CommandContext(t.Context(), "go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	cli.once.Do(func() {
+		cli.bin = filepath.Join(cli.dir, "watchdog")
+		if out, err := exec.Command("go", "build", "-o", cli.bin, ".").CombinedOutput(); err != nil {
+			cli.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if cli.err != nil {
+		t.Fatal(cli.err)
 	}
-	return bin
+	return cli.bin
 }
 
 // TestFailedRemediationExitsOne: a remediation that fails (StartLogging on a trail moto does not

@@ -113,7 +113,7 @@ func TestBootstrapUnderRIE(t *testing.T) {
 		t.Fatal(err)
 	}
 	invoke("a CloudTrail event", event, 0)
-	if !strings.Contains(fn.Logs(), "invocation refused") {
+	if !fn.LogsContain("invocation refused", 10*time.Second) {
 		t.Error("the CloudTrail event's refusal was not logged")
 	}
 

@@ -20,19 +20,35 @@ import (
 	"time"
 )
 
-// Build compiles the Lambda in pkgDir (a Go package path such as ./functions/watchdog, relative
-// to the module root) for this machine, with the lambda.norpc tag the deployed one uses.
+// Build compiles the Lambda in pkg (a Go package path such as ./functions/watchdog, relative
+// to the module root) for this machine, with the lambda.norpc tag the deployed one uses. In a
+// package whose TestMain runs through Main, each pkg is built once for all its tests (a link
+// takes seconds); otherwise once per call, into the test's temporary directory.
 func Build(t testing.TB, pkg string) string {
 	t.Helper()
 	root := moduleRoot(t)
+	if b := sharedBuildOf(pkg); b != nil {
+		out, err := b.build(root, pkg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
 	out := filepath.Join(t.TempDir(), "bootstrap")
+	if err := build(root, pkg, out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func build(root, pkg, out string) error {
 	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-o", out, pkg)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
 	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build %s: %v\n%s", pkg, err, b)
+		return fmt.Errorf("build %s: %v\n%s", pkg, err, b)
 	}
-	return out
+	return nil
 }
 
 // Function is a bootstrap running under aws-lambda-rie.

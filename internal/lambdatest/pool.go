@@ -36,12 +36,23 @@ const releaseWait = 10 * time.Second
 
 // awaitReports waits until f has logged n REPORT lines, or for d.
 func (f *Function) awaitReports(n int, d time.Duration) {
+	f.awaitLogs(func(logs string) bool { return strings.Count(logs, "REPORT RequestId:") >= n }, d)
+}
+
+// LogsContain reports whether f's logs hold s within d: the function's output reaches the
+// emulator's pipe after the invocation's answer, later still on a busy machine.
+func (f *Function) LogsContain(s string, d time.Duration) bool {
+	return f.awaitLogs(func(logs string) bool { return strings.Contains(logs, s) }, d)
+}
+
+// awaitLogs waits until done holds for f's logs, or for d; it reports whether done held.
+func (f *Function) awaitLogs(done func(logs string) bool, d time.Duration) bool {
 	timeout := time.After(d)
 	for {
 		f.mu.Lock()
-		if strings.Count(f.log.String(), "REPORT RequestId:") >= n {
+		if done(f.log.String()) {
 			f.mu.Unlock()
-			return
+			return true
 		}
 		if f.wrote == nil {
 			f.wrote = make(chan struct{})
@@ -51,7 +62,7 @@ func (f *Function) awaitReports(n int, d time.Duration) {
 		select {
 		case <-wrote:
 		case <-timeout:
-			return
+			return false
 		}
 	}
 }

@@ -1,11 +1,12 @@
-// Package mototest runs a real moto_server (the Python moto package's AWS API emulator) for the
-// duration of a test, builds SDK configuration pointed at it, and creates and reads the state
-// that remediation tests act on. Programs that need moto_server outside a test (`watchdog demo`)
+// Package mototest runs a real moto_server (the Python moto package's AWS API emulator) for
+// tests, builds SDK configuration pointed at it, and creates and reads the state that
+// remediation tests act on. Programs that need moto_server outside a test (`watchdog demo`)
 // use internal/motoserver, which this package wraps.
 package mototest
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -26,9 +27,22 @@ type Server struct {
 	Endpoint string
 }
 
-// Start runs moto_server for the test and stops it when the test ends. It fails the test when
-// moto_server is not installed (`make test` installs it; see the Makefile).
+// Start gives the test an empty moto_server of its own until the test ends. In a package whose
+// TestMain runs through Main, that is the package's shared server, reset, and held for the test
+// (see Main); otherwise, or while another test holds it, a server started for the test alone.
+// moto_server is launched with the test's MOTO_* environment (t.Setenv), e.g.
+// MOTO_IAM_LOAD_MANAGED_POLICIES=true. It fails the test when moto_server is not installed
+// (`make test` installs it; see the Makefile).
 func Start(t testing.TB) *Server {
+	t.Helper()
+	if srv := lease(t); srv != nil {
+		return srv
+	}
+	return launch(t)
+}
+
+// launch runs a moto_server for t alone and stops it when t ends.
+func launch(t testing.TB) *Server {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -66,12 +80,22 @@ func Config(t testing.TB, endpoint string) aws.Config {
 	return cfg
 }
 
-// Reset wipes all of moto's state, for tests that share one server.
+// Reset wipes all of moto's state, for a test that empties its server between steps.
 func (s *Server) Reset(t testing.TB) {
 	t.Helper()
-	resp, err := http.Post(s.Endpoint+"/moto-api/reset", "application/json", nil)
-	if err != nil {
-		t.Fatalf("reset moto: %v", err)
+	if err := reset(s.Endpoint); err != nil {
+		t.Fatal(err)
 	}
-	resp.Body.Close()
+}
+
+func reset(endpoint string) error {
+	resp, err := http.Post(endpoint+"/moto-api/reset", "application/json", nil)
+	if err != nil {
+		return fmt.Errorf("reset moto: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("reset moto: HTTP %d", resp.StatusCode)
+	}
+	return nil
 }

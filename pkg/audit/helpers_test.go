@@ -2,10 +2,7 @@ package audit
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,45 +10,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 
-	"github.com/iam-watchdog/iam-watchdog/internal/motoserver"
 	"github.com/iam-watchdog/iam-watchdog/internal/mototest"
 )
 
-// shared is the package's moto_server without AWS managed policies, launched by the first test
-// that needs it and stopped by TestMain: starting moto takes seconds, a reset milliseconds, and
-// the tests of this package do not run in parallel.
-var shared struct {
-	once sync.Once
-	p    *motoserver.Process
-	err  error
-}
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if shared.p != nil {
-		if err := shared.p.Stop(); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-		}
-	}
-	os.Exit(code)
-}
-
-// startMoto returns the shared moto_server, reset to empty. Without AWS managed policies, moto
-// answers GetAccountAuthorizationDetails in milliseconds instead of seconds. The test fails when
-// moto_server is not installed.
+// startMoto returns the package's shared moto_server (testmain_test.go), reset to empty.
+// Without AWS managed policies, moto answers GetAccountAuthorizationDetails in milliseconds
+// instead of seconds. The test fails when moto_server is not installed.
 func startMoto(t *testing.T) *mototest.Server {
 	t.Helper()
-	shared.once.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		shared.p, shared.err = motoserver.Launch(ctx)
-	})
-	if shared.err != nil {
-		t.Fatal(shared.err)
-	}
-	srv := &mototest.Server{Endpoint: shared.p.Endpoint}
-	srv.Reset(t)
-	return srv
+	return mototest.Start(t)
 }
 
 // startMotoManaged runs moto_server with AWS managed policies loaded, so that
