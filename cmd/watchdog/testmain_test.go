@@ -9,8 +9,8 @@ import (
 	"github.com/iam-watchdog/iam-watchdog/internal/lambdatest"
 )
 
-// cli is the watchdog binary buildWatchdog builds once for the package's tests, in dir.
-var cli struct {
+// cliBuild is the watchdog binary buildWatchdog builds once for the package's tests, in dir.
+var cliBuild struct {
 	dir  string
 	once sync.Once
 	bin  string
@@ -25,7 +25,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	cli.dir = dir
+	cliBuild.dir = dir
 	code := lambdatest.Main(m.Run)
 	if err := os.RemoveAll(dir); err != nil {
 		fmt.Fprintln(os.Stderr, err)

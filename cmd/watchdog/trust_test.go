@@ -206,16 +206,16 @@ func TestModeCeilingMakesNoAWSCall(t *testing.T) {
 // run of the package's tests (testmain_test.go), as the build does not change between them.
 func buildWatchdog(t *testing.T) string {
 	t.Helper()
-	cli.once.Do(func() {
-		cli.bin = filepath.Join(cli.dir, "watchdog")
-		if out, err := exec.Command("go", "build", "-o", cli.bin, ".").CombinedOutput(); err != nil {
-			cli.err = fmt.Errorf("go build: %v\n%s", err, out)
+	cliBuild.once.Do(func() {
+		cliBuild.bin = filepath.Join(cliBuild.dir, "watchdog")
+		if out, err := exec.Command("go", "build", "-o", cliBuild.bin, ".").CombinedOutput(); err != nil {
+			cliBuild.err = fmt.Errorf("go build: %v\n%s", err, out)
 		}
 	})
-	if cli.err != nil {
-		t.Fatal(cli.err)
+	if cliBuild.err != nil {
+		t.Fatal(cliBuild.err)
 	}
-	return cli.bin
+	return cliBuild.bin
 }
 
 // TestFailedRemediationExitsOne: a remediation that fails (StartLogging on a trail moto does not
