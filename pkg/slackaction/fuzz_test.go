@@ -73,15 +73,16 @@ func (r *recordingRemediator) Apply(_ context.Context, a detect.Action) (remedia
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.applied = append(r.applied, a)
-	return remediate.Undo{Action: a.Kind, UserName: a.UserName, AccessKeyID: a.AccessKeyID}, nil
+	return remediate.Undo{Action: a.Kind, Account: a.Account, UserName: a.UserName, AccessKeyID: a.AccessKeyID}, nil
 }
 
 func (r *recordingRemediator) Plan(_ context.Context, a detect.Action) (remediate.Undo, error) {
-	return remediate.Undo{Action: a.Kind, UserName: a.UserName, AccessKeyID: a.AccessKeyID}, nil
+	return remediate.Undo{Action: a.Kind, Account: a.Account, UserName: a.UserName, AccessKeyID: a.AccessKeyID}, nil
 }
 
 func (r *recordingRemediator) Do(ctx context.Context, u remediate.Undo) error {
-	_, err := r.Apply(ctx, detect.Action{Kind: u.Action, UserName: u.UserName, AccessKeyID: u.AccessKeyID})
+	// The undo record carries the account, as remediate.Remediator's plans do.
+	_, err := r.Apply(ctx, detect.Action{Kind: u.Action, Account: u.Account, UserName: u.UserName, AccessKeyID: u.AccessKeyID})
 	return err
 }
 
