@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"runtime"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
@@ -54,14 +55,15 @@ var lookupRate = eventhistory.DefaultRate
 // loaded on first use.
 func sources(env *clienv.Env, std stdio, paths []string) []replay.Source {
 	awsCfg := func(context.Context) (aws.Config, error) { return env.AWS() }
+	s3Client := sync.OnceValues(func() (replay.S3API, error) {
+		c, err := env.AWS()
+		if err != nil {
+			return nil, err
+		}
+		return replay.NewS3Client(c), nil
+	})
 	locate := replay.Locator{Stdin: std.in,
-		S3: func(ctx context.Context) (replay.S3API, error) {
-			c, err := awsCfg(ctx)
-			if err != nil {
-				return nil, err
-			}
-			return replay.NewS3Client(c), nil
-		},
+		S3: func(context.Context) (replay.S3API, error) { return s3Client() },
 		History: &replay.History{Plan: eventhistory.NewPlan(detect.Rules()), Config: awsCfg, Rate: lookupRate,
 			Notes: func(s string) { fmt.Fprintf(std.err, "watchdog: %s\n", s) }}}
 	return locate.Sources(paths)
