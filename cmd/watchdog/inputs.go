@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"runtime"
@@ -52,8 +53,8 @@ var lookupRate = eventhistory.DefaultRate
 
 // sources are the sources of the PATH arguments: files, directories, standard input, S3
 // prefixes and regions' Event history (cloudtrail://REGION), read with env's AWS configuration,
-// loaded on first use.
-func sources(env *clienv.Env, std stdio, paths []string) []replay.Source {
+// loaded on first use. What Event history leaves out is told to say, as problems are.
+func sources(env *clienv.Env, std stdio, say func(error), paths []string) []replay.Source {
 	awsCfg := func(context.Context) (aws.Config, error) { return env.AWS() }
 	s3Client := sync.OnceValues(func() (replay.S3API, error) {
 		c, err := env.AWS()
@@ -65,6 +66,6 @@ func sources(env *clienv.Env, std stdio, paths []string) []replay.Source {
 	locate := replay.Locator{Stdin: std.in,
 		S3: func(context.Context) (replay.S3API, error) { return s3Client() },
 		History: &replay.History{Plan: eventhistory.NewPlan(detect.Rules()), Config: awsCfg, Rate: lookupRate,
-			Notes: func(s string) { fmt.Fprintf(std.err, "watchdog: %s\n", s) }}}
+			Notes: func(s string) { say(errors.New(s)) }}}
 	return locate.Sources(paths)
 }

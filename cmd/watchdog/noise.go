@@ -26,12 +26,13 @@ func runNoise(ctx context.Context, args []string, std stdio) error {
 	if err != nil {
 		return err
 	}
-	o := noise.Options{Config: cfg, Sources: sources(clienv.New(ctx, nil), std, paths), Jobs: in.jobs, Scope: sc, Problems: std.problem}
+	o := noise.Options{Config: cfg, Jobs: in.jobs, Scope: sc, Problems: std.problem}
 	bar := progress.New(std.err, "", 0)
 	if bar.Active() {
 		o.Progress = bar.Replay
 		o.Problems = bar.Problems(o.Problems)
 	}
+	o.Sources = sources(clienv.New(ctx, nil), std, o.Problems, paths)
 	rep, sum, err := noise.Run(ctx, o)
 	if err != nil {
 		return err

@@ -35,12 +35,13 @@ func runReplay(ctx context.Context, args []string, std stdio) error {
 	if err != nil {
 		return err
 	}
-	o := replay.Options{Pipeline: p, Output: out, Sources: sources(pf.env(ctx), std, paths), Jobs: in.jobs, Scope: sc, Problems: std.problem}
+	o := replay.Options{Pipeline: p, Output: out, Jobs: in.jobs, Scope: sc, Problems: std.problem}
 	bar := progress.New(std.err, "", 0, std.out)
 	if bar.Active() {
 		o.Progress = bar.Replay
 		o.Problems = bar.Problems(o.Problems)
 	}
+	o.Sources = sources(pf.env(ctx), std, o.Problems, paths)
 	s, err := replay.Run(ctx, o)
 	if err != nil {
 		return err
