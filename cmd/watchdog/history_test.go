@@ -133,14 +133,20 @@ func TestReplayEventHistory(t *testing.T) {
 	}
 }
 
-// TestReplayEventHistoryEdges: a region that is not one, a region without the global services'
-// events, a --since before Event history's 90 days, and a refused call.
+// TestReplayEventHistoryEdges: a region that is not one, a region outside --region, a region
+// without the global services' events, a --since before Event history's 90 days, and a refused
+// call.
 func TestReplayEventHistoryEdges(t *testing.T) {
 	srv, _, _ := historyArchive(t)
 
 	r := runCLI(t, "", "replay", "--output", "jsonl", "cloudtrail://not_a_region")
 	if !errors.Is(r.err, errSomeInputs) || !strings.Contains(r.stderr, `"not_a_region" is not a region name`) {
 		t.Errorf("a bad region: err %v, want errSomeInputs and the region named\n%s", r.err, r.stderr)
+	}
+
+	r = runCLI(t, "", "replay", "--output", "jsonl", "--region", "eu-west-1", "cloudtrail://us-east-1")
+	if !errors.Is(r.err, errSomeInputs) || !strings.Contains(r.stderr, "cloudtrail://us-east-1: outside --region eu-west-1") {
+		t.Errorf("a region outside --region: err %v, want errSomeInputs and the contradiction named\n%s", r.err, r.stderr)
 	}
 
 	r = mustRun(t, "replay", "--output", "jsonl", "cloudtrail://eu-west-1")

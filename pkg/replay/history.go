@@ -86,11 +86,12 @@ func (h *History) notes(regions []string) {
 }
 
 // Inputs implements Source: one input, the region's history, read when it is opened. Event
-// history has no account or region to prune by other than its own: a scope of another region
-// reads nothing.
+// history has no account or region to prune by other than its own: under a scope of another
+// region the path is an error, not a silent nothing.
 func (s historySource) Inputs(_ context.Context, sc Scope, _ bool) iter.Seq2[Input, error] {
 	return func(yield func(Input, error) bool) {
 		if sc.Region != "" && sc.Region != s.region {
+			yield(Input{Name: HistoryScheme + s.region}, fmt.Errorf("%s%s: outside --region %s, so nothing of it can be read", HistoryScheme, s.region, sc.Region))
 			return
 		}
 		yield(Input{Name: HistoryScheme + s.region, Records: s.records(sc), Note: s.state.getNote}, nil)
