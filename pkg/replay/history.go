@@ -1,6 +1,7 @@
 package replay
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"iter"
@@ -33,15 +34,18 @@ type History struct {
 	// Notes, when set, is told what the reading leaves out: the rules Event history cannot serve,
 	// the regions missing for the global services, a --since before its 90 days.
 	Notes func(string)
+
+	limiters map[string]*eventhistory.Limiter // by region
 }
 
 // historySource is one cloudtrail://REGION path. Both listings of a replay (the reading and the
 // progress's) yield an input of the same state, so that the progress can tell how the reading
 // goes.
 type historySource struct {
-	h      *History
-	region string
-	state  *historyState
+	h       *History
+	region  string
+	limiter *eventhistory.Limiter
+	state   *historyState
 }
 
 type historyState struct {
@@ -68,7 +72,20 @@ func (h *History) source(path string, regions *[]string) Source {
 		return failedSource{name: path, err: fmt.Errorf("%s: %q is not a region name (cloudtrail://REGION, e.g. cloudtrail://us-east-1)", path, region)}
 	}
 	*regions = append(*regions, region)
-	return historySource{h: h, region: region, state: &historyState{}}
+	// One limiter per region, shared when a region is named twice: the quota is the account's
+	// and the region's, not the path's.
+	if h.limiters == nil {
+		h.limiters = map[string]*eventhistory.Limiter{}
+	}
+	l, ok := h.limiters[region]
+	if !ok {
+		var err error
+		if l, err = eventhistory.NewLimiter(cmp.Or(h.Rate, eventhistory.DefaultRate)); err != nil {
+			return failedSource{name: path, err: fmt.Errorf("%s: %w", path, err)}
+		}
+		h.limiters[region] = l
+	}
+	return historySource{h: h, region: region, limiter: l, state: &historyState{}}
 }
 
 // notes tells Notes, once for all the regions read, which rules are skipped and which global
@@ -110,7 +127,7 @@ func (s historySource) records(sc Scope) func(context.Context) iter.Seq2[*cloudt
 			}
 			began := time.Now()
 			r, err := eventhistory.NewReader(eventhistory.NewClient(cfg, s.region), s.region, s.h.Plan, eventhistory.Options{
-				Since: sc.Since, Until: sc.Until, Rate: s.h.Rate,
+				Since: sc.Since, Until: sc.Until, Limiter: s.limiter,
 				Progress: func(p eventhistory.Progress) {
 					s.state.setNote(fmt.Sprintf("%s: %d/%d look-ups, %d calls, %d events kept in %s",
 						name, p.LookupsDone, p.Lookups, p.Calls, p.Kept, time.Since(began).Round(time.Second)))
