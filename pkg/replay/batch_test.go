@@ -183,7 +183,7 @@ func TestBatchesMergeToTheLocalReplay(t *testing.T) {
 }
 
 // TestRunBatchStops holds RunBatch to its Stop: the inputs read by then are done, with their
-// rows; the one being read and the rest are left, with none.
+// rows; the one being read and the rest are left, with none, and no problem told of them.
 func TestRunBatchStops(t *testing.T) {
 	dir, _ := testCorpus(t)
 	api := newDirS3(t, dir)
@@ -197,6 +197,10 @@ func TestRunBatchStops(t *testing.T) {
 	}
 	if resp.Done != 5 || len(resp.Remaining) != 7 || resp.Remaining[0] != keys[5] {
 		t.Fatalf("done %d, remaining %v; want 5 done and the rest from %s", resp.Done, resp.Remaining, keys[5])
+	}
+	// The read Stop cut off is left for another batch, not reported as a problem of its object.
+	if len(resp.Problems) != 0 || resp.Totals.Problems != 0 || resp.Totals.Unreadable != 0 {
+		t.Errorf("problems %+v, totals %+v: the object cut off at Stop was reported", resp.Problems, resp.Totals)
 	}
 	names := make([]string, 5)
 	for i, k := range keys[:5] {

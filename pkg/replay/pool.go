@@ -169,6 +169,9 @@ func listAll(ctx context.Context, sources []Source, sc Scope, sized bool) iter.S
 func (r *run) readInline(ctx context.Context, sc *cloudtrail.Scanner, inputs iter.Seq2[Input, error]) error {
 	for in, err := range inputs {
 		if err != nil {
+			if cerr := ctx.Err(); cerr != nil {
+				return cerr // stopped (a batch's Stop): the input is left unread, not unreadable
+			}
 			r.listErr(in, err)
 			continue
 		}
@@ -234,6 +237,9 @@ func (r *run) readConcurrently(ctx context.Context, scanners []*cloudtrail.Scann
 
 	for t := range order {
 		if t.err != nil {
+			if err := ctx.Err(); err != nil {
+				return err // stopped (a batch's Stop): the input is left unread, not unreadable
+			}
 			r.listErr(t.in, t.err)
 			continue
 		}
@@ -347,6 +353,9 @@ func (r *run) inputDone(in Input, unopened bool) {
 // take runs one thing found in an input through the pipeline and counts what came of it.
 func (r *run) take(ctx context.Context, it item) error {
 	switch {
+	case (it.openErr != nil || it.err != nil) && ctx.Err() != nil:
+		// The read was cut off by the end of ctx (a batch's Stop): the input is not done, and
+		// is left to be read again rather than reported unreadable.
 	case it.openErr != nil:
 		r.o.Problems(it.openErr)
 	case it.err != nil:
