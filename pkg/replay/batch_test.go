@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/iam-watchdog/iam-watchdog/internal/textdiff"
 	"github.com/iam-watchdog/iam-watchdog/pkg/notify"
 )
 
@@ -175,7 +176,7 @@ func TestBatchesMergeToTheLocalReplay(t *testing.T) {
 				{"problems", got.problems, want.problems}, {"summary", got.summary, want.summary},
 			} {
 				if c.got != c.want {
-					t.Errorf("%s differ from the local replay's:\n%s", c.what, firstDiff(c.got, c.want))
+					t.Errorf("%s differ from the local replay's:\n%s", c.what, textdiff.First(c.got, c.want))
 				}
 			}
 		})

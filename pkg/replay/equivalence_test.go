@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/iam-watchdog/iam-watchdog/internal/corpus"
+	"github.com/iam-watchdog/iam-watchdog/internal/textdiff"
 	"github.com/iam-watchdog/iam-watchdog/pkg/cloudtrail"
 	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
 	"github.com/iam-watchdog/iam-watchdog/pkg/notify"
@@ -192,7 +193,7 @@ func TestReplayMatchesReference(t *testing.T) {
 					t.Fatalf("replay with %d jobs: %v", jobs, r.problems)
 				}
 				if r.out != want {
-					t.Errorf("replay with %d jobs differs from the reference:\n%s", jobs, firstDiff(r.out, want))
+					t.Errorf("replay with %d jobs differs from the reference:\n%s", jobs, textdiff.First(r.out, want))
 				}
 			}
 		})

@@ -3,8 +3,6 @@ package replay
 import (
 	"bytes"
 	"context"
-	"fmt"
-	"strings"
 	"testing"
 
 	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
@@ -42,21 +40,4 @@ func replayJSONL(t *testing.T, sources []Source, jobs int, sc Scope) replayed {
 	}
 	r.out, r.summary = out.String(), s
 	return r
-}
-
-func firstDiff(got, want string) string {
-	g, w := strings.Split(got, "\n"), strings.Split(want, "\n")
-	for i := range max(len(g), len(w)) {
-		var a, b string
-		if i < len(g) {
-			a = g[i]
-		}
-		if i < len(w) {
-			b = w[i]
-		}
-		if a != b {
-			return fmt.Sprintf("line %d (of %d, want %d):\n got  %.300s\n want %.300s", i+1, len(g), len(w), a, b)
-		}
-	}
-	return "(same)"
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/iam-watchdog/iam-watchdog/internal/corpus"
 	"github.com/iam-watchdog/iam-watchdog/internal/mototest"
+	"github.com/iam-watchdog/iam-watchdog/internal/textdiff"
 )
 
 // TestReplayS3 replays an archive from moto_server's S3 and from a local copy: the same findings
@@ -67,7 +68,7 @@ func TestReplayS3(t *testing.T) {
 			// Rows name their source: the S3 key where the local run names the file.
 			got := strings.ReplaceAll(r.out, "s3://"+bucket+"/trails/", dir+string(filepath.Separator))
 			if got != want {
-				t.Errorf("S3 and local replays differ:\n%s", firstDiff(got, want))
+				t.Errorf("S3 and local replays differ:\n%s", textdiff.First(got, want))
 			}
 			if r.summary.Unreadable != 0 || len(r.problems) != 0 {
 				t.Errorf("%d unreadable: %v", r.summary.Unreadable, r.problems)
