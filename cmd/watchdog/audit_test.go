@@ -273,14 +273,7 @@ func TestAuditExitCodes(t *testing.T) {
 		cmd := exec.CommandContext(t.Context(), bin, tc.args...)
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
-		err := cmd.Run()
-		code := 0
-		var exit *exec.ExitError
-		if errors.As(err, &exit) {
-			code = exit.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
+		code := exitCodeOf(t, cmd.Run())
 		if code != tc.code {
 			t.Errorf("watchdog %v: exit %d, want %d; stderr:\n%s", tc.args, code, tc.code, stderr.String())
 		}

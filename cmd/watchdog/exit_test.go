@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"os"
 	"os/exec"
 	"path"
@@ -59,14 +58,7 @@ func TestExitCodes(t *testing.T) {
 			cmd.Stdin = strings.NewReader(tc.stdin)
 			var stdout, stderr bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
-			err := cmd.Run()
-			code := 0
-			var exit *exec.ExitError
-			if errors.As(err, &exit) {
-				code = exit.ExitCode()
-			} else if err != nil {
-				t.Fatal(err)
-			}
+			code := exitCodeOf(t, cmd.Run())
 			if code != tc.code {
 				t.Errorf("exit code %d, want %d\nstderr:\n%s", code, tc.code, stderr.String())
 			}

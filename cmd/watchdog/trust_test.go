@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -202,6 +203,20 @@ func TestModeCeilingMakesNoAWSCall(t *testing.T) {
 	}
 }
 
+// exitCodeOf is the exit code of a run of the built binary: 0 when err is nil; any error other
+// than the process's exit status fails the test.
+func exitCodeOf(t *testing.T, err error) int {
+	t.Helper()
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit):
+		return exit.ExitCode()
+	case err != nil:
+		t.Fatal(err)
+	}
+	return 0
+}
+
 // buildWatchdog builds the real binary, for tests of what main makes of Run's errors: once per
 // run of the package's tests (testmain_test.go), as the build does not change between them.
 func buildWatchdog(t *testing.T) string {
@@ -243,12 +258,7 @@ func TestFailedRemediationExitsOne(t *testing.T) {
 			var stdout, stderr strings.Builder
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
 			err := cmd.Run()
-			code := 0
-			if ee, ok := err.(*exec.ExitError); ok {
-				code = ee.ExitCode()
-			} else if err != nil {
-				t.Fatal(err)
-			}
+			code := exitCodeOf(t, err)
 			if code != tc.code || !strings.Contains(stderr.String(), tc.summary) {
 				t.Fatalf("exit %d, stderr:\n%s\nwant exit %d and %q", code, stderr.String(), tc.code, tc.summary)
 			}
