@@ -206,13 +206,18 @@ func TestCallsAreLookupsTimesPages(t *testing.T) {
 			if res.fatal != nil || res.bad != nil {
 				t.Fatalf("read failed: %v %v", res.fatal, res.bad)
 			}
+			// A call whose answer a loaded machine lost on the way (a reset connection) is
+			// retried, as against AWS: the pages are the look-ups' own, and every call beyond
+			// them is a retry the reader counted.
 			want := len(plan.Lookups) - 1 + tc.wantCreateAccessKey
 			calls := srv.Calls()
-			if len(calls) != want || res.stats.Calls != want || res.stats.Pages != want {
-				t.Errorf("%d calls (reader counted %d, %d pages), want %d", len(calls), res.stats.Calls, res.stats.Pages, want)
+			retries := res.stats.Retries
+			if len(calls) != res.stats.Calls || res.stats.Calls != want+retries || res.stats.Pages != want || retries > 2 {
+				t.Errorf("%d calls (reader counted %d, %d pages, %d retries), want %d pages and no call but a retry beyond them",
+					len(calls), res.stats.Calls, res.stats.Pages, retries, want)
 			}
-			if n := srv.CallsByAttribute()["EventName=CreateAccessKey"]; n != tc.wantCreateAccessKey {
-				t.Errorf("EventName=CreateAccessKey: %d calls, want %d", n, tc.wantCreateAccessKey)
+			if n := srv.CallsByAttribute()["EventName=CreateAccessKey"]; n < tc.wantCreateAccessKey || n > tc.wantCreateAccessKey+retries {
+				t.Errorf("EventName=CreateAccessKey: %d calls (%d retries in all), want %d", n, retries, tc.wantCreateAccessKey)
 			}
 			for _, c := range calls {
 				if c.Attribute == "" || c.MaxResults != eventhistory.PageSize {
