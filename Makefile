@@ -97,11 +97,11 @@ lint: tools
 deploy:
 	sam build && sam deploy --guided
 
-## corpus: generate the benchmark corpus once: BENCH_SIZE of CloudTrail logs in S3 layout under .bench/
+## corpus: generate the benchmark corpus once (scripts/bench.sh): BENCH_SIZE of CloudTrail logs in S3
+## layout under .bench/, one day of three accounts
 BENCH_SIZE ?= 1100MB
 corpus:
-	@test -f .bench/corpus-$(BENCH_SIZE)-s1/corpus.manifest || \
-	  $(GO) run ./cmd/watchdog gen --out .bench/corpus-$(BENCH_SIZE)-s1 --size $(BENCH_SIZE) --seed 1
+	@BENCH_CORPUS_ONLY=1 BENCH_SIZE=$(BENCH_SIZE) GO="$(GO)" ./scripts/bench.sh
 
 ## bench: replay vs decompression, gzip and jq, and the Lambda's size, INIT and warm invokes (scripts/bench.sh)
 bench: tools
