@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"iter"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -218,6 +222,70 @@ func TestRunBatchStops(t *testing.T) {
 	}
 }
 
+// endingCtx is a context that has ended (Err) but has not yet closed Done: the moment, inside a
+// deadline's cancellation, when a context's Err is set and the contexts derived from it are
+// still being cancelled one by one. Its Done is nil, so nothing derived from it ends.
+type endingCtx struct {
+	context.Context
+	err error
+}
+
+func (c *endingCtx) Done() <-chan struct{} { return nil }
+func (c *endingCtx) Err() error            { return c.err }
+
+// stopOnRead is an input body that ends its replay's ctx, as a batch's Stop would, and then
+// fails as a read cut off by it fails.
+type stopOnRead struct{ ctx *endingCtx }
+
+func (r stopOnRead) Read([]byte) (int, error) {
+	r.ctx.err = context.DeadlineExceeded
+	return 0, fmt.Errorf("read: %w", context.DeadlineExceeded)
+}
+func (stopOnRead) Close() error { return nil }
+
+// TestRunStoppedWhileDerivedLive holds Run to its own ctx when a read fails because the ctx
+// ended: the input is left unread (not done, no problem told), even though the contexts Run
+// derived from ctx have not been cancelled yet. Before, Run asked only those, and a GET cut off
+// at a batch's Stop came back, now and then, as a problem of its object (TestReplayOnLambda's
+// "short of time" in CI).
+func TestRunStoppedWhileDerivedLive(t *testing.T) {
+	for _, where := range []string{"open", "read"} {
+		for _, jobs := range []int{1, 2} {
+			t.Run(fmt.Sprintf("%s/%d jobs", where, jobs), func(t *testing.T) {
+				ctx := &endingCtx{Context: context.Background()}
+				empty := func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(`{"Records":[]}`)), nil }
+				cut := func() (io.ReadCloser, error) {
+					if where == "open" {
+						ctx.err = context.DeadlineExceeded
+						return nil, fmt.Errorf("get s3://archive/b: %w", context.DeadlineExceeded)
+					}
+					return stopOnRead{ctx}, nil
+				}
+				src := sourceFunc(func(yield func(Input) bool) {
+					_ = yield(Input{Name: "a", Open: empty}) && yield(Input{Name: "b", Open: cut}) && yield(Input{Name: "c", Open: empty})
+				})
+				var problems []string
+				var done []string
+				_, err := Run(ctx, Options{Pipeline: dryRun(), Output: notify.NewJSONL(io.Discard), Sources: []Source{src}, Jobs: jobs,
+					Problems:  func(err error) { problems = append(problems, err.Error()) },
+					InputDone: func(rep InputReport) { done = append(done, rep.Name) }})
+				if !errors.Is(err, context.DeadlineExceeded) {
+					t.Errorf("Run: %v, want the ctx's end", err)
+				}
+				// With two workers, a may still be on its way when b's worker ends ctx: then
+				// it is left unread too.
+				want := [][]string{{"a"}}
+				if jobs > 1 {
+					want = append(want, nil)
+				}
+				if len(problems) != 0 || !slices.ContainsFunc(want, func(w []string) bool { return slices.Equal(done, w) }) {
+					t.Errorf("problems %q, inputs done %q; want none, and a alone or none: b was cut off, not unreadable", problems, done)
+				}
+			})
+		}
+	}
+}
+
 // TestCheckRowsRefuses holds CheckRows to whole, consistent rows.
 func TestCheckRowsRefuses(t *testing.T) {
 	const input = `{"input":{"name":"s3://b/k","records":3,"decoded":1,"input_bytes":10,"json_bytes":30,"findings":1}}`
@@ -244,5 +312,18 @@ func TestCheckRowsRefuses(t *testing.T) {
 	}
 	if _, err := CheckRows(strings.NewReader(finding+"\n"+input+"\n"+end+"\n"), []string{"s3://b/k"}); err != nil {
 		t.Errorf("whole rows refused: %v", err)
+	}
+}
+
+// sourceFunc is a Source that yields the same inputs whatever the scope.
+type sourceFunc iter.Seq[Input]
+
+func (f sourceFunc) Inputs(context.Context, Scope, bool) iter.Seq2[Input, error] {
+	return func(yield func(Input, error) bool) {
+		for in := range f {
+			if !yield(in, nil) {
+				return
+			}
+		}
 	}
 }
