@@ -121,7 +121,8 @@ func TestVersion(t *testing.T) {
 		}
 	}
 	// Go stamps the VCS only in a repository whose .git is a folder, not in a git worktree:
-	// build from a clone of this repository's history.
+	// build from a clone of this repository's history, with -trimpath so that the clone's
+	// packages reuse buildWatchdog's compiled ones (their cache keys then hold no directory).
 	top, err := exec.CommandContext(t.Context(), "git", "rev-parse", "--show-toplevel").Output()
 	if err != nil {
 		t.Fatalf("git rev-parse: %v (the test needs the repository's history)", err)
@@ -129,7 +130,7 @@ func TestVersion(t *testing.T) {
 	src, bin := t.TempDir(), filepath.Join(t.TempDir(), "watchdog")
 	for _, cmd := range [][]string{
 		{"git", "clone", "--quiet", strings.TrimSpace(string(top)), src},
-		{"go", "build", "-buildvcs=true", "-o", bin, "./cmd/watchdog"},
+		{"go", "build", "-trimpath", "-buildvcs=true", "-o", bin, "./cmd/watchdog"},
 	} {
 		c := exec.CommandContext(t.Context(), cmd[0], cmd[1:]...)
 		c.Dir = src

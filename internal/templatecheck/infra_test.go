@@ -1,17 +1,14 @@
 package templatecheck
 
 import (
-	"context"
 	"encoding/json"
 	"maps"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/iam-watchdog/iam-watchdog/pkg/detect"
 	"github.com/iam-watchdog/iam-watchdog/pkg/remediate"
@@ -54,28 +51,6 @@ func infraTemplates(t *testing.T) map[string]Template {
 		t.Fatalf("infra/ holds %v, want %v (add a new stack to the lists in infra_test.go)", got, infraStacks)
 	}
 	return out
-}
-
-// TestCfnLintInfra runs cfn-lint over every infra/*.yaml and accepts no errors and no
-// warnings, as TestCfnLint does for template.yaml.
-func TestCfnLintInfra(t *testing.T) {
-	t.Parallel() // a slow external tool; the package's other tests run meanwhile
-	bin, err := exec.LookPath("cfn-lint")
-	if err != nil {
-		t.Fatal("cfn-lint is not on PATH; install it with `pip install cfn-lint`")
-	}
-	var args []string
-	for _, name := range sortedKeys(infraTemplates(t)) {
-		args = append(args, filepath.Join("infra", name))
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Dir = repoRoot(t)
-	out, err := cmd.CombinedOutput()
-	if err != nil || strings.TrimSpace(string(out)) != "" {
-		t.Fatalf("cfn-lint %s (%v):\n%s", strings.Join(args, " "), err, out)
-	}
 }
 
 // TestEveryPatternPinsSource holds every EventBridge pattern in every template to a literal,
