@@ -5,13 +5,18 @@
 # -fuzztime ends, on a loaded machine, with no failing input: a race in the coordinator, not in
 # the target (https://go.dev/issue/75804, fixed in Go 1.27). Such a run is tried once more; a run
 # that writes a failing input under testdata/fuzz, or fails any other way, fails at once.
+#
+# The targets are the Fuzz functions of the test files go list names for the package (so build
+# constraints hold), read from the source: `go test -list` would link a test binary per package.
 set -uo pipefail
 fuzztime=$1
 shift
 go=${GO:-go}
 for pkg in $("$go" list "$@"); do
 	dir=$("$go" list -f '{{.Dir}}' "$pkg")
-	for f in $("$go" test -list '^Fuzz' "$pkg" | grep '^Fuzz'); do
+	files=$("$go" list -f '{{range .TestGoFiles}}{{$.Dir}}/{{.}} {{end}}{{range .XTestGoFiles}}{{$.Dir}}/{{.}} {{end}}' "$pkg")
+	# shellcheck disable=SC2086 # one word per file; go list's paths hold no spaces here
+	for f in $([ -n "$files" ] && sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $files); do
 		for attempt in 1 2; do
 			echo "== $pkg $f"
 			before=$(ls "$dir/testdata/fuzz/$f" 2>/dev/null | wc -l)
