@@ -73,14 +73,22 @@ $(RIE):
 	@echo "tools: building aws-lambda-rie into $(TOOLS) (first run only; Go downloads its modules)"
 	GOBIN=$(TOOLS) $(GO) install $(RIE_PKG)
 
-## test: every test, against real local moto_server, Slack API servers and aws-lambda-rie
+## test: every test, against real local moto_server, Slack API servers and aws-lambda-rie, and
+## every fuzz target for 3s beside them (many tests wait on servers and emulators: the fuzzing
+## uses the idle cores); the fuzzing's output goes to .tools/fuzz-short.log and is shown after
+## the tests, and either failing fails `make test`
 test: tools
 	@echo "test: go vet ./..."
 	$(GO) vet ./...
 	@echo "test: go test ./... (packages build and start their own moto_server, local Slack and aws-lambda-rie; quiet until each package ends)"
-	$(GO) test -count=1 ./...
-	@echo "test: every fuzz target for 3s"
-	$(MAKE) fuzz-short
+	@echo "test: and, beside it, every fuzz target for 3s (make fuzz-short > .tools/fuzz-short.log)"
+	@$(MAKE) --no-print-directory fuzz-short >$(TOOLS)/fuzz-short.log 2>&1 & fuzz=$$!; \
+	  $(GO) test -count=1 ./...; tests=$$?; \
+	  wait $$fuzz; fuzzed=$$?; \
+	  echo "test: fuzz-short (.tools/fuzz-short.log):"; cat $(TOOLS)/fuzz-short.log; \
+	  [ $$tests -eq 0 ] || echo "test: go test failed"; \
+	  [ $$fuzzed -eq 0 ] || echo "test: fuzz-short failed"; \
+	  [ $$tests -eq 0 ] && [ $$fuzzed -eq 0 ]
 
 ## peers: agreement with other projects' test events per category (a report, not a gate).
 ## PEERS_DIR is where their cases are; it exists only beside this repository (without it: a note, exit 0)
