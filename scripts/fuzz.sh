@@ -8,6 +8,8 @@
 #
 # The targets are the Fuzz functions of the test files go list names for the package (so build
 # constraints hold), read from the source: `go test -list` would link a test binary per package.
+# They run with -vet=off (fuzzing needs no vet; make test runs go vet) and -ldflags=-w (no DWARF,
+# which only debuggers read: each target's binary links faster).
 set -uo pipefail
 fuzztime=$1
 shift
@@ -20,7 +22,7 @@ for pkg in $("$go" list "$@"); do
 		for attempt in 1 2; do
 			echo "== $pkg $f"
 			before=$(ls "$dir/testdata/fuzz/$f" 2>/dev/null | wc -l)
-			out=$("$go" test -run '^$' -fuzz "^$f\$" -fuzztime "$fuzztime" "$pkg" 2>&1)
+			out=$("$go" test -vet=off -ldflags=-w -run '^$' -fuzz "^$f\$" -fuzztime "$fuzztime" "$pkg" 2>&1)
 			rc=$?
 			printf '%s\n' "$out"
 			[ "$rc" -eq 0 ] && break

@@ -130,7 +130,7 @@ func TestVersion(t *testing.T) {
 	src, bin := t.TempDir(), filepath.Join(t.TempDir(), "watchdog")
 	for _, cmd := range [][]string{
 		{"git", "clone", "--quiet", strings.TrimSpace(string(top)), src},
-		{"go", "build", "-trimpath", "-buildvcs=true", "-o", bin, "./cmd/watchdog"},
+		{"go", "build", "-trimpath", "-ldflags=-w", "-buildvcs=true", "-o", bin, "./cmd/watchdog"},
 	} {
 		c := exec.CommandContext(t.Context(), cmd[0], cmd[1:]...)
 		c.Dir = src

@@ -220,12 +220,13 @@ func exitCodeOf(t *testing.T, err error) int {
 // buildWatchdog builds the real binary, for tests of what main makes of Run's errors: once per
 // run of the package's tests (testmain_test.go), as the build does not change between them.
 // -trimpath, as TestVersion's build from a clone: without it the compiled packages' cache keys
-// hold their directory, and the clone's build would compile every package again.
+// hold their directory, and the clone's build would compile every package again; -ldflags=-w
+// (no DWARF) links faster.
 func buildWatchdog(t *testing.T) string {
 	t.Helper()
 	cliBuild.once.Do(func() {
 		cliBuild.bin = filepath.Join(cliBuild.dir, "watchdog")
-		if out, err := exec.Command("go", "build", "-trimpath", "-o", cliBuild.bin, ".").CombinedOutput(); err != nil {
+		if out, err := exec.Command("go", "build", "-trimpath", "-ldflags=-w", "-o", cliBuild.bin, ".").CombinedOutput(); err != nil {
 			cliBuild.err = fmt.Errorf("go build: %v\n%s", err, out)
 		}
 	})
