@@ -11,11 +11,12 @@ export AWS_LAMBDA_RIE := $(RIE)
 
 # moto_server, cfn-lint and the AWS SAM translator: used from PATH when there, else installed
 # by `make tools` into this virtual environment (scripts/python-tools.sh), whose bin/ comes first
-# on PATH for every command make runs. PIP_INSTALL_FLAGS adds pip options (a mirror;
+# on PATH for every command make runs, and then .tools/bin (where moto_server is linked when
+# PATH has it as a pyenv shim). PIP_INSTALL_FLAGS adds pip options (a mirror;
 # --no-index --find-links DIR on a machine without PyPI).
 VENV      := $(TOOLS)/venv
 PIP_INSTALL_FLAGS ?=
-export PATH := $(VENV)/bin:$(PATH)
+export PATH := $(VENV)/bin:$(TOOLS)/bin:$(PATH)
 
 .PHONY: all build test demo lint deploy tools bench corpus fuzz clean peers
 

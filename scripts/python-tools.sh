@@ -16,8 +16,30 @@ present() {
 		python3 -c 'import samtranslator, cfnlint' >/dev/null 2>&1
 }
 
+# pyenv's shims are shell scripts that look up the Python version each time they run, half a
+# second of CPU per moto_server start (the tests start a few dozen): when moto_server is one,
+# the executable it stands for is linked into $bin, which the Makefile puts on PATH after the
+# venv and before the rest; the link is made again at each run, so it follows pyenv's choice.
+bin=$(dirname "$venv")/bin
+unshim() {
+	rm -f "$bin/moto_server"
+	hash -r 2>/dev/null || true # forget where moto_server was found before
+	case $(command -v moto_server) in
+	*/shims/moto_server)
+		real=$(pyenv which moto_server 2>/dev/null) && [ -x "$real" ] || return 0
+		mkdir -p "$bin" && ln -s "$real" "$bin/moto_server"
+		hash -r 2>/dev/null || true
+		;;
+	esac
+}
+
 report() {
-	echo "tools: moto_server   $(command -v moto_server)"
+	unshim
+	if [ -L "$bin/moto_server" ]; then
+		echo "tools: moto_server   $bin/moto_server -> $(readlink "$bin/moto_server") (what the pyenv shim runs)"
+	else
+		echo "tools: moto_server   $(command -v moto_server)"
+	fi
 	echo "tools: cfn-lint      $(command -v cfn-lint)"
 	echo "tools: samtranslator $(python3 -c 'import os, samtranslator; print(os.path.dirname(samtranslator.__file__))') ($(command -v python3))"
 }
