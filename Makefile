@@ -79,14 +79,17 @@ $(RIE):
 ## uses the idle cores); the fuzzing's output goes to .tools/fuzz-short.log and is shown after
 ## the tests, and either failing fails `make test`. go test runs without its own vet (the whole
 ## of go vet has just run) and links without DWARF (-ldflags=-w: only debuggers read it; stack
-## traces do not), which takes a quarter off building the test binaries.
+## traces do not), which takes a quarter off building the test binaries. Vet and the tests build
+## as the bootstraps and the CLI that tests build (TEST_BUILD: -trimpath, no cgo, as deployed
+## to Lambda), so that the module's packages are compiled once for all of them, not twice.
+TEST_BUILD := CGO_ENABLED=0 GOFLAGS="$(GOFLAGS) -trimpath"
 test: tools
 	@echo "test: go vet ./..."
-	$(GO) vet ./...
+	$(TEST_BUILD) $(GO) vet ./...
 	@echo "test: go test ./... (packages build and start their own moto_server, local Slack and aws-lambda-rie; quiet until each package ends)"
 	@echo "test: and, beside it, every fuzz target for 3s (make fuzz-short > .tools/fuzz-short.log)"
 	@$(MAKE) --no-print-directory fuzz-short >$(TOOLS)/fuzz-short.log 2>&1 & fuzz=$$!; \
-	  $(GO) test -vet=off -ldflags=-w -count=1 ./...; tests=$$?; \
+	  $(TEST_BUILD) $(GO) test -vet=off -ldflags=-w -count=1 ./...; tests=$$?; \
 	  wait $$fuzz; fuzzed=$$?; \
 	  echo "test: fuzz-short (.tools/fuzz-short.log):"; cat $(TOOLS)/fuzz-short.log; \
 	  [ $$tests -eq 0 ] || echo "test: go test failed"; \
