@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -227,18 +228,23 @@ func TestRunBatchStops(t *testing.T) {
 // still being cancelled one by one. Its Done is nil, so nothing derived from it ends.
 type endingCtx struct {
 	context.Context
-	err error
+	ended atomic.Bool // set by a worker, read by Run's goroutine
 }
 
 func (c *endingCtx) Done() <-chan struct{} { return nil }
-func (c *endingCtx) Err() error            { return c.err }
+func (c *endingCtx) Err() error {
+	if c.ended.Load() {
+		return context.DeadlineExceeded
+	}
+	return nil
+}
 
 // stopOnRead is an input body that ends its replay's ctx, as a batch's Stop would, and then
 // fails as a read cut off by it fails.
 type stopOnRead struct{ ctx *endingCtx }
 
 func (r stopOnRead) Read([]byte) (int, error) {
-	r.ctx.err = context.DeadlineExceeded
+	r.ctx.ended.Store(true)
 	return 0, fmt.Errorf("read: %w", context.DeadlineExceeded)
 }
 func (stopOnRead) Close() error { return nil }
@@ -256,7 +262,7 @@ func TestRunStoppedWhileDerivedLive(t *testing.T) {
 				empty := func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(`{"Records":[]}`)), nil }
 				cut := func() (io.ReadCloser, error) {
 					if where == "open" {
-						ctx.err = context.DeadlineExceeded
+						ctx.ended.Store(true)
 						return nil, fmt.Errorf("get s3://archive/b: %w", context.DeadlineExceeded)
 					}
 					return stopOnRead{ctx}, nil

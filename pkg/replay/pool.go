@@ -137,7 +137,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		err = r.readConcurrently(ctx, scanners, inputs)
 	}
 	if err == nil {
-		err = r.stopped(ctx)
+		err = r.stopped()
 	}
 	stop()
 	r.Took = time.Since(r.began)
@@ -149,23 +149,19 @@ type run struct {
 	*Summary
 	o     Options
 	began time.Time
-	given context.Context // Run's ctx, for stopped
+	given context.Context // Run's ctx: stopped asks it
 	done  atomic.Int64    // inputs finished, for the progress
 	input InputReport     // what the input being handled added so far, for InputDone
 }
 
-// stopped says whether the run was stopped from outside: Run's ctx ended (a batch's Stop), or
-// ctx, derived from it, did. It asks Run's own ctx first. A deadline sets its context's Err
-// and then cancels the contexts derived from it one by one, so a read cancelled by one of them
-// (prefetch.go's GETs derive from the same ctx as Run) can fail while ctx still reads as live:
-// asked alone, ctx would have the cut-off read reported as a problem of its input, or the
-// input counted done with only some of its records.
-func (r *run) stopped(ctx context.Context) error {
-	if err := r.given.Err(); err != nil {
-		return err
-	}
-	return ctx.Err()
-}
+// stopped says whether the run was stopped from outside: Run's ctx ended (a batch's Stop). It
+// asks Run's own ctx, never one derived from it: a deadline sets its context's Err and then
+// cancels the contexts derived from it one by one, so a read cancelled by one of them
+// (prefetch.go's GETs derive from the same ctx as Run) can fail while a derived context still
+// reads as live; asked, it would have the cut-off read reported as a problem of its input, or
+// the input counted done with only some of its records. The contexts Run derives end only with
+// it or when its ctx ends, so its ctx says all they would.
+func (r *run) stopped() error { return r.given.Err() }
 
 // listAll yields the inputs of every source in order.
 func listAll(ctx context.Context, sources []Source, sc Scope, sized bool) iter.Seq2[Input, error] {
@@ -184,7 +180,7 @@ func listAll(ctx context.Context, sources []Source, sc Scope, sized bool) iter.S
 func (r *run) readInline(ctx context.Context, sc *cloudtrail.Scanner, inputs iter.Seq2[Input, error]) error {
 	for in, err := range inputs {
 		if err != nil {
-			if cerr := r.stopped(ctx); cerr != nil {
+			if cerr := r.stopped(); cerr != nil {
 				return cerr // stopped (a batch's Stop): the input is left unread, not unreadable
 			}
 			r.listErr(in, err)
@@ -195,12 +191,12 @@ func (r *run) readInline(ctx context.Context, sc *cloudtrail.Scanner, inputs ite
 		readInput(ctx, sc, in, func(it item) bool {
 			unopened = unopened || it.openErr != nil
 			handleErr = r.take(ctx, it)
-			return handleErr == nil && r.stopped(ctx) == nil
+			return handleErr == nil && r.stopped() == nil
 		})
 		if handleErr != nil {
 			return handleErr
 		}
-		if err := r.stopped(ctx); err != nil {
+		if err := r.stopped(); err != nil {
 			return err
 		}
 		r.inputDone(in, unopened)
@@ -252,7 +248,7 @@ func (r *run) readConcurrently(ctx context.Context, scanners []*cloudtrail.Scann
 
 	for t := range order {
 		if t.err != nil {
-			if err := r.stopped(ctx); err != nil {
+			if err := r.stopped(); err != nil {
 				return err // stopped (a batch's Stop): the input is left unread, not unreadable
 			}
 			r.listErr(t.in, t.err)
@@ -267,7 +263,7 @@ func (r *run) readConcurrently(ctx context.Context, scanners []*cloudtrail.Scann
 				}
 			}
 		}
-		if err := r.stopped(ctx); err != nil {
+		if err := r.stopped(); err != nil {
 			return err // its worker may have stopped short: the input is not done
 		}
 		r.inputDone(t.in, unopened)
@@ -368,7 +364,7 @@ func (r *run) inputDone(in Input, unopened bool) {
 // take runs one thing found in an input through the pipeline and counts what came of it.
 func (r *run) take(ctx context.Context, it item) error {
 	switch {
-	case (it.openErr != nil || it.err != nil) && r.stopped(ctx) != nil:
+	case (it.openErr != nil || it.err != nil) && r.stopped() != nil:
 		// The read was cut off by the end of ctx (a batch's Stop): the input is not done, and
 		// is left to be read again rather than reported unreadable.
 	case it.openErr != nil:
