@@ -34,16 +34,16 @@ unshim() {
 }
 
 report() {
-	unshim
-	if [ -L "$bin/moto_server" ]; then
-		echo "tools: moto_server   $bin/moto_server -> $(readlink "$bin/moto_server") (what the pyenv shim runs)"
-	else
-		echo "tools: moto_server   $(command -v moto_server)"
+	moto=$(command -v moto_server)
+	if [ "$moto" = "$bin/moto_server" ]; then
+		moto="$moto -> $(readlink "$moto") (what the pyenv shim runs)"
 	fi
+	echo "tools: moto_server   $moto"
 	echo "tools: cfn-lint      $(command -v cfn-lint)"
 	echo "tools: samtranslator $(python3 -c 'import os, samtranslator; print(os.path.dirname(samtranslator.__file__))') ($(command -v python3))"
 }
 
+unshim
 if present; then
 	report
 	exit 0

@@ -44,27 +44,7 @@ func TestMakeToolsInstallsIntoVenv(t *testing.T) {
 		t.Fatal("make is not on PATH")
 	}
 	root := repoRoot(t)
-	dir := t.TempDir()
-	for _, f := range []string{"Makefile", "scripts/python-tools.sh", "scripts/python-tools.txt"} {
-		data, err := os.ReadFile(filepath.Join(root, f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, f)), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, f), data, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// aws-lambda-rie is go-installed by the same target; make only checks that it exists, and
-	// building it is not what this test is about.
-	if err := os.MkdirAll(filepath.Join(dir, ".tools"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, ".tools", "aws-lambda-rie"), []byte("#!/bin/sh\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	dir := copyMakeTools(t)
 
 	wheels := t.TempDir()
 	for _, req := range pinnedRequirements(t, filepath.Join(root, "scripts", "python-tools.txt")) {
@@ -116,6 +96,99 @@ func TestMakeToolsInstallsIntoVenv(t *testing.T) {
 	second := run()
 	if strings.Contains(second, "installing") || !strings.Contains(second, "tools: moto_server   "+filepath.Join(venv, "bin", "moto_server")) {
 		t.Errorf("second `make tools` should find the tools in the venv and install nothing:\n%s", second)
+	}
+}
+
+// copyMakeTools copies what `make tools` runs into a new directory, with a stand-in
+// aws-lambda-rie: it is go-installed by the same target, make only checks that it exists, and
+// building it is not what these tests are about.
+func copyMakeTools(t *testing.T) string {
+	t.Helper()
+	root := repoRoot(t)
+	dir := t.TempDir()
+	for _, f := range []string{"Makefile", "scripts/python-tools.sh", "scripts/python-tools.txt"} {
+		data, err := os.ReadFile(filepath.Join(root, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, f)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(dir, ".tools"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, ".tools", "aws-lambda-rie"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TestMakeToolsSkipsPyenvShim runs the real `make tools` where moto_server on PATH is a pyenv
+// shim (a directory named shims, and a pyenv that says which executable the shim stands for):
+// make must link that executable into .tools/bin, where the Makefile's PATH finds it before the
+// shim, and say so. When pyenv no longer names one (another Python chosen, moto uninstalled),
+// the next run must drop the link and use the shim. Stand-in scripts play pyenv, its shims and
+// the tools: what is tested is the Makefile and scripts/python-tools.sh.
+func TestMakeToolsSkipsPyenvShim(t *testing.T) {
+	t.Parallel()
+	makeBin, err := exec.LookPath("make")
+	if err != nil {
+		t.Fatal("make is not on PATH")
+	}
+	dir := copyMakeTools(t)
+	shims := filepath.Join(t.TempDir(), "shims")
+	real := filepath.Join(t.TempDir(), "versions", "3.11", "bin", "moto_server")
+	named := filepath.Join(t.TempDir(), "named") // pyenv names real while this file exists
+	for path, script := range map[string]string{
+		filepath.Join(shims, "moto_server"): "#!/bin/sh\necho shim\n",
+		filepath.Join(shims, "cfn-lint"):    "#!/bin/sh\n",
+		// present() imports samtranslator and cfnlint; report() prints samtranslator's folder.
+		filepath.Join(shims, "python3"): "#!/bin/sh\necho /stand-in/samtranslator\n",
+		filepath.Join(shims, "pyenv"):   "#!/bin/sh\n[ \"$1 $2\" = \"which moto_server\" ] && [ -e " + named + " ] && echo " + real + "\n",
+		real:                            "#!/bin/sh\necho real\n",
+		named:                           "",
+	} {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(script), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run := func() string {
+		ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, makeBin, "-C", dir, "tools")
+		cmd.Env = []string{"PATH=" + shims + ":/usr/bin:/bin", "HOME=" + t.TempDir(), "LANG=C.UTF-8"}
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("make tools: %v\n%s", err, out)
+		}
+		return string(out)
+	}
+	link := filepath.Join(dir, ".tools", "bin", "moto_server")
+
+	out := run()
+	if got, err := os.Readlink(link); err != nil || got != real {
+		t.Errorf("%s links to %q (%v), want %s\n%s", link, got, err, real, out)
+	}
+	if want := "tools: moto_server   " + link + " -> " + real + " (what the pyenv shim runs)\n"; !strings.Contains(out, want) {
+		t.Errorf("make tools does not say %q:\n%s", want, out)
+	}
+
+	if err := os.Remove(named); err != nil {
+		t.Fatal(err)
+	}
+	out = run()
+	if _, err := os.Lstat(link); !os.IsNotExist(err) {
+		t.Errorf("the link outlived pyenv's choice: %v\n%s", err, out)
+	}
+	if want := "tools: moto_server   " + filepath.Join(shims, "moto_server") + "\n"; !strings.Contains(out, want) {
+		t.Errorf("make tools does not say %q:\n%s", want, out)
 	}
 }
 
