@@ -14,9 +14,9 @@ set -uo pipefail
 fuzztime=$1
 shift
 go=${GO:-go}
-for pkg in $("$go" list "$@"); do
-	dir=$("$go" list -f '{{.Dir}}' "$pkg")
-	files=$("$go" list -f '{{range .TestGoFiles}}{{$.Dir}}/{{.}} {{end}}{{range .XTestGoFiles}}{{$.Dir}}/{{.}} {{end}}' "$pkg")
+# One go list for every package: its import path, its folder and its test files.
+pkgs=$("$go" list -f '{{.ImportPath}} {{.Dir}}{{range .TestGoFiles}} {{$.Dir}}/{{.}}{{end}}{{range .XTestGoFiles}} {{$.Dir}}/{{.}}{{end}}' "$@") || exit 1
+while read -r pkg dir files; do
 	# shellcheck disable=SC2086 # one word per file; go list's paths hold no spaces here
 	for f in $([ -n "$files" ] && sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $files); do
 		for attempt in 1 2; do
@@ -36,4 +36,4 @@ for pkg in $("$go" list "$@"); do
 			exit 1
 		done
 	done
-done
+done <<<"$pkgs"
