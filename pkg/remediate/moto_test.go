@@ -330,17 +330,19 @@ func checkRepeat(t *testing.T, what string, err, want error) {
 }
 
 // TestMissingUserMoto acts on a user that does not exist: IAM answers NoSuchEntity, so the
-// error wraps ErrAlreadyReverted and still names the user.
+// error wraps ErrAlreadyReverted and still names the user. The policies exist, so that the
+// missing user is what IAM refuses.
 func TestMissingUserMoto(t *testing.T) {
-	srv := startMoto(t)
+	srv := mototest.Start(t) // no AWS managed policy is needed: see startMoto
 	e := newMotoEnv(t, srv, srv.Endpoint, 0)
 	e.createUser(t, "bob")
 	key := e.createKey(t, "bob")
 	e.r.QuarantinePolicyARN = e.createPolicy(t, "watchdog-quarantine")
+	broad := e.createPolicy(t, "Broad")
 	for name, a := range map[string]detect.Action{
 		"key of missing user": {Kind: detect.DeactivateAccessKey, UserName: "ghost", AccessKeyID: key},
 		"missing key":         {Kind: detect.DeactivateAccessKey, UserName: "bob", AccessKeyID: "AKIADOESNOTEXIST0000"},
-		"detach":              {Kind: detect.DetachUserPolicy, UserName: "ghost", PolicyARN: adminPolicyARN},
+		"detach":              {Kind: detect.DetachUserPolicy, UserName: "ghost", PolicyARN: broad},
 		"delete inline":       {Kind: detect.DeleteUserPolicy, UserName: "ghost", PolicyName: "data-access"},
 		"quarantine":          {Kind: detect.QuarantineUser, UserName: "ghost"},
 	} {
@@ -444,7 +446,10 @@ func TestAccessDeniedMoto(t *testing.T) {
 
 // startMoto runs moto_server with AWS managed policies loaded, so that
 // arn:aws:iam::aws:policy/AdministratorAccess exists as it does in AWS (moto 5 leaves them out
-// unless asked).
+// unless asked): for the tests that act on it (the scenarios' detach_user_policy/aws_managed).
+// Other tests take a plain mototest.Start: with the policies loaded, moto builds each account's
+// IAM (six partitions, each parsing 1,400 policies) at every reset and again at first use,
+// about a second of CPU per test and account.
 func startMoto(t *testing.T) *mototest.Server {
 	t.Helper()
 	t.Setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
