@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io/fs"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -44,6 +46,27 @@ func runCLI(t *testing.T, stdin string, args ...string) cliResult {
 func mustRun(t *testing.T, args ...string) cliResult {
 	t.Helper()
 	r := runCLI(t, "", args...)
+	if r.err != nil {
+		t.Fatalf("watchdog %s: %v\nstderr:\n%s", strings.Join(args, " "), r.err, r.stderr)
+	}
+	return r
+}
+
+// demoRuns holds the output of each `watchdog demo` command line run so far: the demo is
+// deterministic, and each run starts its own moto_server and loads AWS's managed policies into
+// it (seconds of CPU), so the tests that read the demo's output share one run of each.
+var demoRuns sync.Map // strings.Join(args, " ") → func() cliResult
+
+// mustRunDemo is mustRun of `watchdog demo args...`, run once for all tests.
+func mustRunDemo(t *testing.T, args ...string) cliResult {
+	t.Helper()
+	args = append([]string{"demo"}, args...)
+	run, _ := demoRuns.LoadOrStore(strings.Join(args, " "), sync.OnceValue(func() cliResult {
+		var out, errOut bytes.Buffer
+		err := Run(context.Background(), args, strings.NewReader(""), &out, &errOut)
+		return cliResult{stdout: out.String(), stderr: errOut.String(), err: err}
+	}))
+	r := run.(func() cliResult)()
 	if r.err != nil {
 		t.Fatalf("watchdog %s: %v\nstderr:\n%s", strings.Join(args, " "), r.err, r.stderr)
 	}

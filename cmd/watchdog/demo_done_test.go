@@ -12,7 +12,7 @@ import (
 // real against it: three done alerts naming their undo command, each undone with the undo
 // command's code, and moto read back after each step.
 func TestDemoDone(t *testing.T) {
-	r := mustRun(t, "demo")
+	r := mustRunDemo(t)
 	start := strings.Index(r.stdout, demo.RevertsHeading)
 	end := strings.Index(r.stdout, "══ One alert's life in Slack")
 	if start < 0 || end < start {

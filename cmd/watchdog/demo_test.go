@@ -17,7 +17,7 @@ func TestDemo(t *testing.T) {
 	}
 
 	t.Run("text", func(t *testing.T) {
-		r := mustRun(t, "demo")
+		r := mustRunDemo(t)
 		dryRun := dryRunPart(r.stdout)
 		if got := strings.Count(dryRun, "┌─"); got != len(want) {
 			t.Errorf("%d alert blocks, want %d", got, len(want))
@@ -51,7 +51,7 @@ func TestDemo(t *testing.T) {
 	})
 
 	t.Run("jsonl", func(t *testing.T) {
-		r := mustRun(t, "demo", "--output", "jsonl")
+		r := mustRunDemo(t, "--output", "jsonl")
 		rows := parseRows(t, r.stdout)
 		var got, wantKeys []string
 		for _, rw := range rows {

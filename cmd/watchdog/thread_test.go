@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"strings"
 	"testing"
 )
@@ -10,11 +8,7 @@ import (
 // TestDemoThread: after the replay, the demo draws one alert's life in a Slack thread: posted
 // awaiting approval, reverted, undone, and a repeated click refused; simulated, and saying so.
 func TestDemoThread(t *testing.T) {
-	var out, errOut bytes.Buffer
-	if err := Run(context.Background(), []string{"demo"}, strings.NewReader(""), &out, &errOut); err != nil {
-		t.Fatalf("demo: %v\n%s", err, errOut.String())
-	}
-	s := out.String()
+	s := mustRunDemo(t).stdout
 	i := strings.Index(s, "One alert's life in Slack")
 	if i < 0 {
 		t.Fatalf("no thread section in the demo:\n%s", s)
@@ -45,11 +39,7 @@ func TestDemoThread(t *testing.T) {
 		t.Errorf("the simulated revert and undo must each say so:\n%s", thread)
 	}
 
-	out.Reset()
-	if err := Run(context.Background(), []string{"demo", "--output", "jsonl"}, strings.NewReader(""), &out, &errOut); err != nil {
-		t.Fatal(err)
-	}
-	if strings.Contains(out.String(), "One alert's life") {
+	if strings.Contains(mustRunDemo(t, "--output", "jsonl").stdout, "One alert's life") {
 		t.Error("the JSON Lines demo has the thread section in it")
 	}
 }
