@@ -53,7 +53,7 @@ func mustRun(t *testing.T, args ...string) cliResult {
 }
 
 // demoRuns holds the output of each `watchdog demo` command line run so far: the demo is
-// deterministic, and each run starts its own moto_server and loads AWS's managed policies into
+// deterministic, and a text run starts its own moto_server and loads AWS's managed policies into
 // it (seconds of CPU), so the tests that read the demo's output share one run of each.
 var demoRuns sync.Map // strings.Join(args, " ") → func() cliResult
 
