@@ -41,6 +41,19 @@ func Start(t testing.TB) *Server {
 	return launch(t)
 }
 
+// StartManaged is Start with AWS managed policies loaded (MOTO_IAM_LOAD_MANAGED_POLICIES), so
+// that arn:aws:iam::aws:policy/AdministratorAccess and the others exist as in AWS (moto 5 leaves
+// them out unless asked); the package's tests share one such server, apart from the plain one.
+// They cost CPU: at every reset moto rebuilds each account's IAM (six partitions, each parsing
+// about 1,400 policies) and again at first use, about a second per test and account, and
+// GetAccountAuthorizationDetails lists every policy with its document (seconds). Only a test
+// that acts on or checks an AWS managed policy takes it.
+func StartManaged(t testing.TB) *Server {
+	t.Helper()
+	t.Setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+	return Start(t)
+}
+
 // launch runs a moto_server for t alone and stops it when t ends.
 func launch(t testing.TB) *Server {
 	t.Helper()

@@ -21,17 +21,6 @@ func startMoto(t *testing.T) *mototest.Server {
 	return mototest.Start(t)
 }
 
-// startMotoManaged runs moto_server with AWS managed policies loaded, so that
-// AdministratorAccess and AWSSupportAccess exist as in AWS (moto 5 leaves them out unless
-// asked). moto then lists every one of them, about 1,300 with their documents (5 MB), in each
-// GetAccountAuthorizationDetails answer, which takes it seconds: tests that need them audit
-// few times.
-func startMotoManaged(t *testing.T) *mototest.Server {
-	t.Helper()
-	t.Setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
-	return mototest.Start(t)
-}
-
 // fastOptions are options for tests: a quick poll for moto's credential report (moto says
 // STARTED once, then COMPLETE) and a fixed clock.
 func fastOptions(now time.Time) Options {

@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/iam-watchdog/iam-watchdog/internal/mototest"
 )
 
 // expect is one result a case asserts: the check's status on the resource whose ARN ends with
@@ -201,9 +203,11 @@ func TestUserChecksMoto(t *testing.T) {
 }
 
 // TestPolicyChecksManagedMoto covers the checks that need AWS managed policies
-// (AdministratorAccess, AWSSupportAccess): first with them attached, then with them gone.
+// (AdministratorAccess, AWSSupportAccess): first with them attached, then with them gone. moto
+// then lists every AWS managed policy, about 1,300 with their documents (5 MB), in each
+// GetAccountAuthorizationDetails answer, which takes it seconds: the test audits few times.
 func TestPolicyChecksManagedMoto(t *testing.T) {
-	srv := startMotoManaged(t)
+	srv := mototest.StartManaged(t)
 	cfg := srv.Config(t)
 	s := iamSetup{t, iam.NewFromConfig(cfg), srv.Endpoint}
 	const admin = "arn:aws:iam::aws:policy/AdministratorAccess"

@@ -57,7 +57,7 @@ func revertFromStored(t *testing.T, srv *mototest.Server, e *motoEnv, sc scenari
 // record Plan built before acting (the inline document saved byte for byte), and Revert puts
 // the state back from that record as stored.
 func TestAnswerLostMoto(t *testing.T) {
-	srv := startMoto(t)
+	srv := mototest.StartManaged(t)
 	faults := map[string]faultproxy.Fault{
 		"500":   faultproxy.LoseAnswer(faultproxy.QueryError(http.StatusInternalServerError, "ServiceFailure", "Request processing has failed due to some unknown error, exception or failure.")),
 		"503":   faultproxy.LoseAnswer(faultproxy.QueryError(http.StatusServiceUnavailable, "ServiceUnavailable", "Service is unable to handle request.")),
@@ -105,7 +105,7 @@ func TestAnswerLostMoto(t *testing.T) {
 // ErrMayHaveActed, never ErrAlreadyReverted, and Apply returns the plan as the undo record to
 // keep, which reverses what was done.
 func TestEveryAnswerLostMoto(t *testing.T) {
-	srv := startMoto(t)
+	srv := mototest.StartManaged(t)
 	n := 200
 	for _, sc := range scenarios() {
 		op, ok := mutatingCall[sc.name]
@@ -139,7 +139,7 @@ func TestEveryAnswerLostMoto(t *testing.T) {
 // on, so a NoSuchEntity after it is still somebody else's revert, and a failure is not "may
 // have acted".
 func TestRefusedAnswerIsNoAction(t *testing.T) {
-	srv := startMoto(t)
+	srv := mototest.StartManaged(t)
 	e := newMotoEnv(t, srv, srv.Endpoint, 300)
 	sc := scenarios()[1] // detach_user_policy/aws_managed
 	a := sc.setup(t, e)

@@ -220,7 +220,7 @@ func userNames(t *testing.T, c *iam.Client) []string {
 // on: a user created with credentials of a role in another account exists in that account
 // only, and STS says who the credentials belong to.
 func TestMotoSeparatesAssumedAccounts(t *testing.T) {
-	srv := mototest.Start(t) // no AWS managed policy is needed: see startMoto
+	srv := mototest.Start(t)
 	cfg := srv.Config(t)
 	home := iam.NewFromConfig(cfg)
 	member := adminIAM(t, cfg, memberAccount)
@@ -254,7 +254,7 @@ func TestMotoSeparatesAssumedAccounts(t *testing.T) {
 // TestCrossAccountRemediationMoto deactivates a key in a member account through the member
 // role, and leaves the same-named user's key in the home account alone.
 func TestCrossAccountRemediationMoto(t *testing.T) {
-	srv := mototest.Start(t) // no AWS managed policy is needed: see startMoto
+	srv := mototest.Start(t)
 	cfg := srv.Config(t)
 	home := &motoEnv{iam: iam.NewFromConfig(cfg)}
 	member := &motoEnv{iam: adminIAM(t, cfg, memberAccount)}
@@ -302,7 +302,7 @@ func TestCrossAccountRemediationMoto(t *testing.T) {
 // watchdog fails the action with AccessDenied, changes nothing, and does not stop the next
 // account from being served.
 func TestUntrustedMemberRoleMoto(t *testing.T) {
-	srv := mototest.Start(t) // no AWS managed policy is needed: see startMoto
+	srv := mototest.Start(t)
 	cfg := srv.Config(t)
 	stranger := &motoEnv{iam: adminIAM(t, cfg, strangerAccount)}
 	member := &motoEnv{iam: adminIAM(t, cfg, memberAccount)}

@@ -129,6 +129,9 @@ type scenario struct {
 	state func(t *testing.T, e *motoEnv, a detect.Action) string
 }
 
+// scenarios are every action's scenario. detach_user_policy/aws_managed attaches
+// arn:aws:iam::aws:policy/AdministratorAccess, which moto has only with AWS managed policies
+// loaded: the tests that run it take mototest.StartManaged, the others a plain mototest.Start.
 func scenarios() []scenario {
 	keyState := func(t *testing.T, e *motoEnv, a detect.Action) string {
 		return e.keyStatus(t, a.UserName, a.AccessKeyID)
@@ -207,7 +210,7 @@ func scenarios() []scenario {
 }
 
 func TestApplyRevertMoto(t *testing.T) {
-	srv := startMoto(t)
+	srv := mototest.StartManaged(t)
 	wantApplied := map[string]func(e *motoEnv, a detect.Action) string{
 		detect.DeactivateAccessKey:                    func(*motoEnv, detect.Action) string { return "Inactive" },
 		detect.DetachUserPolicy + "/aws_managed":      func(e *motoEnv, _ detect.Action) string { return "arn:aws:iam::123456789012:policy/" + e.name("Other") },
@@ -267,7 +270,7 @@ func TestApplyRevertMoto(t *testing.T) {
 // nothing, or IAM answers NoSuchEntity and the error wraps ErrAlreadyReverted. Reverting twice
 // is covered the same way.
 func TestApplyTwiceMoto(t *testing.T) {
-	srv := startMoto(t)
+	srv := mototest.StartManaged(t)
 	tests := map[string]struct {
 		applyAgain, revertAgain error // nil: succeeds harmlessly
 	}{
@@ -333,7 +336,7 @@ func checkRepeat(t *testing.T, what string, err, want error) {
 // error wraps ErrAlreadyReverted and still names the user. The policies exist, so that the
 // missing user is what IAM refuses.
 func TestMissingUserMoto(t *testing.T) {
-	srv := mototest.Start(t) // no AWS managed policy is needed: see startMoto
+	srv := mototest.Start(t)
 	e := newMotoEnv(t, srv, srv.Endpoint, 0)
 	e.createUser(t, "bob")
 	key := e.createKey(t, "bob")
@@ -377,7 +380,7 @@ func TestMissingUserMoto(t *testing.T) {
 // TestAccessDeniedMoto refuses one API call at a time and checks that the error is recognised
 // as AccessDenied and that moto's state is exactly what it was before the refused step.
 func TestAccessDeniedMoto(t *testing.T) {
-	srv := startMoto(t)
+	srv := mototest.StartManaged(t)
 	tests := []struct {
 		scenario string
 		deny     string // API operation refused
@@ -442,18 +445,6 @@ func TestAccessDeniedMoto(t *testing.T) {
 			}
 		})
 	}
-}
-
-// startMoto runs moto_server with AWS managed policies loaded, so that
-// arn:aws:iam::aws:policy/AdministratorAccess exists as it does in AWS (moto 5 leaves them out
-// unless asked): for the tests that act on it (the scenarios' detach_user_policy/aws_managed).
-// Other tests take a plain mototest.Start: with the policies loaded, moto builds each account's
-// IAM (six partitions, each parsing 1,400 policies) at every reset and again at first use,
-// about a second of CPU per test and account.
-func startMoto(t *testing.T) *mototest.Server {
-	t.Helper()
-	t.Setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
-	return mototest.Start(t)
 }
 
 // storedAndReadBack is u as a store would give it back: through encoding/json.
