@@ -37,15 +37,24 @@ type cliResult struct {
 // runCLI runs the CLI in-process with stdin as standard input.
 func runCLI(t *testing.T, stdin string, args ...string) cliResult {
 	t.Helper()
+	return runIn(t.Context(), stdin, args)
+}
+
+func runIn(ctx context.Context, stdin string, args []string) cliResult {
 	var out, errOut bytes.Buffer
-	err := Run(t.Context(), args, strings.NewReader(stdin), &out, &errOut)
+	err := Run(ctx, args, strings.NewReader(stdin), &out, &errOut)
 	return cliResult{stdout: out.String(), stderr: errOut.String(), err: err}
 }
 
 // mustRun runs the CLI and fails the test unless it succeeds.
 func mustRun(t *testing.T, args ...string) cliResult {
 	t.Helper()
-	r := runCLI(t, "", args...)
+	return succeeded(t, args, runCLI(t, "", args...))
+}
+
+// succeeded is r, or the test's end unless the run of args succeeded.
+func succeeded(t *testing.T, args []string, r cliResult) cliResult {
+	t.Helper()
 	if r.err != nil {
 		t.Fatalf("watchdog %s: %v\nstderr:\n%s", strings.Join(args, " "), r.err, r.stderr)
 	}
@@ -62,15 +71,9 @@ func mustRunDemo(t *testing.T, args ...string) cliResult {
 	t.Helper()
 	args = append([]string{"demo"}, args...)
 	run, _ := demoRuns.LoadOrStore(strings.Join(args, " "), sync.OnceValue(func() cliResult {
-		var out, errOut bytes.Buffer
-		err := Run(context.Background(), args, strings.NewReader(""), &out, &errOut)
-		return cliResult{stdout: out.String(), stderr: errOut.String(), err: err}
+		return runIn(context.Background(), "", args) // not one test's context: every test reads it
 	}))
-	r := run.(func() cliResult)()
-	if r.err != nil {
-		t.Fatalf("watchdog %s: %v\nstderr:\n%s", strings.Join(args, " "), r.err, r.stderr)
-	}
-	return r
+	return succeeded(t, args, run.(func() cliResult)())
 }
 
 // row is one line of --output jsonl, as a script reads it.
