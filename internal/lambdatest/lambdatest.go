@@ -22,8 +22,9 @@ import (
 
 // Build compiles the Lambda in pkg (a Go package path such as ./functions/watchdog, relative
 // to the module root) for this machine, with the lambda.norpc tag the deployed one uses. In a
-// package whose TestMain runs through Main, each pkg is built once for all its tests (a link
-// takes seconds); otherwise once per call, into the test's temporary directory.
+// package whose TestMain runs through Main, each pkg is built once for all its tests, and
+// linked once for every such package and run (a link takes seconds; see buildOncePerCheckout);
+// otherwise once per call, into the test's temporary directory.
 func Build(t testing.TB, pkg string) string {
 	t.Helper()
 	root := moduleRoot(t)
@@ -42,11 +43,12 @@ func Build(t testing.TB, pkg string) string {
 }
 
 // build builds as the Makefile builds what is deployed (tags, -trimpath, -ldflags "-s -w": no
-// symbol table or DWARF, which also links faster), for this machine's architecture.
-func build(root, pkg, out string) error {
+// symbol table or DWARF, which also links faster), for this machine's architecture, with env
+// added to the environment.
+func build(root, pkg, out string, env ...string) error {
 	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", out, pkg)
 	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
+	cmd.Env = append(append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH), env...)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("build %s: %v\n%s", pkg, err, b)
 	}

@@ -2,10 +2,12 @@ package lambdatest
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/iam-watchdog/iam-watchdog/internal/mototest"
 )
@@ -72,8 +74,56 @@ func sharedBuildOf(pkg string) *sharedBuild {
 func (b *sharedBuild) build(root, pkg string) (string, error) {
 	b.once.Do(func() {
 		if b.err = os.MkdirAll(filepath.Dir(b.out), 0o755); b.err == nil {
-			b.err = build(root, pkg, b.out)
+			b.err = buildOncePerCheckout(root, pkg, b.out)
 		}
 	})
 	return b.out, b.err
+}
+
+// buildOncePerCheckout builds pkg into out, linking it once for every package's tests, not
+// once in each: the bootstrap is built into .tools/bootstraps (Makefile's tools folder) under
+// an exclusive lock, where go build leaves a file that is up to date with the sources alone,
+// and then copied to out. A package whose tests run beside another's (go test runs three at
+// once) waits for that build and reuses it, and so does the next run when nothing changed;
+// each package runs its own copy, which no later build replaces while it runs. go build links
+// in GOTMPDIR and then moves the result to its -o path: renamed there, whole, when both are on
+// one file system; copied, and left half-written by a run stopped meanwhile (which the next
+// build would take for up to date: it reads only the build ID at the file's start), when not.
+// So its GOTMPDIR is beside the shared file.
+func buildOncePerCheckout(root, pkg, out string) error {
+	dir := filepath.Join(root, ".tools", "bootstraps", strings.NewReplacer("/", "_", ".", "_").Replace(pkg))
+	tmp := filepath.Join(dir, "tmp")
+	if err := os.MkdirAll(tmp, 0o755); err != nil {
+		return fmt.Errorf("build %s: %w", pkg, err)
+	}
+	lock, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("build %s: %w", pkg, err)
+	}
+	defer lock.Close() // and with it the lock
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return fmt.Errorf("build %s: lock %s: %w", pkg, lock.Name(), err)
+	}
+	shared := filepath.Join(dir, "bootstrap")
+	if err := build(root, pkg, shared, "GOTMPDIR="+tmp); err != nil {
+		return err
+	}
+	return copyExecutable(shared, out)
+}
+
+func copyExecutable(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	w, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o755)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(w, in); err != nil {
+		w.Close()
+		return fmt.Errorf("copy %s: %w", src, err)
+	}
+	return w.Close()
 }
