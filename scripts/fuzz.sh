@@ -22,7 +22,8 @@ while read -r pkg dir files; do
 		for attempt in 1 2; do
 			echo "== $pkg $f"
 			before=$(ls "$dir/testdata/fuzz/$f" 2>/dev/null | wc -l)
-			out=$("$go" test -vet=off -ldflags=-w -run '^$' -fuzz "^$f\$" -fuzztime "$fuzztime" "$pkg" 2>&1)
+			# </dev/null: the loop reads the package list from standard input; nothing else may.
+			out=$("$go" test -vet=off -ldflags=-w -run '^$' -fuzz "^$f\$" -fuzztime "$fuzztime" "$pkg" 2>&1 </dev/null)
 			rc=$?
 			printf '%s\n' "$out"
 			[ "$rc" -eq 0 ] && break

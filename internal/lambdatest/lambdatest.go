@@ -21,10 +21,10 @@ import (
 )
 
 // Build compiles the Lambda in pkg (a Go package path such as ./functions/watchdog, relative
-// to the module root) for this machine, with the lambda.norpc tag the deployed one uses. In a
-// package whose TestMain runs through Main, each pkg is built once for all its tests, and
-// linked once for every such package and run (a link takes seconds; see buildOncePerCheckout);
-// otherwise once per call, into the test's temporary directory.
+// to the module root) for this machine, with the lambda.norpc tag the deployed one uses. It is
+// linked once for every package and run (a link takes seconds; see buildOncePerCheckout), and
+// copied once for all the package's tests when its TestMain runs through Main, otherwise once
+// per call, into the test's temporary directory.
 func Build(t testing.TB, pkg string) string {
 	t.Helper()
 	root := moduleRoot(t)
@@ -36,7 +36,7 @@ func Build(t testing.TB, pkg string) string {
 		return out
 	}
 	out := filepath.Join(t.TempDir(), "bootstrap")
-	if err := build(root, pkg, out); err != nil {
+	if err := buildOncePerCheckout(root, pkg, out); err != nil {
 		t.Fatal(err)
 	}
 	return out

@@ -33,6 +33,7 @@ func TestBuildLinksOncePerCheckout(t *testing.T) {
 	if err := os.Chmod(shared, 0o700); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = os.Chmod(shared, 0o755) }) // as go build leaves it, for the next reader
 	before, err := os.Stat(shared)
 	if err != nil {
 		t.Fatal(err)

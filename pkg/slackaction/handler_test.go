@@ -71,7 +71,13 @@ func (r countingRemediator) Revert(ctx context.Context, u remediate.Undo) error 
 
 func newWorld(t *testing.T, mode policy.Mode) *world {
 	t.Helper()
-	srv := mototest.Start(t)
+	return newWorldOn(t, mototest.Start(t), mode)
+}
+
+// newWorldOn is newWorld on srv (mototest.StartManaged's, for a test that needs AWS managed
+// policies).
+func newWorldOn(t *testing.T, srv *mototest.Server, mode policy.Mode) *world {
+	t.Helper()
 	cfg := srv.Config(t)
 	db := dynamodb.NewFromConfig(cfg)
 	mototest.CreateStateTable(t, db, "state")

@@ -212,9 +212,7 @@ func TestRevertNowRederivesTheAction(t *testing.T) {
 // administrator keeps AdministratorAccess, the quarantine stays, and the thread says why. The
 // same alert, untouched, is undone by detaching the quarantine policy alone.
 func TestUndoQuarantineDetachesOnlyTheQuarantinePolicy(t *testing.T) {
-	// AWS managed policies exist in moto only when asked for.
-	t.Setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
-	w := newWorld(t, policy.Auto)
+	w := newWorldOn(t, mototest.StartManaged(t), policy.Auto)
 	w.alone()
 	ctx := t.Context()
 	quarantine, err := w.iam.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: aws.String("iam-watchdog-DenyUnlessMFA"),
